@@ -1,0 +1,1 @@
+"""HTTP clients for the platforms the connector talks to."""
