@@ -208,6 +208,9 @@ class AkeneoClient:
         self._username = username
         self._password = password
         self.max_attempts = max(1, max_attempts)
+        # Backoff tunables (seconds); tests and benchmarks shorten them, Retry-After still wins.
+        self.backoff_base = 0.5
+        self.backoff_cap = 30.0
         self.requests_made = 0
         self._slots = asyncio.Semaphore(max_in_flight)
         self._http = httpx.AsyncClient(
@@ -365,10 +368,17 @@ class AkeneoClient:
                     return response
                 reason = status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            delay = backoff_delay(attempt, retry_after=retry_after)
+            delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap, retry_after=retry_after)
             logger.info(
                 "akeneo request failed, retrying",
-                extra={"method": method, "path": path, "attempt": attempt, "reason": reason, "delay": delay},
+                extra={
+                    "method": method,
+                    "path": path,
+                    "attempt": attempt,
+                    "reason": reason,
+                    "retry_after": retry_after,
+                    "delay": delay,
+                },
             )
             await asyncio.sleep(delay)
 

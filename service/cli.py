@@ -1,0 +1,138 @@
+"""`connector run | web | worker`: the processes of the Procfile, and all of them at once."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from service.logs import setup_logging
+from service.redis_conn import EmbeddedRedis, connect, reachable
+from service.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("connector.cli")
+
+
+def _fail(message: str) -> int:
+    print(f"connector: {message}", file=sys.stderr)
+    return 2
+
+
+def _redis_url(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
+    """The configured Redis (which must answer), or the embedded one under DATA_DIR."""
+    if settings.redis_url:
+        problem = reachable(settings.redis_url)
+        if problem:
+            raise SettingsError("REDIS_URL", problem)
+        return settings.redis_url, None
+    embedded = EmbeddedRedis(settings.data_dir)
+    if embedded.running():
+        return embedded.url, None
+    return embedded.start(), embedded
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    url, embedded = _redis_url(settings)
+    try:
+        app = create_app(settings, connect(url))
+        uvicorn.run(app, host=args.host, port=args.port or settings.port, log_config=None,
+                    proxy_headers=True, forwarded_allow_ips="*", access_log=False)
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.worker import run_worker
+
+    url, embedded = _redis_url(settings)
+    try:
+        run_worker(connect(url), burst=args.burst)
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Redis (embedded unless REDIS_URL is set), the web app and one worker; Ctrl-C stops all three."""
+    url, embedded = _redis_url(settings)
+    env = {**os.environ, "REDIS_URL": url, "DATA_DIR": str(settings.data_dir)}
+    port = str(args.port or settings.port)
+    base = [sys.executable, "-m", "service.cli"]
+    children: list[subprocess.Popen] = []
+    stopping = False
+
+    def stop(signum: int, frame) -> None:  # noqa: ARG001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        # Own sessions: Ctrl-C reaches only us, and we stop the children once, gracefully.
+        children.append(subprocess.Popen([*base, "web", "--host", args.host, "--port", port], env=env,
+                                         start_new_session=True))
+        children.append(subprocess.Popen([*base, "worker"], env=env, start_new_session=True))
+        log.info("connector running", extra={"url": f"http://{args.host}:{port}/", "redis": url.split("@")[-1]})
+        while not stopping:
+            if any(child.poll() is not None for child in children):
+                log.error("a child process exited; stopping the others")
+                break
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded:
+            embedded.stop()
+        log.info("connector stopped")
+    return 0 if stopping else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="connector", description="Akeneo PIM → BigCommerce connector")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, help_text in (("run", "Redis (embedded by default), web and one worker together"),
+                            ("web", "the web app under uvicorn"), ("worker", "one RQ worker")):
+        cmd = sub.add_parser(name, help=help_text)
+        if name in ("run", "web"):
+            cmd.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+            cmd.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
+        if name == "worker":
+            cmd.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    return p
+
+
+COMMANDS = {"run": cmd_run, "web": cmd_web, "worker": cmd_worker}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    setup_logging("INFO")  # before settings, so their own warnings come out structured too
+    try:
+        settings = load_settings()
+        logging.getLogger().setLevel(settings.log_level)
+        return COMMANDS[args.command](settings, args)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

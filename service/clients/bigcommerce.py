@@ -1,0 +1,549 @@
+"""BigCommerce REST client: one store, one token; owns the pool, auth, retries and pacing.
+
+Callers never see raw HTTP: methods return the JSON `data` BigCommerce sends back and failures are
+typed exceptions carrying BigCommerce's `title` and `errors` map. Every request waits for the shared
+`RateGovernor` (when given) and reports the response's rate headers to it, so all processes working
+on a store stay under its quota together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from service.clients.retry import RETRY_STATUSES, backoff_delay
+
+log = logging.getLogger("connector.bigcommerce")
+
+DEFAULT_API_URL = "https://api.bigcommerce.com"
+PAGE_LIMIT = 250
+PRODUCT_BATCH = 10  # PUT /v3/catalog/products: 413 above 10
+VARIANT_BATCH = 50  # PUT /v3/catalog/variants
+SKU_CHUNK = 50  # `sku:in` values per GET, keeps URLs short
+ID_CHUNK = 100  # `id:in` values per DELETE / channel assignment call
+CATEGORY_BATCH = 50
+# 408 is an Akeneo habit; BigCommerce's transient answers are these.
+_RETRY = (RETRY_STATUSES - {408}) | {429}
+
+
+class BigCommerceError(Exception):
+    """A request BigCommerce refused; `errors` is its field -> message map, `title` its summary."""
+
+    def __init__(
+        self, message: str, status: int | None = None, errors: dict | None = None, body: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.title = message
+        self.status = status
+        self.errors = errors or {}
+        self.body = body
+
+
+class BigCommerceAuthError(BigCommerceError):
+    """401: the token is wrong or revoked."""
+
+
+class BigCommerceForbidden(BigCommerceError):
+    """403: the token lacks a scope."""
+
+
+class BigCommerceNotFound(BigCommerceError):
+    """404: unknown object, or an unknown store hash."""
+
+
+class BigCommerceConflict(BigCommerceError):
+    """409: duplicate name/SKU/URL, or a missing category/brand id."""
+
+
+class BigCommerceValidationError(BigCommerceError):
+    """422 or 400: invalid fields."""
+
+
+class BigCommercePayloadTooLarge(BigCommerceError):
+    """413: too many items in a batch."""
+
+
+class BigCommerceRateLimited(BigCommerceError):
+    """429 on every attempt."""
+
+
+class BigCommerceServerError(BigCommerceError):
+    """5xx on every attempt."""
+
+
+class BigCommerceUnreachable(BigCommerceError):
+    """No usable answer: `kind` is dns, refused, tls, timeout or not_bigcommerce."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+_ERRORS: dict[int, type[BigCommerceError]] = {
+    400: BigCommerceValidationError,
+    401: BigCommerceAuthError,
+    403: BigCommerceForbidden,
+    404: BigCommerceNotFound,
+    409: BigCommerceConflict,
+    413: BigCommercePayloadTooLarge,
+    422: BigCommerceValidationError,
+    429: BigCommerceRateLimited,
+}
+
+
+@dataclass
+class ItemError:
+    """One item of a batch that BigCommerce refused on its own."""
+
+    item: dict
+    status: int | None
+    title: str
+    errors: dict
+
+
+@dataclass
+class BatchResult:
+    data: list[dict] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _error_from(response: httpx.Response, body: Any) -> BigCommerceError:
+    status = response.status_code
+    title, errors = "", {}
+    if isinstance(body, dict):
+        title = str(body.get("title") or body.get("message") or "")
+        raw = body.get("errors")
+        errors = raw if isinstance(raw, dict) else ({"errors": raw} if raw else {})
+    elif isinstance(body, list) and body and isinstance(body[0], dict):  # v2: [{status, message}]
+        title = "; ".join(str(e.get("message", "")) for e in body)
+    title = title or f"HTTP {status}"
+    if status >= 500:
+        return BigCommerceServerError(title, status, errors, body)
+    return _ERRORS.get(status, BigCommerceError)(title, status, errors, body)
+
+
+def _connect_kind(exc: BaseException) -> str:
+    """dns, tls or refused, from the chain of a connection failure."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return "tls"
+        text = str(seen).lower()
+        if any(s in text for s in ("name or service", "nodename", "name resolution", "getaddrinfo")):
+            return "dns"
+        if "ssl" in text or "certificate" in text:
+            return "tls"
+        seen = seen.__cause__ or seen.__context__
+    return "refused"
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+Recover = Callable[[], Awaitable[Any]]
+
+
+class BigCommerceClient:
+    """Async client for one store: `async with BigCommerceClient(hash, token, governor=g) as bc:`."""
+
+    def __init__(
+        self,
+        store_hash: str,
+        access_token: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        governor: Any = None,
+        timeout: float = 30.0,
+        max_attempts: int = 6,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store_hash = store_hash
+        self.governor = governor
+        self.max_attempts = max(1, max_attempts)
+        self.requests_made = 0
+        self._http = httpx.AsyncClient(
+            base_url=f"{api_url.rstrip('/')}/stores/{store_hash}",
+            headers={"X-Auth-Token": access_token, "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+        # BigCommerce asks for channel assignments and tree reads never to run in parallel.
+        self._assign_lock = asyncio.Lock()
+        self._tree_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> BigCommerceClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- transport ---------------------------------------------------------------------------
+
+    async def request(
+        self, method: str, path: str, *, json: Any = None, params: dict | None = None
+    ) -> Any:
+        """Send one API call (path like `/v3/catalog/products`); the decoded body, None when empty."""
+        return await self._send(method, path, json=json, params=params)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict | None = None,
+        files: dict | None = None,
+        data: dict | None = None,
+        recover: Recover | None = None,
+    ) -> Any:
+        """The retry loop. `recover` looks up the object a write may have created before any re-send
+        that follows an answer we never got (timeout, dropped connection, 5xx): no duplicates."""
+        ambiguous = False
+        last: BigCommerceError | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            if ambiguous and recover is not None:
+                found = await recover()
+                if found is not None:
+                    log.info("%s %s had been applied; found it", method, path, extra={"attempts": attempt - 1})
+                    return found
+            ticket = await self.governor.acquire() if self.governor is not None else None
+            self.requests_made += 1
+            retry_after: float | None = None
+            try:
+                response = await self._http.request(
+                    method, path, json=json, params=params, files=files, data=data
+                )
+            except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                last = BigCommerceUnreachable(f"timed out connecting to BigCommerce: {exc!r}", "timeout")
+            except httpx.TimeoutException as exc:
+                ambiguous = ambiguous or method != "GET"
+                last = BigCommerceUnreachable(f"BigCommerce did not answer in time: {exc!r}", "timeout")
+            except httpx.ConnectError as exc:
+                kind = _connect_kind(exc)
+                last = BigCommerceUnreachable(f"cannot connect to BigCommerce ({kind}): {exc}", kind)
+                if kind != "refused":  # a wrong host name or certificate will not heal by retrying
+                    raise last from exc
+            except httpx.TransportError as exc:
+                ambiguous = ambiguous or method != "GET"
+                last = BigCommerceUnreachable(f"connection to BigCommerce failed: {exc!r}", "refused")
+            else:
+                status = response.status_code
+                if self.governor is not None:
+                    self.governor.observe(response.headers, status, ticket=ticket)
+                if status not in _RETRY:
+                    try:
+                        result = self._parse(response)
+                    except (BigCommerceConflict, BigCommerceValidationError):
+                        # a conflict after a lost answer is most likely our own earlier attempt
+                        if ambiguous and recover is not None:
+                            found = await recover()
+                            if found is not None:
+                                return found
+                        raise
+                    if attempt > 1:
+                        log.info("%s %s succeeded", method, path, extra={"attempts": attempt})
+                    return result
+                ambiguous = ambiguous or (status >= 500 and method != "GET")
+                last = _error_from(response, _json_or_none(response))
+                if status == 429:
+                    reset = response.headers.get("X-Rate-Limit-Time-Reset-Ms")
+                    retry_after = float(reset) / 1000 if reset and reset.isdigit() else None
+            log.warning(
+                "BigCommerce %s %s failed on attempt %d/%d: %s",
+                method,
+                path,
+                attempt,
+                self.max_attempts,
+                last,
+                extra={"attempts": attempt},
+            )
+            if attempt < self.max_attempts:
+                await asyncio.sleep(backoff_delay(attempt, retry_after=retry_after))
+        assert last is not None
+        if ambiguous and recover is not None:
+            found = await recover()
+            if found is not None:
+                return found
+        raise last
+
+    def _parse(self, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            if response.status_code >= 400:
+                raise _error_from(response, None)
+            return None
+        body = _json_or_none(response)
+        if body is None:
+            raise BigCommerceUnreachable(
+                f"{response.url.host} answered HTTP {response.status_code} with "
+                f"{response.headers.get('content-type', 'no content type')}, not the BigCommerce API",
+                "not_bigcommerce",
+            )
+        if response.status_code >= 400:
+            raise _error_from(response, body)
+        if response.status_code == 207:
+            log.warning("BigCommerce partial success on %s: %s", response.url.path, body.get("errors"))
+        return body
+
+    async def _pages(self, path: str, params: dict | None = None) -> AsyncIterator[dict]:
+        params = dict(params or {})
+        limit = int(params.pop("limit", PAGE_LIMIT))
+        page = int(params.pop("page", 1))
+        while True:
+            body = await self._send("GET", path, params={**params, "page": page, "limit": limit}) or {}
+            data = body.get("data") or []
+            for item in data:
+                yield item
+            pagination = (body.get("meta") or {}).get("pagination") or {}
+            total_pages = pagination.get("total_pages")
+            if not data or len(data) < limit or (total_pages is not None and page >= total_pages):
+                return
+            page += 1
+
+    async def _list(self, path: str, params: dict | None = None) -> list[dict]:
+        return [item async for item in self._pages(path, params)]
+
+    # -- store -------------------------------------------------------------------------------
+
+    async def get_time(self) -> dict:
+        return await self._send("GET", "/v2/time")
+
+    async def get_store(self) -> dict:
+        return await self._send("GET", "/v2/store")
+
+    async def check_connection(self) -> dict:
+        """Credential check (time), store facts (units, currency) and a catalog read (scope check)."""
+        await self.get_time()
+        store = await self.get_store()
+        await self._send("GET", "/v3/catalog/products", params={"limit": 1, "include_fields": "id"})
+        return store
+
+    # -- products ----------------------------------------------------------------------------
+
+    def iter_products(self, params: dict | None = None) -> AsyncIterator[dict]:
+        return self._pages("/v3/catalog/products", params)
+
+    async def get_products_by_skus(self, skus: Iterable[str], *, include: str | None = None) -> list[dict]:
+        """Products whose SKU is one of `skus` (BigCommerce compares SKUs case-insensitively)."""
+        extra = {"include": include} if include else {}
+        wanted = list(dict.fromkeys(s for s in skus if s))
+        plain = [s for s in wanted if "," not in s]
+        found: list[dict] = []
+        for chunk in _chunks(plain, SKU_CHUNK):
+            found += await self._list("/v3/catalog/products", {"sku:in": ",".join(chunk), **extra})
+        for sku in wanted:
+            if "," in sku:  # `sku:in` cannot carry a comma
+                found += await self._list("/v3/catalog/products", {"sku": sku, **extra})
+        lowered = {s.lower() for s in wanted}
+        return [p for p in found if str(p.get("sku", "")).lower() in lowered]
+
+    async def create_product(self, payload: dict, *, include: str | None = None) -> dict:
+        """Create one product (inline variants, images, custom fields allowed); idempotent by SKU:
+        after a lost answer the SKU is looked up before posting again."""
+        sku = payload.get("sku")
+        params = {"include": include} if include else None
+
+        async def recover() -> dict | None:
+            if not sku:
+                return None
+            found = await self.get_products_by_skus([sku], include=include)
+            return {"data": found[0]} if found else None
+
+        body = await self._send("POST", "/v3/catalog/products", json=payload, params=params, recover=recover)
+        return body["data"]
+
+    async def update_products(self, items: Sequence[dict]) -> BatchResult:
+        """Batch update (each item has `id`); a refused batch is split down to the bad items."""
+        return await self._batch("PUT", "/v3/catalog/products", items, PRODUCT_BATCH)
+
+    async def delete_products(self, ids: Iterable[int]) -> None:
+        for chunk in _chunks(list(ids), ID_CHUNK):
+            await self._send("DELETE", "/v3/catalog/products", params={"id:in": ",".join(map(str, chunk))})
+
+    async def assign_channels(self, product_ids: Iterable[int], channel_id: int = 1) -> None:
+        async with self._assign_lock:
+            for chunk in _chunks(list(product_ids), ID_CHUNK):
+                body = [{"product_id": pid, "channel_id": channel_id} for pid in chunk]
+                await self._send("PUT", "/v3/catalog/products/channel-assignments", json=body)
+
+    async def _batch(self, method: str, path: str, items: Sequence[dict], size: int) -> BatchResult:
+        result = BatchResult()
+        for chunk in _chunks(list(items), size):
+            await self._batch_split(method, path, list(chunk), result)
+        return result
+
+    async def _batch_split(self, method: str, path: str, chunk: list[dict], result: BatchResult) -> None:
+        try:
+            body = await self._send(method, path, json=chunk)
+        except (BigCommerceValidationError, BigCommerceConflict) as exc:
+            if len(chunk) == 1:
+                result.errors.append(ItemError(chunk[0], exc.status, exc.title, exc.errors))
+                return
+            middle = len(chunk) // 2
+            await self._batch_split(method, path, chunk[:middle], result)
+            await self._batch_split(method, path, chunk[middle:], result)
+            return
+        result.data.extend((body or {}).get("data") or [])
+
+    # -- variants, options, images, custom fields ------------------------------------------
+
+    async def update_variants(self, items: Sequence[dict]) -> BatchResult:
+        """Batch variant update/create (`id`, or `product_id` + `sku` + `option_values`)."""
+        return await self._batch("PUT", "/v3/catalog/variants", items, VARIANT_BATCH)
+
+    async def list_variants(self, product_id: int) -> list[dict]:
+        return await self._list(f"/v3/catalog/products/{product_id}/variants")
+
+    async def create_variant(self, product_id: int, variant: dict) -> dict:
+        sku = variant.get("sku")
+
+        async def recover() -> dict | None:
+            for found in await self.list_variants(product_id):
+                if sku and str(found.get("sku", "")).lower() == sku.lower():
+                    return {"data": found}
+            return None
+
+        path = f"/v3/catalog/products/{product_id}/variants"
+        return (await self._send("POST", path, json=variant, recover=recover))["data"]
+
+    async def list_options(self, product_id: int) -> list[dict]:
+        return await self._list(f"/v3/catalog/products/{product_id}/options")
+
+    async def create_option(self, product_id: int, option: dict) -> dict:
+        """`option`: {display_name, type ("dropdown", "rectangles", ...), option_values: [{label, ...}]}."""
+        path = f"/v3/catalog/products/{product_id}/options"
+        return (await self._send("POST", path, json=option))["data"]
+
+    async def create_option_value(
+        self, product_id: int, option_id: int, label: str, *, sort_order: int = 0, is_default: bool = False
+    ) -> dict:
+        path = f"/v3/catalog/products/{product_id}/options/{option_id}/values"
+        payload = {"label": label, "sort_order": sort_order, "is_default": is_default}
+
+        async def recover() -> dict | None:
+            for value in await self._list(path):
+                if str(value.get("label", "")).lower() == label.lower():
+                    return {"data": value}
+            return None
+
+        return (await self._send("POST", path, json=payload, recover=recover))["data"]
+
+    async def create_image(
+        self,
+        product_id: int,
+        image_url: str | None = None,
+        file: bytes | tuple[str, bytes, str] | None = None,
+        is_thumbnail: bool = False,
+    ) -> dict:
+        """One image, by URL (BigCommerce downloads it) or uploaded (`file`: bytes or
+        (filename, bytes, content type))."""
+        path = f"/v3/catalog/products/{product_id}/images"
+        if (image_url is None) == (file is None):
+            raise ValueError("give exactly one of image_url and file")
+        if image_url is not None:
+            body = await self._send("POST", path, json={"image_url": image_url, "is_thumbnail": is_thumbnail})
+        else:
+            upload = file if isinstance(file, tuple) else ("image.jpg", file, "image/jpeg")
+            body = await self._send(
+                "POST",
+                path,
+                files={"image_file": upload},
+                data={"is_thumbnail": "true" if is_thumbnail else "false"},
+            )
+        return body["data"]
+
+    async def list_images(self, product_id: int) -> list[dict]:
+        return await self._list(f"/v3/catalog/products/{product_id}/images")
+
+    async def delete_image(self, product_id: int, image_id: int) -> None:
+        await self._send("DELETE", f"/v3/catalog/products/{product_id}/images/{image_id}")
+
+    async def list_custom_fields(self, product_id: int) -> list[dict]:
+        return await self._list(f"/v3/catalog/products/{product_id}/custom-fields")
+
+    async def create_custom_field(self, product_id: int, name: str, value: str) -> dict:
+        path = f"/v3/catalog/products/{product_id}/custom-fields"
+        return (await self._send("POST", path, json={"name": name, "value": value}))["data"]
+
+    async def update_custom_field(
+        self, product_id: int, field_id: int, *, name: str | None = None, value: str | None = None
+    ) -> dict:
+        payload = {k: v for k, v in (("name", name), ("value", value)) if v is not None}
+        path = f"/v3/catalog/products/{product_id}/custom-fields/{field_id}"
+        return (await self._send("PUT", path, json=payload))["data"]
+
+    async def delete_custom_field(self, product_id: int, field_id: int) -> None:
+        await self._send("DELETE", f"/v3/catalog/products/{product_id}/custom-fields/{field_id}")
+
+    # -- brands ------------------------------------------------------------------------------
+
+    async def list_brands(self, name: str | None = None) -> list[dict]:
+        return await self._list("/v3/catalog/brands", {"name": name} if name else None)
+
+    async def create_brand(self, name: str) -> dict:
+        """Create a brand; an existing brand of that name (409) is returned instead."""
+
+        async def recover() -> dict | None:
+            found = [b for b in await self.list_brands(name) if b.get("name", "").lower() == name.lower()]
+            return {"data": found[0]} if found else None
+
+        try:
+            body = await self._send("POST", "/v3/catalog/brands", json={"name": name}, recover=recover)
+        except BigCommerceConflict:
+            body = await recover()
+            if body is None:
+                raise
+        return body["data"]
+
+    # -- category trees ----------------------------------------------------------------------
+
+    async def list_trees(self, channel_id: int | None = None) -> list[dict]:
+        params = {"channel_id:in": str(channel_id)} if channel_id is not None else None
+        return await self._list("/v3/catalog/trees", params)
+
+    async def iter_tree_categories(self, tree_id: int) -> AsyncIterator[dict]:
+        """Every category of a tree, flat (`category_id`, `parent_id`, `name`, ...)."""
+        async with self._tree_lock:
+            async for category in self._pages("/v3/catalog/trees/categories", {"tree_id:in": str(tree_id)}):
+                yield category
+
+    async def create_categories(self, items: Sequence[dict]) -> list[dict]:
+        """Create categories (`name`, `parent_id` (0 = top), `tree_id` for top-level ones)."""
+        created: list[dict] = []
+        for chunk in _chunks(list(items), CATEGORY_BATCH):
+            body = await self._send("POST", "/v3/catalog/trees/categories", json=list(chunk))
+            created += (body or {}).get("data") or []
+        return created
+
+    async def update_categories(self, items: Sequence[dict]) -> None:
+        for chunk in _chunks(list(items), CATEGORY_BATCH):
+            await self._send("PUT", "/v3/catalog/trees/categories", json=list(chunk))
+
+    async def delete_categories(self, ids: Iterable[int]) -> None:
+        for chunk in _chunks(list(ids), ID_CHUNK):
+            params = {"category_id:in": ",".join(map(str, chunk))}
+            await self._send("DELETE", "/v3/catalog/trees/categories", params=params)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

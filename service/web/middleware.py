@@ -1,0 +1,69 @@
+"""Request ids, request logs and the security headers every response carries."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("connector.web")
+
+
+class RequestContext:
+    """Gives each request an id (X-Request-ID), logs it once, and adds security headers."""
+
+    def __init__(self, app: ASGIApp, frame_ancestors: tuple[str, ...] = ()) -> None:
+        self.app = app
+        ancestors = " ".join(("'self'", *frame_ancestors))
+        self.csp = (
+            "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+            f"script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+            f"frame-ancestors {ancestors}"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = rid
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = rid
+                headers.setdefault("Content-Security-Policy", self.csp)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+                headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        started_response = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            # Answer here, inside the request id and headers, rather than in Starlette's outer handler.
+            log.exception("unhandled error", extra={"request_id": rid, "path": scope["path"]})
+            if not started_response:
+                response = JSONResponse({"error": "internal_error", "request_id": rid, "message":
+                                         "Something went wrong on our side. Quote the request id if you "
+                                         "contact support."}, status_code=500)
+                await response(scope, receive, send_with_headers)
+        finally:
+            # The path only: query strings carry codes and JWTs.
+            log.info("request", extra={"request_id": rid, "method": scope["method"], "path": scope["path"],
+                                       "status": status, "ms": round((time.perf_counter() - started) * 1000, 1)})

@@ -1,0 +1,114 @@
+import pytest
+
+from service.crypto import DecryptionError, SecretBox
+from service.store import Store
+
+KEY = "current-secret-key-0123456789"
+OLD = "previous-secret-key-0123456789"
+
+
+def everything_stored(conn):
+    readers = {b"string": lambda k: [conn.get(k)], b"hash": lambda k: conn.hvals(k),
+               b"set": lambda k: list(conn.smembers(k)), b"list": lambda k: conn.lrange(k, 0, -1)}
+    for key in conn.keys("*"):
+        yield from readers[conn.type(key)](key)
+
+
+@pytest.fixture
+def store(redis_conn):
+    return Store(redis_conn, SecretBox(KEY))
+
+
+def test_credentials_are_ciphertext_at_rest(store, redis_conn):
+    tenant = store.create_tenant(pim_url="https://pim.example.com")
+    creds = {"url": "https://pim.example.com", "secret": "s3cr3t-value", "password": "hunter2-password"}
+    store.put_credentials(tenant, "pim", creds)
+    raw = b"".join(everything_stored(redis_conn))
+    assert b"s3cr3t-value" not in raw and b"hunter2-password" not in raw
+    assert store.get_credentials(tenant, "pim") == creds
+
+
+def test_rotated_out_key_still_decrypts_while_listed(redis_conn):
+    old_store = Store(redis_conn, SecretBox(OLD))
+    tenant = old_store.create_tenant(store_hash="abc123")
+    old_store.put_credentials(tenant, "bigcommerce", {"access_token": "tok-abcdef"})
+
+    rotated = Store(redis_conn, SecretBox(KEY, [OLD]))
+    assert rotated.get_credentials(tenant, "bigcommerce") == {"access_token": "tok-abcdef"}
+    assert rotated.rotate_credentials() == 1
+
+    # Once rotated, the new key alone is enough and the old key alone no longer is.
+    assert Store(redis_conn, SecretBox(KEY)).get_credentials(tenant, "bigcommerce") == {"access_token": "tok-abcdef"}
+    with pytest.raises(DecryptionError):
+        Store(redis_conn, SecretBox(OLD)).get_credentials(tenant, "bigcommerce")
+
+
+def test_key_not_listed_cannot_decrypt(store, redis_conn):
+    tenant = store.create_tenant()
+    store.put_credentials(tenant, "pim", {"secret": "x"})
+    with pytest.raises(DecryptionError):
+        Store(redis_conn, SecretBox("some-other-key-0123456789")).get_credentials(tenant, "pim")
+
+
+def test_tenant_lookup_and_relink(store):
+    tenant = store.create_tenant(pim_url="https://pim.example.com", store_hash="abc123")
+    assert store.tenant_exists(tenant)
+    assert store.tenant_for_pim("https://pim.example.com") == tenant
+    assert store.tenant_for_store("abc123") == tenant
+    store.set_tenant_store_hash(tenant, "def456")
+    assert store.tenant_for_store("abc123") is None
+    assert store.tenant_for_store("def456") == tenant
+    assert store.tenant(tenant)["store_hash"] == "def456"
+    assert not store.tenant_exists("t-unknown")
+
+
+def test_delete_tenant_leaves_nothing_of_it(store, redis_conn):
+    keep = store.create_tenant(store_hash="keep")
+    store.put_section(keep, "main", {"locale": "en_US"})
+    tenant = store.create_tenant(pim_url="https://pim.example.com", store_hash="gone")
+    store.put_credentials(tenant, "pim", {"secret": "x"})
+    store.put_section(tenant, "main", {"locale": "en_US"})
+    store.put_mapping(tenant, {"name": "name"})
+    store.map_ids(tenant, "product", {"sku-1": 11})
+    store.set_checkpoint(tenant, "products", "2026-01-01 00:00:00")
+    run = store.create_run(tenant, {"mode": "full", "status": "queued"})
+    store.delete_tenant(tenant)
+    assert not store.tenant_exists(tenant)
+    assert store.get_run(tenant, run) is None
+    assert store.tenant_for_store("gone") is None and store.tenant_for_pim("https://pim.example.com") is None
+    assert not [k for k in redis_conn.keys("*") if tenant.encode() in k]
+    assert store.get_section(keep, "main") == {"locale": "en_US"}
+
+
+def test_sections_mapping_ids_checkpoints(store):
+    tenant = store.create_tenant()
+    assert store.get_section(tenant, "main") == {}
+    store.put_section(tenant, "main", {"locale": "en_US", "channel": "ecommerce"})
+    assert store.all_sections(tenant) == {"main": {"locale": "en_US", "channel": "ecommerce"}}
+    assert store.get_mapping(tenant) is None
+    store.put_mapping(tenant, {"fields": {"name": "name"}})
+    assert store.get_mapping(tenant) == {"fields": {"name": "name"}}
+    store.map_ids(tenant, "category", {"master": 1, "audio": 2})
+    assert store.lookup_ids(tenant, "category", ["audio", "missing"]) == {"audio": "2"}
+    store.unmap_ids(tenant, "category", ["audio"])
+    assert store.all_ids(tenant, "category") == {"master": "1"}
+    store.set_checkpoint(tenant, "products", "2026-11-25 10:00:00")
+    assert store.get_checkpoint(tenant, "products") == "2026-11-25 10:00:00"
+
+
+def test_runs_newest_first_and_tenant_bound(store):
+    tenant, other = store.create_tenant(), store.create_tenant()
+    first = store.create_run(tenant, {"mode": "full", "status": "queued"})
+    second = store.create_run(tenant, {"mode": "delta", "status": "queued"})
+    store.update_run(tenant, first, status="succeeded")
+    assert [r["id"] for r in store.list_runs(tenant)] == [second, first]
+    assert store.get_run(tenant, first)["status"] == "succeeded"
+    assert store.get_run(other, first) is None
+    with pytest.raises(KeyError):
+        store.update_run(other, first, status="failed")
+
+
+def test_claim_once(store):
+    assert store.claim_once("jti", "abc", 60)
+    assert not store.claim_once("jti", "abc", 60)
+    assert store.claim_once("jti", "def", 60)

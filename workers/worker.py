@@ -1,0 +1,19 @@
+"""The worker process: RQ on the queues `events` then `imports`."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from rq import Worker
+
+from workers.queues import queues
+
+log = logging.getLogger("connector.worker")
+
+
+def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = None) -> bool:
+    worker = Worker(queues(conn), connection=conn, name=name)
+    log.info("worker started", extra={"queues": [q.name for q in worker.queues], "burst": burst})
+    return worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level),
+                       with_scheduler=True)
