@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ VARIANT_BATCH = 50  # PUT /v3/catalog/variants
 SKU_CHUNK = 50  # `sku:in` values per GET, keeps URLs short
 ID_CHUNK = 100  # `id:in` values per DELETE / channel assignment call
 CATEGORY_BATCH = 50
+CHECK_ATTEMPTS = 2
 # 408 is an Akeneo habit; BigCommerce's transient answers are these.
 _RETRY = (RETRY_STATUSES - {408}) | {429}
 
@@ -137,7 +139,9 @@ def _connect_kind(exc: BaseException) -> str:
     """dns, tls or refused, from the chain of a connection failure."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ssl.SSLError):
+        if isinstance(seen, socket.gaierror):
+            return "dns"
+        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
             return "tls"
         text = str(seen).lower()
         if any(s in text for s in ("name or service", "nodename", "name resolution", "getaddrinfo")):
@@ -211,12 +215,14 @@ class BigCommerceClient:
         files: dict | None = None,
         data: dict | None = None,
         recover: Recover | None = None,
+        attempts: int | None = None,
     ) -> Any:
         """The retry loop. `recover` looks up the object a write may have created before any re-send
         that follows an answer we never got (timeout, dropped connection, 5xx): no duplicates."""
         ambiguous = False
         last: BigCommerceError | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        max_attempts = attempts or self.max_attempts
+        for attempt in range(1, max_attempts + 1):
             if ambiguous and recover is not None:
                 found = await recover()
                 if found is not None:
@@ -269,11 +275,11 @@ class BigCommerceClient:
                 method,
                 path,
                 attempt,
-                self.max_attempts,
+                max_attempts,
                 last,
                 extra={"attempts": attempt},
             )
-            if attempt < self.max_attempts:
+            if attempt < max_attempts:
                 await asyncio.sleep(backoff_delay(attempt, retry_after=retry_after))
         assert last is not None
         if ambiguous and recover is not None:
@@ -320,17 +326,24 @@ class BigCommerceClient:
 
     # -- store -------------------------------------------------------------------------------
 
-    async def get_time(self) -> dict:
-        return await self._send("GET", "/v2/time")
+    async def get_time(self, *, attempts: int | None = None) -> dict:
+        return await self._send("GET", "/v2/time", attempts=attempts)
 
-    async def get_store(self) -> dict:
-        return await self._send("GET", "/v2/store")
+    async def get_store(self, *, attempts: int | None = None) -> dict:
+        return await self._send("GET", "/v2/store", attempts=attempts)
 
     async def check_connection(self) -> dict:
-        """Credential check (time), store facts (units, currency) and a catalog read (scope check)."""
-        await self.get_time()
-        store = await self.get_store()
-        await self._send("GET", "/v3/catalog/products", params={"limit": 1, "include_fields": "id"})
+        """Credential check (time), store facts (units, currency) and a catalog read (scope check).
+        Few attempts: a person is waiting on the configuration page for the verdict."""
+        time_body = await self.get_time(attempts=CHECK_ATTEMPTS)
+        if not isinstance(time_body, dict) or not isinstance(time_body.get("time"), int):
+            raise BigCommerceUnreachable(
+                f"{self._http.base_url.host} answered /v2/time without a time: not the BigCommerce API",
+                "not_bigcommerce",
+            )
+        store = await self.get_store(attempts=CHECK_ATTEMPTS)
+        params = {"limit": 1, "include_fields": "id"}
+        await self._send("GET", "/v3/catalog/products", params=params, attempts=CHECK_ATTEMPTS)
         return store
 
     # -- products ----------------------------------------------------------------------------
