@@ -5,23 +5,42 @@ from __future__ import annotations
 import redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from service.access import bigcommerce_app
+from service.access.sessions import Sessions
 from service.crypto import SecretBox
 from service.logs import register_secret
 from service.redis_conn import connect
 from service.settings import Settings
 from service.store import Store
-from service.web import health
+from service.store.sessions import SessionStore
+from service.web import config_api, entry, health
 from service.web.errors import EXCEPTION_HANDLERS
+from service.web.guard import ApiGuard
 from service.web.middleware import RequestContext
+from service.web.templating import STATIC_DIR
 
 
-def build_routes() -> list[Route]:
+def build_routes() -> list[BaseRoute]:
     return [
+        # Pages
+        Route("/", entry.home, methods=["GET"], include_in_schema=False),
+        # BigCommerce app callbacks
+        Route("/bc/auth", bigcommerce_app.auth, methods=["GET"], include_in_schema=False),
+        Route("/bc/load", bigcommerce_app.load, methods=["GET"], include_in_schema=False),
+        Route("/bc/uninstall", bigcommerce_app.uninstall, methods=["GET"], include_in_schema=False),
+        Route("/bc/remove_user", bigcommerce_app.remove_user, methods=["GET"], include_in_schema=False),
+        # JSON API: every /api route sits behind ApiGuard (session, tenant, CSRF)
+        Route("/api/session", entry.get_session, methods=["GET"]),
+        Route("/api/session", entry.delete_session, methods=["DELETE"]),
+        *config_api.routes,
+        # Operations
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/openapi.json", health.openapi, methods=["GET"], include_in_schema=False),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
 
@@ -30,17 +49,16 @@ def create_app(settings: Settings, conn: redis.Redis | None = None) -> Starlette
         if not settings.redis_url:
             raise ValueError("create_app needs settings.redis_url or a Redis connection")
         conn = connect(settings.redis_url)
-    register_secret(settings.secret_key)
-    for key in settings.secret_key_fallbacks:
-        register_secret(key)
-    register_secret(settings.bc_client_secret)
-    frame_ancestors = ("https://*.bigcommerce.com", *settings.pim_urls)
+    for secret in (settings.secret_key, *settings.secret_key_fallbacks, settings.bc_client_secret):
+        register_secret(secret)
+    frame_ancestors = ("https://*.bigcommerce.com", "https://*.mybigcommerce.com", *settings.pim_urls)
     app = Starlette(
         routes=build_routes(),
-        middleware=[Middleware(RequestContext, frame_ancestors=frame_ancestors)],
+        middleware=[Middleware(RequestContext, frame_ancestors=frame_ancestors), Middleware(ApiGuard)],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.settings = settings
     app.state.redis = conn
     app.state.store = Store(conn, SecretBox(settings.secret_key, settings.secret_key_fallbacks))
+    app.state.sessions = Sessions(SessionStore(conn), settings)
     return app

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import redis
 from rq import Queue
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 EVENTS = "events"
 IMPORTS = "imports"
@@ -18,3 +24,26 @@ def queue(conn: redis.Redis, name: str) -> Queue:
 
 def queues(conn: redis.Redis) -> list[Queue]:
     return [Queue(name, connection=conn) for name in QUEUE_NAMES]
+
+
+def enqueue(conn: redis.Redis, name: str, func, *args, tenant: str, **kwargs) -> Job:
+    """Enqueue a job for a tenant; the tenant is recorded so the tenant's jobs can be found and cancelled."""
+    return queue(conn, name).enqueue(func, *args, meta={"tenant": tenant}, **kwargs)
+
+
+def cancel_tenant_jobs(conn: redis.Redis, tenant: str) -> int:
+    """Cancel the tenant's queued and scheduled jobs and stop its running ones; returns how many."""
+    count = 0
+    for q in queues(conn):
+        ids = set(q.get_job_ids()) | set(ScheduledJobRegistry(queue=q).get_job_ids())
+        running = set(StartedJobRegistry(queue=q).get_job_ids())
+        for job in Job.fetch_many(list(ids | running), connection=conn):
+            if job is None or job.meta.get("tenant") != tenant:
+                continue
+            if job.id in running:
+                with contextlib.suppress(InvalidJobOperation, NoSuchJobError):
+                    send_stop_job_command(conn, job.id)
+            else:
+                job.cancel()
+            count += 1
+    return count

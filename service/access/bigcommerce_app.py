@@ -1,0 +1,158 @@
+"""The BigCommerce single-click app: install (auth), load, uninstall and remove_user callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any
+
+import httpx
+import jwt
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.config.checks import check_bigcommerce
+from service.web import pages
+from service.web.templating import message_page
+from workers.queues import cancel_tenant_jobs
+
+log = logging.getLogger("connector.access")
+CONTEXT = re.compile(r"^stores/([a-z0-9]{1,32})$")
+LEEWAY = 60
+
+
+class InvalidPayload(Exception):
+    pass
+
+
+def _not_configured(request: Request) -> Response:
+    return message_page(request, 503, "BigCommerce app not configured",
+                        "This connector has no BigCommerce app credentials.",
+                        hint="The operator must set BC_CLIENT_ID and BC_CLIENT_SECRET.")
+
+
+def verify_signed_payload(settings, store, token: str | None) -> dict[str, Any]:
+    """Check a `signed_payload_jwt` fully; return its claims with `store_hash` added."""
+    if not token:
+        raise InvalidPayload("signed_payload_jwt is missing")
+    try:
+        claims = jwt.decode(token, settings.bc_client_secret, algorithms=["HS256"], audience=settings.bc_client_id,
+                            issuer="bc", leeway=LEEWAY,
+                            options={"require": ["aud", "iss", "iat", "nbf", "exp", "sub", "jti"]})
+    except jwt.PyJWTError as exc:
+        raise InvalidPayload(f"signed_payload_jwt rejected: {exc}") from None
+    match = CONTEXT.match(str(claims.get("sub", "")))
+    if not match:
+        raise InvalidPayload("signed_payload_jwt has no valid sub (stores/{hash})")
+    if claims["iat"] > time.time() + LEEWAY:
+        raise InvalidPayload("signed_payload_jwt was issued in the future")
+    ttl = int(claims["exp"] - time.time()) + LEEWAY
+    if not store.claim_once("bc-jti", str(claims["jti"]), ttl):
+        raise InvalidPayload("signed_payload_jwt was already used")
+    return {**claims, "store_hash": match.group(1)}
+
+
+async def _exchange_code(settings, params) -> dict[str, Any]:
+    body = {"client_id": settings.bc_client_id, "client_secret": settings.bc_client_secret,
+            "code": params.get("code", ""), "context": params.get("context", ""), "scope": params.get("scope", ""),
+            "grant_type": "authorization_code", "redirect_uri": f"{settings.app_url}/bc/auth"}
+    async with httpx.AsyncClient(timeout=15.0) as http:
+        response = await http.post(f"{settings.bc_login_url}/oauth2/token", json=body)
+    if response.status_code != 200:
+        raise InvalidPayload(f"BigCommerce refused the install code ({response.status_code})")
+    data = response.json()
+    if not isinstance(data, dict) or not data.get("access_token") or not CONTEXT.match(str(data.get("context"))):
+        raise InvalidPayload("BigCommerce answered the token exchange without a token or store")
+    return data
+
+
+async def auth(request: Request) -> Response:
+    settings, store = request.app.state.settings, request.app.state.store
+    if not settings.bc_app_configured:
+        return _not_configured(request)
+    params = request.query_params
+    if not params.get("code") or not CONTEXT.match(params.get("context", "")):
+        return message_page(request, 400, "Installation failed", "The install link is incomplete.",
+                            hint="Start the installation again from the BigCommerce control panel.")
+    try:
+        grant = await _exchange_code(settings, params)
+    except (InvalidPayload, httpx.HTTPError, ValueError) as exc:
+        log.warning("app install failed", extra={"reason": str(exc) if isinstance(exc, InvalidPayload)
+                                                  else type(exc).__name__})
+        return message_page(request, 502, "Installation failed",
+                            "BigCommerce did not confirm the installation, so nothing was stored.",
+                            hint="Start the installation again from the BigCommerce control panel.")
+    store_hash = CONTEXT.match(grant["context"]).group(1)
+    tenant = store.tenant_for_store(store_hash) or store.create_tenant(store_hash=store_hash)
+    store.put_credentials(tenant, "bigcommerce", {"access_token": grant["access_token"]})
+    result = await check_bigcommerce(settings, store_hash, grant["access_token"], settings.bc_client_id)
+    store.put_section(tenant, "bigcommerce", {
+        "store_hash": store_hash, "client_id": settings.bc_client_id, "installed_as_app": True,
+        "scope": grant.get("scope", ""), "connected": result["connected"], "message": result["message"],
+        "hints": result.get("hints", []), "store": result.get("store", {}), "tested_at": time.time()})
+    user = {**(grant.get("user") or {}), "owner": bool(grant.get("owner", {}).get("id") == grant.get("user", {}).get("id"))}
+    token, session = request.app.state.sessions.issue(tenant, user, "bigcommerce")
+    log.info("app installed", extra={"tenant": tenant, "store_hash": store_hash, "connected": result["connected"]})
+    response = await pages.config_page(request, session, token)
+    request.app.state.sessions.set_cookie(response, token)
+    return response
+
+
+async def load(request: Request) -> Response:
+    settings, store = request.app.state.settings, request.app.state.store
+    if not settings.bc_app_configured:
+        return _not_configured(request)
+    try:
+        claims = await asyncio.to_thread(verify_signed_payload, settings, store,
+                                         request.query_params.get("signed_payload_jwt"))
+    except InvalidPayload as exc:
+        log.warning("app load refused", extra={"reason": str(exc)})
+        return message_page(request, 401, "Cannot open the connector", "BigCommerce's signature did not check out.",
+                            hint="Open the app again from the BigCommerce control panel.")
+    tenant = store.tenant_for_store(claims["store_hash"])
+    if not tenant or not store.get_credentials(tenant, "bigcommerce"):
+        return message_page(request, 404, "App not installed", "This store has not installed the connector.",
+                            hint="Install it from the BigCommerce control panel first.")
+    token, session = request.app.state.sessions.issue(tenant, claims.get("user") or {}, "bigcommerce")
+    response = await pages.config_page(request, session, token)
+    request.app.state.sessions.set_cookie(response, token)
+    return response
+
+
+async def uninstall(request: Request) -> Response:
+    settings, store = request.app.state.settings, request.app.state.store
+    if not settings.bc_app_configured:
+        return _not_configured(request)
+    try:
+        claims = await asyncio.to_thread(verify_signed_payload, settings, store,
+                                         request.query_params.get("signed_payload_jwt"))
+    except InvalidPayload as exc:
+        log.warning("app uninstall refused", extra={"reason": str(exc)})
+        return message_page(request, 401, "Refused", "BigCommerce's signature did not check out.")
+    tenant = store.tenant_for_store(claims["store_hash"])
+    if tenant:
+        cancelled = await asyncio.to_thread(cancel_tenant_jobs, request.app.state.redis, tenant)
+        revoked = request.app.state.sessions.revoke_tenant(tenant)
+        # Nothing a merchant would consider theirs stays: credentials, configuration, mapping, history.
+        store.delete_tenant(tenant)
+        log.info("app uninstalled", extra={"tenant": tenant, "jobs_cancelled": cancelled, "sessions_revoked": revoked})
+    return Response(status_code=204)
+
+
+async def remove_user(request: Request) -> Response:
+    settings, store = request.app.state.settings, request.app.state.store
+    if not settings.bc_app_configured:
+        return _not_configured(request)
+    try:
+        claims = await asyncio.to_thread(verify_signed_payload, settings, store,
+                                         request.query_params.get("signed_payload_jwt"))
+    except InvalidPayload as exc:
+        log.warning("app remove_user refused", extra={"reason": str(exc)})
+        return message_page(request, 401, "Refused", "BigCommerce's signature did not check out.")
+    tenant = store.tenant_for_store(claims["store_hash"])
+    user_id = (claims.get("user") or {}).get("id")
+    if tenant and user_id is not None:
+        request.app.state.sessions.revoke_user(tenant, str(user_id))
+    return Response(status_code=204)

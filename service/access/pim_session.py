@@ -1,0 +1,54 @@
+"""Access through the PIM's own session: the PIM must confirm the cookie at `GET {pim}/rest/user/`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+import httpx
+
+from service.store import Store
+
+log = logging.getLogger("connector.access")
+CACHE_SECONDS = 60  # a positive answer is trusted this long, then the PIM is asked again
+
+
+class PimUnavailable(Exception):
+    """The PIM could not be asked (down, unreachable, answering garbage): never grant access then."""
+
+
+def _cache_key(pim_url: str, cookie: str) -> str:
+    # A hash, so the cookie itself is never stored.
+    return hashlib.sha256(f"{pim_url}\n{cookie}".encode()).hexdigest()
+
+
+async def pim_user(store: Store, pim_url: str, cookie_name: str, cookie: str,
+                   *, transport: httpx.AsyncBaseTransport | None = None) -> dict[str, Any] | None:
+    """The PIM user logged in with this session cookie, or None when the PIM says nobody is."""
+    key = _cache_key(pim_url, cookie)
+    cached = await asyncio.to_thread(store.cache_get, "pim-user", key)
+    if cached:
+        return cached
+    try:
+        async with httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=transport) as http:
+            # Only the PIM's session cookie goes to the PIM, never anything else the browser sent us.
+            response = await http.get(f"{pim_url}/rest/user/", headers={
+                "Cookie": f"{cookie_name}={cookie}", "X-Requested-With": "XMLHttpRequest",
+                "Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        log.warning("cannot reach the PIM to verify a session", extra={"pim": pim_url, "error": type(exc).__name__})
+        raise PimUnavailable(f"{pim_url} did not answer") from None
+    if response.status_code in (401, 403) or response.is_redirect:
+        return None
+    if response.status_code != 200:
+        raise PimUnavailable(f"{pim_url} answered {response.status_code}")
+    try:
+        user = response.json()
+    except ValueError:
+        raise PimUnavailable(f"{pim_url} did not answer with JSON") from None
+    if not isinstance(user, dict) or not (user.get("username") or user.get("id")):
+        raise PimUnavailable(f"{pim_url} answered without a user")
+    await asyncio.to_thread(store.cache_put, "pim-user", key, user, CACHE_SECONDS)
+    return user

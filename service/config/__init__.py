@@ -1,0 +1,1 @@
+"""Configuration logic behind the configuration page: connection checks with hints, main configuration."""

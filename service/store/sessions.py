@@ -1,0 +1,60 @@
+"""Server-side session records: what makes a signed session token revocable."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+
+PREFIX = "connector"
+
+
+class SessionStore:
+    def __init__(self, conn: redis.Redis) -> None:
+        self.redis = conn
+
+    @staticmethod
+    def _key(sid: str) -> str:
+        return f"{PREFIX}:session:{sid}"
+
+    @staticmethod
+    def _tenant_index(tenant: str) -> str:
+        return f"{PREFIX}:tenant:{tenant}:sessions"
+
+    @staticmethod
+    def _user_index(tenant: str, user_id: str) -> str:
+        return f"{PREFIX}:tenant:{tenant}:user-sessions:{user_id}"
+
+    def put(self, sid: str, record: dict[str, Any], ttl: int) -> None:
+        tenant, user_id = record["tenant"], str(record.get("user", {}).get("id", ""))
+        pipe = self.redis.pipeline()
+        pipe.set(self._key(sid), json.dumps(record), ex=ttl)
+        pipe.sadd(self._tenant_index(tenant), sid)
+        pipe.expire(self._tenant_index(tenant), ttl)
+        if user_id:
+            pipe.sadd(self._user_index(tenant, user_id), sid)
+            pipe.expire(self._user_index(tenant, user_id), ttl)
+        pipe.execute()
+
+    def get(self, sid: str) -> dict[str, Any] | None:
+        raw = self.redis.get(self._key(sid))
+        return json.loads(raw) if raw else None
+
+    def delete(self, sid: str) -> None:
+        self.redis.delete(self._key(sid))
+
+    def _revoke_index(self, index: str) -> int:
+        sids = [s.decode() for s in self.redis.smembers(index)]
+        pipe = self.redis.pipeline()
+        for sid in sids:
+            pipe.delete(self._key(sid))
+        pipe.delete(index)
+        pipe.execute()
+        return len(sids)
+
+    def revoke_tenant(self, tenant: str) -> int:
+        return self._revoke_index(self._tenant_index(tenant))
+
+    def revoke_user(self, tenant: str, user_id: str) -> int:
+        return self._revoke_index(self._user_index(tenant, str(user_id)))

@@ -1,0 +1,73 @@
+"""`GET /`: the configuration UI for a session; entry from the PIM with `?pim=<PIM base URL>`."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from service.access.pim_session import PimUnavailable, pim_user
+from service.settings import normalise_url
+from service.web import pages
+from service.web.guard import current_session
+from service.web.templating import message_page
+
+log = logging.getLogger("connector.access")
+
+LOGIN_FIRST = ("You need to be logged in to your PIM; we use the PIM's authentication cookie to verify your "
+               "access eligibility.")
+
+
+async def home(request: Request) -> Response:
+    settings, sessions = request.app.state.settings, request.app.state.sessions
+    pim = request.query_params.get("pim")
+    if pim is None:
+        session = sessions.from_request(request)
+        if session is None:
+            return message_page(request, 401, "Log in to your PIM first", LOGIN_FIRST,
+                                hint="Open the connector from your PIM's menu, or from the BigCommerce control panel.")
+        return await pages.config_page(request, session)
+
+    pim_url = normalise_url(pim) if pim.strip() else ""
+    if not settings.pim_urls or pim_url not in settings.pim_urls:
+        return message_page(request, 403, "Unknown PIM", "This connector does not serve that PIM.",
+                            hint="Ask the connector's operator to add your PIM's address to PIM_URLS.")
+    cookie = request.cookies.get(settings.pim_session_cookie)
+    if not cookie:
+        return message_page(request, 401, "Log in to your PIM first", LOGIN_FIRST)
+    store = request.app.state.store
+    try:
+        user = await pim_user(store, pim_url, settings.pim_session_cookie, cookie)
+    except PimUnavailable as exc:
+        log.warning("PIM session check failed", extra={"pim": pim_url, "reason": str(exc)})
+        return message_page(request, 503, "Cannot verify your PIM session",
+                            "Your PIM did not answer, so we cannot verify your session.", hint="Try again in a minute.")
+    if user is None:
+        return message_page(request, 401, "Log in to your PIM first", LOGIN_FIRST)
+    tenant = store.tenant_for_pim(pim_url) or store.create_tenant(pim_url=pim_url)
+    token, session = sessions.issue(tenant, user, "pim")
+    log.info("PIM session accepted", extra={"tenant": tenant, "pim": pim_url})
+    response = await pages.config_page(request, session, token)
+    sessions.set_cookie(response, token)
+    return response
+
+
+async def get_session(request: Request) -> JSONResponse:
+    """
+    summary: The current session (tenant, user, how it was obtained) and its CSRF token.
+    responses:
+      200: {description: the session}
+      401: {description: no session}
+    """
+    return JSONResponse(current_session(request).public())
+
+
+async def delete_session(request: Request) -> Response:
+    """
+    summary: Log out (revoke this session).
+    responses:
+      204: {description: revoked}
+    """
+    request.app.state.sessions.revoke(current_session(request))
+    return Response(status_code=204)

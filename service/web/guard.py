@@ -1,0 +1,52 @@
+"""The `/api` gate: a session or 401, the session's own tenant or 403, a CSRF token on every change."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.access.sessions import Session
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+class ApiGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_api_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        rid = scope.get("state", {}).get("request_id", "")
+        sessions = scope["app"].state.sessions
+        session = await asyncio.to_thread(sessions.from_request, request)
+        failure = None
+        if session is None:
+            failure = (401, "unauthorized", "No valid session: open the connector from your PIM or from the "
+                                            "BigCommerce control panel.")
+        elif (wanted := request.headers.get("x-tenant") or request.query_params.get("tenant")) and \
+                wanted != session.tenant:
+            failure = (403, "wrong_tenant", "This session belongs to another connection.")
+        elif scope["method"] not in SAFE_METHODS and not session.csrf_ok(request.headers.get("x-csrf-token")):
+            failure = (403, "csrf", "Missing or wrong X-CSRF-Token header: reload the page.")
+        if failure:
+            status, error, message = failure
+            await JSONResponse({"error": error, "message": message, "request_id": rid}, status_code=status)(
+                scope, receive, send)
+            return
+        scope.setdefault("state", {})["session"] = session
+        await self.app(scope, receive, send)
+
+
+def current_session(request: Request) -> Session:
+    """The session ApiGuard attached to this `/api` request."""
+    return request.scope["state"]["session"]
