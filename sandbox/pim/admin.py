@@ -1,0 +1,330 @@
+"""Sandbox-only control routes under `/sandbox/` (no OAuth): users, sessions, faults, catalog edits, webhooks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import api
+from .state import PimState, Webhook
+from .webhooks import deliver
+
+
+def _state(request: Request) -> PimState:
+    return request.app.state.pim
+
+
+def _fail(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": status, "message": message}, status_code=status)
+
+
+async def _json(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise _BadBody("Invalid json message received") from None
+    if not isinstance(body, dict):
+        raise _BadBody("Expected a JSON object")
+    return body
+
+
+class _BadBody(Exception):
+    pass
+
+
+def _handler(fn):
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except _BadBody as exc:
+            return _fail(400, str(exc))
+        except _Invalid as exc:
+            return _fail(422, str(exc))
+
+    return endpoint
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _notify(request: Request, changes: list[dict], body: Any, status: int = 200) -> JSONResponse:
+    source = str(request.base_url).rstrip("/")
+    task = BackgroundTask(deliver, _state(request), source, changes) if _state(request).webhooks else None
+    return JSONResponse(body, status_code=status, background=task)
+
+
+# ---------------------------------------------------------------- users, connections, sessions, faults
+
+async def add_user(request: Request) -> Response:
+    body = await _json(request)
+    if not body.get("username") or not body.get("password"):
+        raise _Invalid("username and password are required")
+    try:
+        user = _state(request).add_user(body["username"], body["password"], body.get("permissions", "all"))
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+    return JSONResponse({"id": user.id, "username": user.username, "permissions": user.permissions}, 201)
+
+
+async def add_connection(request: Request) -> Response:
+    body = await _json(request)
+    if not body.get("client_id") or not body.get("secret"):
+        raise _Invalid("client_id and secret are required")
+    _state(request).add_connection(body["client_id"], body["secret"])
+    return JSONResponse({"client_id": body["client_id"]}, 201)
+
+
+async def open_session(request: Request) -> Response:
+    body = await _json(request)
+    try:
+        cookie = _state(request).open_session(str(body.get("username", "")))
+    except KeyError:
+        raise _Invalid(f'unknown user "{body.get("username")}"') from None
+    return JSONResponse({"cookie": cookie}, 201)
+
+
+async def close_session(request: Request) -> Response:
+    cookie = request.path_params.get("cookie") or str((await _json(request)).get("cookie", ""))
+    found = _state(request).close_session(cookie)
+    return Response(status_code=204) if found else _fail(404, "no such session")
+
+
+async def set_faults(request: Request) -> Response:
+    body = await _json(request)
+    try:
+        _state(request).set_faults(float(body.get("error_rate", 0.0)), float(body.get("latency", 0.0)),
+                                   tuple(body.get("statuses", (500, 502, 503))))
+    except (TypeError, ValueError) as exc:
+        raise _Invalid(str(exc)) from None
+    faults = _state(request).faults
+    return JSONResponse({"error_rate": faults.error_rate, "latency": faults.latency,
+                         "statuses": list(faults.statuses)})
+
+
+async def request_counts(request: Request) -> Response:
+    state = _state(request)
+    if request.method == "DELETE":
+        state.request_counts.clear()
+        return Response(status_code=204)
+    return JSONResponse({"counts": dict(state.request_counts), "total": sum(state.request_counts.values())})
+
+
+async def add_webhook(request: Request) -> Response:
+    body = await _json(request)
+    fmt = body.get("format", "event_platform")
+    if not body.get("url") or not body.get("secret") or fmt not in ("event_platform", "events_api"):
+        raise _Invalid('url, secret and format ("event_platform" or "events_api") are required')
+    _state(request).webhooks.append(Webhook(body["url"], body["secret"], fmt, body.get("secondary_secret")))
+    return JSONResponse({"url": body["url"], "format": fmt}, 201)
+
+
+async def webhook_deliveries(request: Request) -> Response:
+    state = _state(request)
+    if request.method == "DELETE":
+        state.deliveries.clear()
+        return Response(status_code=204)
+    return JSONResponse({"deliveries": list(state.deliveries)})
+
+
+# ---------------------------------------------------------------- catalog edits
+
+def _apply_values(state: PimState, entity: dict, values: Any) -> None:
+    if not isinstance(values, dict):
+        raise _Invalid('Property "values" expects an array as data.')
+    for code, items in values.items():
+        attr = state.catalog.attribute(code)
+        if attr is None:
+            raise _Invalid(f'Attribute "{code}" does not exist.')
+        if not isinstance(items, list):
+            raise _Invalid(f'Property "{code}" expects an array of values.')
+        current = entity["values"].setdefault(attr["code"], [])
+        for item in items:
+            if not isinstance(item, dict) or "data" not in item:
+                raise _Invalid(f'Property "{code}" expects {{"locale", "scope", "data"}} items.')
+            locale, scope = item.get("locale"), item.get("scope")
+            if bool(locale) != attr["localizable"] or bool(scope) != attr["scopable"]:
+                raise _Invalid(f'Attribute "{code}" expects locale/scope matching its localizable/scopable flags.')
+            current[:] = [v for v in current if (v["locale"], v["scope"]) != (locale, scope)]
+            if item["data"] not in (None, "", []):
+                current.append({"locale": locale, "scope": scope, "data": item["data"]})
+        if not current:
+            del entity["values"][attr["code"]]
+
+
+def _apply_common(state: PimState, entity: dict, body: dict) -> None:
+    store = state.store
+    if "categories" in body:
+        cats = body["categories"]
+        if not isinstance(cats, list) or any(str(c).lower() not in store.categories for c in cats):
+            raise _Invalid(f'Property "categories" expects existing category codes, {json.dumps(cats)} given.')
+        entity["categories"] = list(cats)
+    if "values" in body:
+        _apply_values(state, entity, body["values"])
+
+
+def _apply_product(state: PimState, product: dict, body: dict) -> None:
+    store = state.store
+    if "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            raise _Invalid('Property "enabled" expects a boolean as data.')
+        product["enabled"] = body["enabled"]
+    if "family" in body:
+        if body["family"] is not None and str(body["family"]).lower() not in store.families:
+            raise _Invalid(f'Property "family" expects a valid family code. The family does not exist, '
+                           f'"{body["family"]}" given.')
+        product["family"] = store.families[body["family"].lower()]["code"] if body["family"] else None
+    if "parent" in body:
+        if body["parent"] is not None and store.model(body["parent"]) is None:
+            raise _Invalid(f'Property "parent" expects a valid parent code. The parent product model does not '
+                           f'exist, "{body["parent"]}" given.')
+        product["parent"] = body["parent"]
+        if body["parent"]:
+            product["family"] = store.model(body["parent"])["family"]
+    _apply_common(state, product, body)
+
+
+def _product_resource(request: Request, product: dict) -> dict:
+    return api.render_product(_state(request), product, by_uuid=False)
+
+
+def _product_change(request: Request, product: dict, action: str) -> dict:
+    change = {"kind": "product", "action": action, "uuid": product["uuid"], "identifier": product["identifier"]}
+    if action != "deleted":
+        change["resource"] = _product_resource(request, product)
+    return change
+
+
+async def create_product(request: Request) -> Response:
+    state = _state(request)
+    store = state.store
+    body = await _json(request)
+    identifier = body.get("identifier")
+    if not isinstance(identifier, str) or not identifier.strip():
+        raise _Invalid('Property "identifier" is required.')
+    if store.product(identifier) is not None:
+        raise _Invalid(f'The {identifier} identifier is already used for another product.')
+    now = state.now_dt()
+    product = {"uuid": store.new_uuid(identifier), "identifier": identifier, "enabled": True, "family": None,
+               "categories": [], "groups": [], "parent": None,
+               "values": {"sku": [{"locale": None, "scope": None, "data": identifier}]},
+               "associations": {t: {"groups": [], "products": [], "product_models": []}
+                                for t in state.catalog.association_types},
+               "created": now, "updated": now}
+    _apply_product(state, product, body)
+    store.products[identifier.lower()] = product
+    store.by_uuid[product["uuid"]] = product
+    return _notify(request, [_product_change(request, product, "created")],
+                   _product_resource(request, product), 201)
+
+
+async def patch_product(request: Request) -> Response:
+    state = _state(request)
+    identifier = request.path_params["identifier"]
+    product = state.store.product(identifier)
+    if product is None:
+        return _fail(404, f'Product "{identifier}" does not exist.')
+    body = await _json(request)
+    _apply_product(state, product, body)
+    product["updated"] = state.now_dt()
+    return _notify(request, [_product_change(request, product, "updated")], _product_resource(request, product))
+
+
+async def delete_product(request: Request) -> Response:
+    state = _state(request)
+    identifier = request.path_params["identifier"]
+    product = state.store.product(identifier)
+    if product is None:
+        return _fail(404, f'Product "{identifier}" does not exist.')
+    del state.store.products[product["identifier"].lower()]
+    del state.store.by_uuid[product["uuid"]]
+    return _notify(request, [_product_change(request, product, "deleted")], {"deleted": product["identifier"]})
+
+
+def _model_change(request: Request, model: dict, action: str) -> dict:
+    change = {"kind": "product_model", "action": action, "code": model["code"]}
+    if action != "deleted":
+        change["resource"] = api.render_model(_state(request), model)
+    return change
+
+
+async def create_model(request: Request) -> Response:
+    state = _state(request)
+    store = state.store
+    body = await _json(request)
+    code, variant_code, parent = body.get("code"), body.get("family_variant"), body.get("parent")
+    if not isinstance(code, str) or not code.strip():
+        raise _Invalid('Property "code" is required.')
+    if store.model(code) is not None:
+        raise _Invalid(f'The same identifier is already set on another product model: "{code}".')
+    parent_model = store.model(parent) if parent else None
+    if parent and parent_model is None:
+        raise _Invalid(f'The product model "{parent}" does not exist.')
+    if parent_model is not None:
+        variant_code = parent_model["family_variant"]
+    variant = store.variants.get(str(variant_code or "").lower())
+    if variant is None:
+        raise _Invalid(f'Property "family_variant" expects a valid family variant code, "{variant_code}" given.')
+    now = state.now_dt()
+    model = {"code": code, "family": store._variant_family(variant), "family_variant": variant["code"],
+             "parent": parent, "categories": [], "values": {}, "created": now, "updated": now}
+    _apply_common(state, model, body)
+    store.models[code.lower()] = model
+    return _notify(request, [_model_change(request, model, "created")], api.render_model(state, model), 201)
+
+
+async def patch_model(request: Request) -> Response:
+    state = _state(request)
+    code = request.path_params["code"]
+    model = state.store.model(code)
+    if model is None:
+        return _fail(404, f'Product model "{code}" does not exist.')
+    body = await _json(request)
+    _apply_common(state, model, body)
+    model["updated"] = state.now_dt()
+    return _notify(request, [_model_change(request, model, "updated")], api.render_model(state, model))
+
+
+async def delete_model(request: Request) -> Response:
+    state = _state(request)
+    store = state.store
+    code = request.path_params["code"]
+    model = store.model(code)
+    if model is None:
+        return _fail(404, f'Product model "{code}" does not exist.')
+    # as in Akeneo, removing a model removes its sub-models and variant products
+    doomed_models = [m for m in store.models.values() if m is model or model in store.ancestors(m)]
+    doomed_products = [p for p in store.products.values() if any(m in doomed_models for m in store.ancestors(p))]
+    changes = [_product_change(request, p, "deleted") for p in doomed_products]
+    changes += [_model_change(request, m, "deleted") for m in reversed(doomed_models)]
+    for p in doomed_products:
+        del store.products[p["identifier"].lower()]
+        del store.by_uuid[p["uuid"]]
+    for m in doomed_models:
+        del store.models[m["code"].lower()]
+    return _notify(request, changes, {"deleted": [m["code"] for m in doomed_models],
+                                      "deleted_products": [p["identifier"] for p in doomed_products]})
+
+
+ROUTES = [
+    Route("/sandbox/users", _handler(add_user), methods=["POST"]),
+    Route("/sandbox/connections", _handler(add_connection), methods=["POST"]),
+    Route("/sandbox/sessions", _handler(open_session), methods=["POST"]),
+    Route("/sandbox/sessions", _handler(close_session), methods=["DELETE"]),
+    Route("/sandbox/sessions/{cookie}", _handler(close_session), methods=["DELETE"]),
+    Route("/sandbox/faults", _handler(set_faults), methods=["PUT"]),
+    Route("/sandbox/requests", _handler(request_counts), methods=["GET", "DELETE"]),
+    Route("/sandbox/webhooks", _handler(add_webhook), methods=["POST"]),
+    Route("/sandbox/webhooks/deliveries", _handler(webhook_deliveries), methods=["GET", "DELETE"]),
+    Route("/sandbox/products", _handler(create_product), methods=["POST"]),
+    Route("/sandbox/products/{identifier}", _handler(patch_product), methods=["PATCH"]),
+    Route("/sandbox/products/{identifier}", _handler(delete_product), methods=["DELETE"]),
+    Route("/sandbox/product-models", _handler(create_model), methods=["POST"]),
+    Route("/sandbox/product-models/{code}", _handler(patch_model), methods=["PATCH"]),
+    Route("/sandbox/product-models/{code}", _handler(delete_model), methods=["DELETE"]),
+]
