@@ -1,0 +1,126 @@
+"""The API gateway in front of every `/stores/{hash}/...` route: auth, scopes, rate limit, faults, log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .errors import ApiError, error_response
+from .state import BigCommerceState, Store
+
+Handler = Callable[[Request, Store], Awaitable[Response]]
+MAX_JSON_BYTES = 10 * 1024 * 1024
+
+# scope families: a GET passes with the read-only scope, anything else needs the full one
+SCOPES = {
+    "products": "store_v2_products",
+    "information": "store_v2_information",
+    "channels": "store_channel_settings",
+}
+
+
+def scope_ok(family: str | None, method: str, granted: frozenset[str]) -> bool:
+    if family is None:
+        return True
+    name = SCOPES[family]
+    return name in granted or (method in ("GET", "HEAD") and f"{name}_read_only" in granted)
+
+
+def rate_headers(store: Store, now: float) -> dict[str, str]:
+    rate = store.rate
+    return {
+        "X-Rate-Limit-Requests-Quota": str(rate.quota),
+        "X-Rate-Limit-Requests-Left": str(max(0, rate.quota - rate.used)),
+        "X-Rate-Limit-Time-Reset-Ms": str(rate.reset_ms(now)),
+        "X-Rate-Limit-Time-Window-Ms": str(rate.window_ms),
+    }
+
+
+async def read_json(request: Request):
+    raw = await request.body()
+    if len(raw) > MAX_JSON_BYTES:
+        raise ApiError(413, "The request payload is too large.", {})
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "The request body is not valid JSON", {}) from None
+
+
+def _pick_fault(store: Store) -> int | None:
+    faults = store.faults
+    if faults.error_rate > 0 and store.rng.random() < faults.error_rate:
+        return store.rng.choice(faults.statuses)
+    return None
+
+
+async def _hold_until_client_leaves(request: Request, seconds: float) -> None:
+    """The 'timeout after apply' fault: the change is made, the answer comes too late."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(0.05)
+
+
+def api_route(path: str, endpoint: Handler, methods: list[str], scope: str | None = "products") -> Route:
+    """A route under /stores/{store_hash}; `path` (e.g. /v3/catalog/products) names it in the request log."""
+    template = path.replace(":int}", "}")
+
+    async def gateway(request: Request) -> Response:
+        state: BigCommerceState = request.app.state.bc
+        store = state.stores.get(request.path_params["store_hash"])
+        if store is None:
+            return error_response(404, "Store not found", {})
+        now = time.time()
+        store.rate.roll(now)
+        method = request.method
+        response = await _answer(request, store, now)
+        state.log_request(store, method, template, request.url.path, response.status_code)
+        return response
+
+    async def _answer(request: Request, store: Store, now: float) -> Response:
+        token = request.headers.get("x-auth-token")
+        if not token:
+            return error_response(401, "No auth token was provided", {}, rate_headers(store, now))
+        granted = store.tokens.get(token)
+        if granted is None:
+            return error_response(401, "The access token is invalid or has been revoked", {},
+                                  rate_headers(store, now))
+        if not scope_ok(scope, request.method, granted):
+            return error_response(403, "You don't have a required scope to access the endpoint", {},
+                                  rate_headers(store, now))
+        if not store.unlimited and store.rate.used >= store.rate.quota:
+            return error_response(429, "Too many requests", {}, rate_headers(store, now))
+        store.rate.used += 1
+        headers = rate_headers(store, now)
+        faults = store.faults
+        if faults.latency > 0:
+            await asyncio.sleep(faults.latency)
+        fault = _pick_fault(store)
+        if fault is not None:  # the platform failed before doing anything
+            return error_response(fault, None, {}, headers)
+        try:
+            response = await endpoint(request, store)
+        except ApiError as exc:
+            response = exc.response()
+        response.headers.update(headers)
+        if (request.method != "GET" and response.status_code < 400 and faults.timeout_after_apply_rate > 0
+                and store.rng.random() < faults.timeout_after_apply_rate):
+            await _hold_until_client_leaves(request, faults.timeout_delay)
+        return response
+
+    return Route(path, gateway, methods=methods)
+
+
+def ok(data, meta: dict | None = None, status: int = 200) -> JSONResponse:
+    return JSONResponse({"data": data, "meta": meta if meta is not None else {}}, status_code=status)
+
+
+def no_content(status: int = 204) -> Response:
+    return Response(status_code=status)
