@@ -1,0 +1,151 @@
+"""Access through the PIM's session cookie, checked against the sandbox PIM over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse, RedirectResponse
+from starlette.routing import Route
+
+import sandbox.pim
+from service.access.pim_session import CACHE_SECONDS, pim_user
+from service.access.sessions import COOKIE
+from service.app import create_app
+from service.net import UnsafeUrl, ensure_public_url
+from service.settings import load_settings
+from tests.servers import free_port, serve
+
+
+@pytest.fixture(scope="module")
+def pim():
+    app = sandbox.pim.create_app()
+    with serve(app) as base:
+        yield base, app
+
+
+def connector(tmp_path, redis_url, pim_urls):
+    return create_app(load_settings({"DATA_DIR": str(tmp_path), "SECRET_KEY": "pim-access-secret-0123456789",
+                                     "REDIS_URL": redis_url, "PIM_URLS": pim_urls}))
+
+
+def pim_cookie(base, username="admin"):
+    return httpx.post(f"{base}/sandbox/sessions", json={"username": username}).json()["cookie"]
+
+
+def test_pim_confirms_the_cookie_then_a_tenant_and_session_exist(pim, tmp_path, redis_url, redis_conn):
+    base, _ = pim
+    app = connector(tmp_path, redis_url, base + "/")  # trailing slash: compared after normalisation
+    cookie = pim_cookie(base)
+    with serve(app) as url:
+        first = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": cookie})
+        assert first.status_code == 200
+        token = first.cookies[COOKIE]
+        session = httpx.get(f"{url}/api/session", cookies={COOKIE: token}).json()
+        assert session["via"] == "pim" and session["user"]["username"] == "admin"
+        tenant = app.state.store.tenant_for_pim(base)
+        assert session["tenant"] == tenant
+        # Second visit with another PIM session: same tenant.
+        again = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": pim_cookie(base)})
+        assert httpx.get(f"{url}/api/session", cookies={COOKIE: again.cookies[COOKIE]}).json()["tenant"] == tenant
+        # The page itself, later, with our session cookie only.
+        assert httpx.get(f"{url}/", cookies={COOKIE: token}).status_code == 200
+    # The cookie is never stored, only a hash of it.
+    assert not [k for k in redis_conn.keys("*") if cookie.encode() in k]
+    for key in redis_conn.keys("connector:cache:*"):
+        assert cookie.encode() not in redis_conn.get(key)
+
+
+@pytest.mark.parametrize("case", ["no_cookie", "rejected_cookie", "ended_session"])
+def test_cookie_the_pim_rejects_gives_no_access(pim, tmp_path, redis_url, redis_conn, case):
+    base, _ = pim
+    app = connector(tmp_path, redis_url, base)
+    cookies = {"no_cookie": {}, "rejected_cookie": {"BAPID": "made-up-session"}, "ended_session": None}[case]
+    if cookies is None:
+        cookie = pim_cookie(base)
+        httpx.delete(f"{base}/sandbox/sessions/{cookie}")
+        cookies = {"BAPID": cookie}
+    with serve(app) as url:
+        response = httpx.get(f"{url}/", params={"pim": base}, cookies=cookies)
+    assert response.status_code == 401
+    assert "logged in to your PIM" in response.text
+    assert COOKIE not in response.cookies
+    assert app.state.store.tenant_for_pim(base) is None
+
+
+def test_login_redirect_means_no_access(tmp_path, redis_url, redis_conn):
+    async def user(request):
+        return RedirectResponse("/user/login", status_code=302)
+
+    fake_pim = Starlette(routes=[Route("/rest/user/", user)])
+    with serve(fake_pim) as base:
+        app = connector(tmp_path, redis_url, base)
+        with serve(app) as url:
+            response = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": "x"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("kind", ["down", "error", "not_json"])
+def test_pim_that_cannot_answer_means_503_never_access(tmp_path, redis_url, redis_conn, kind):
+    async def broken(request):
+        return PlainTextResponse("oops", status_code=500 if kind == "error" else 200)
+
+    if kind == "down":
+        base = f"http://127.0.0.1:{free_port()}"
+        app = connector(tmp_path, redis_url, base)
+        with serve(app) as url:
+            response = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": "x"})
+    else:
+        with serve(Starlette(routes=[Route("/rest/user/", broken)])) as base:
+            app = connector(tmp_path, redis_url, base)
+            with serve(app) as url:
+                response = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": "x"})
+    assert response.status_code == 503
+    assert "cannot verify your pim session" in response.text.lower()
+    assert COOKIE not in response.cookies
+
+
+def test_unlisted_pim_is_403_and_no_pims_means_cookie_access_off(pim, tmp_path, redis_url, redis_conn):
+    base, _ = pim
+    cookie = pim_cookie(base)
+    with serve(connector(tmp_path, redis_url, "https://pim.example.com")) as url:
+        other = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": cookie})
+        lookalike = httpx.get(f"{url}/", params={"pim": "https://pim.example.com.evil.test"}, cookies={"BAPID": cookie})
+    assert other.status_code == 403 and lookalike.status_code == 403
+    with serve(connector(tmp_path, redis_url, "")) as url:
+        assert httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": cookie}).status_code == 403
+
+
+def test_no_session_no_pim_is_401_login_page(tmp_path, redis_url, redis_conn):
+    with serve(connector(tmp_path, redis_url, "")) as url:
+        response = httpx.get(f"{url}/")
+    assert response.status_code == 401
+    assert "logged in to your PIM" in response.text
+
+
+def test_positive_answers_are_cached_briefly_and_only_positive(pim, tmp_path, redis_url, redis_conn):
+    base, pim_app = pim
+    app = connector(tmp_path, redis_url, base)
+    store = app.state.store
+    cookie = pim_cookie(base)
+    counts = lambda: httpx.get(f"{base}/sandbox/requests").json()["counts"]  # noqa: E731
+    before = counts().get("GET /rest/user/", 0)
+    assert asyncio.run(pim_user(store, base, "BAPID", cookie))["username"] == "admin"
+    assert asyncio.run(pim_user(store, base, "BAPID", cookie))["username"] == "admin"
+    assert counts().get("GET /rest/user/", 0) == before + 1
+    ttl = max(redis_conn.ttl(k) for k in redis_conn.keys("connector:cache:pim-user:*"))
+    assert 0 < ttl <= CACHE_SECONDS
+    assert asyncio.run(pim_user(store, base, "BAPID", "bogus")) is None
+    assert asyncio.run(pim_user(store, base, "BAPID", "bogus")) is None
+    assert counts().get("GET /rest/user/", 0) == before + 3  # refusals are not cached
+
+
+def test_private_addresses_are_refused_unless_allowed():
+    for url in ("http://127.0.0.1:8080", "http://localhost", "http://10.1.2.3", "http://169.254.169.254/latest",
+                "http://[::1]:80", "http://192.168.0.1", "http://0.0.0.0"):
+        with pytest.raises(UnsafeUrl):
+            asyncio.run(ensure_public_url(url, allow_private=False))
+        asyncio.run(ensure_public_url(url, allow_private=True))
+    asyncio.run(ensure_public_url("http://does-not-exist.invalid", allow_private=False))  # DNS error reported later
