@@ -208,3 +208,19 @@ def test_uninstall_forgets_the_tenant_and_its_sessions(app, redis_conn):
     assert store.get_credentials(tenant, "bigcommerce") is None and store.get_section(tenant, "main") == {}
     assert queue(redis_conn, IMPORTS).get_job_ids() == [theirs.id]
     assert store.tenant_exists(other)
+
+
+def test_cookie_flags_follow_app_url_and_frames_are_limited(tmp_path, redis_url, redis_conn):
+    for app_url, secure in (("https://connector.example.com", True), ("http://127.0.0.1:8000", False)):
+        app = create_app(make_settings(tmp_path, redis_url, APP_URL=app_url, PIM_URLS="https://pim.example.com"))
+        installed_tenant(app)
+        with serve(app) as base:
+            response = httpx.get(f"{base}/bc/load", params={"signed_payload_jwt": signed_payload()})
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert ("samesite=none" in cookie and "secure" in cookie) if secure else "samesite=lax" in cookie
+        csp = response.headers["content-security-policy"]
+        ancestors = csp.split("frame-ancestors")[1].split(";")[0].split()
+        assert set(ancestors) == {"'self'", "https://*.bigcommerce.com", "https://*.mybigcommerce.com",
+                                  "https://pim.example.com"}
+        assert response.headers["x-content-type-options"] == "nosniff"
