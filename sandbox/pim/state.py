@@ -73,7 +73,8 @@ class PimState:
         return time.time() + self.clock_offset
 
     def now_dt(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=UTC)
+        # Akeneo stores dates at second precision
+        return datetime.fromtimestamp(self.now(), tz=UTC).replace(microsecond=0)
 
     def advance_clock(self, seconds: float) -> None:
         self.clock_offset += seconds
