@@ -173,8 +173,10 @@ class BigCommerceClient:
         timeout: float = 30.0,
         max_attempts: int = 6,
         transport: httpx.AsyncBaseTransport | None = None,
+        retry_base: float = 0.5,
     ) -> None:
         self.store_hash = store_hash
+        self.retry_base = retry_base  # first backoff ceiling in seconds (tests shorten it)
         self.governor = governor
         self.max_attempts = max(1, max_attempts)
         self.requests_made = 0
@@ -280,7 +282,7 @@ class BigCommerceClient:
                 extra={"attempts": attempt},
             )
             if attempt < max_attempts:
-                await asyncio.sleep(backoff_delay(attempt, retry_after=retry_after))
+                await asyncio.sleep(backoff_delay(attempt, base=self.retry_base, retry_after=retry_after))
         assert last is not None
         if ambiguous and recover is not None:
             found = await recover()
@@ -403,7 +405,8 @@ class BigCommerceClient:
     async def _batch_split(self, method: str, path: str, chunk: list[dict], result: BatchResult) -> None:
         try:
             body = await self._send(method, path, json=chunk)
-        except (BigCommerceValidationError, BigCommerceConflict) as exc:
+        except (BigCommerceValidationError, BigCommerceConflict, BigCommerceNotFound) as exc:
+            # BigCommerce refuses a whole batch for one bad item (and 404s for one deleted id)
             if len(chunk) == 1:
                 result.errors.append(ItemError(chunk[0], exc.status, exc.title, exc.errors))
                 return
