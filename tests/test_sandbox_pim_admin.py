@@ -1,0 +1,266 @@
+"""The sandbox PIM's knobs over real HTTP: admin edits, signed webhooks, throttling, faults, UI sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import threading
+import time
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sandbox.pim import create_app, sign_event_platform, sign_events_api
+from tests.servers import serve
+
+API = "/api/rest/v1"
+CLIENT = ("sandbox-client", "sandbox-secret")
+
+
+def _bearer(http: httpx.Client, client=CLIENT, username="admin", password="admin") -> dict[str, str]:
+    response = http.post("/api/oauth/v1/token", auth=client,
+                         json={"grant_type": "password", "username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def pim():
+    app = create_app()
+    with serve(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+        yield app, http
+
+
+class Receiver:
+    """A tiny webhook endpoint that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.arrived = threading.Event()
+        self.app = Starlette(routes=[Route("/hook", self.hook, methods=["POST"])])
+
+    async def hook(self, request: Request) -> JSONResponse:
+        self.received.append((dict(request.headers), await request.body()))
+        self.arrived.set()
+        return JSONResponse({"ok": True})
+
+    def wait(self, count: int) -> list[tuple[dict[str, str], bytes]]:
+        deadline = time.monotonic() + 10
+        while len(self.received) < count and time.monotonic() < deadline:
+            self.arrived.wait(0.05)
+        return self.received
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    rec = Receiver()
+    with serve(rec.app) as base_url:
+        yield rec, base_url
+
+
+# ---------------------------------------------------------------- admin edits and webhooks
+
+def test_patch_product_bumps_updated_and_signs_an_event_platform_delivery(pim, receiver):
+    app, http = pim
+    rec, hook_url = receiver
+    rec.received.clear()
+    secret, secondary = "s3cret", "0ther"
+    assert http.post("/sandbox/webhooks", json={"url": f"{hook_url}/hook", "secret": secret,
+                                                "secondary_secret": secondary,
+                                                "format": "event_platform"}).status_code == 201
+    auth = _bearer(http)
+    before = http.get(f"{API}/products/10970033", headers=auth).json()
+    since = app.state.pim.now_dt().strftime("%Y-%m-%d %H:%M:%S")
+    app.state.pim.advance_clock(1)
+    response = http.patch("/sandbox/products/10970033", json={
+        "enabled": False,
+        "values": {"name": [{"locale": None, "scope": None, "data": "Renamed camera"}]},
+    })
+    assert response.status_code == 200, response.text
+    after = http.get(f"{API}/products/10970033", headers=auth).json()
+    assert after["enabled"] is False and after["values"]["name"][0]["data"] == "Renamed camera"
+    assert after["updated"] > before["updated"]
+    changed = http.get(f"{API}/products-uuid", headers=auth, params={
+        "search": json.dumps({"updated": [{"operator": ">", "value": since}]})}).json()
+    assert [i["uuid"] for i in changed["_embedded"]["items"]] == [before["uuid"]]
+
+    headers, body = rec.wait(1)[0]
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["x-akeneo-signature-primary"] == expected
+    assert headers["x-akeneo-signature-secondary"] == hmac.new(secondary.encode(), body, hashlib.sha256).hexdigest()
+    event = json.loads(body)
+    assert event["specversion"] == "1.0" and event["type"] == "com.akeneo.pim.v1.product.updated"
+    assert event["data"] == {"product": {"uuid": before["uuid"]}} and event["id"] and event["time"]
+    deadline = time.monotonic() + 10
+    while not (deliveries := http.get("/sandbox/webhooks/deliveries").json()["deliveries"]):
+        assert time.monotonic() < deadline, "the delivery was never recorded"
+        time.sleep(0.02)
+    assert deliveries[-1]["status"] == 200 and deliveries[-1]["action"] == "updated"
+    http.delete("/sandbox/webhooks/deliveries")
+
+
+def test_legacy_events_api_delivery_and_removal(pim, receiver):
+    app, http = pim
+    rec, hook_url = receiver
+    app.state.pim.webhooks.clear()
+    rec.received.clear()
+    secret = "legacy-secret"
+    http.post("/sandbox/webhooks", json={"url": f"{hook_url}/hook", "secret": secret, "format": "events_api"})
+    created = http.post("/sandbox/products", json={"identifier": "sandbox-new-1", "family": "webcams",
+                                                   "categories": ["webcams"]})
+    assert created.status_code == 201, created.text
+    removed = http.delete("/sandbox/products/sandbox-new-1")
+    assert removed.status_code == 200
+    (h1, b1), (h2, b2) = rec.wait(2)[:2]
+    for headers, body in ((h1, b1), (h2, b2)):
+        stamp = headers["x-akeneo-request-timestamp"]
+        expected = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+        assert headers["x-akeneo-request-signature"] == expected
+        assert abs(int(stamp) - time.time()) < 60
+    first, second = json.loads(b1)["events"][0], json.loads(b2)["events"][0]
+    assert first["action"] == "product.created"
+    assert first["data"]["resource"]["identifier"] == "sandbox-new-1"
+    assert second["action"] == "product.removed"
+    assert second["data"]["resource"] == {"identifier": "sandbox-new-1", "uuid": first["data"]["resource"]["uuid"]}
+    auth = _bearer(http)
+    assert http.get(f"{API}/products/sandbox-new-1", headers=auth).status_code == 404
+    app.state.pim.webhooks.clear()
+
+
+def test_model_edit_surfaces_its_variants_in_updated_searches(pim):
+    app, http = pim
+    auth = _bearer(http)
+    app.state.pim.advance_clock(5)  # strictly after anything earlier tests changed
+    since = app.state.pim.now_dt().strftime("%Y-%m-%d %H:%M:%S")
+    app.state.pim.advance_clock(1)
+    response = http.patch("/sandbox/product-models/model-tshirt-divided-grey",
+                          json={"values": {"composition": [{"locale": None, "scope": None, "data": "100% wool"}]}})
+    assert response.status_code == 200, response.text
+    found = http.get(f"{API}/products", headers=auth, params={
+        "limit": 100, "search": json.dumps({"updated": [{"operator": ">", "value": since}]})}).json()
+    idents = sorted(i["identifier"] for i in found["_embedded"]["items"])
+    assert idents == [f"Tshirt-divided-grey-{s}" for s in ("l", "m", "s", "xl")]
+    assert all(i["values"]["composition"][0]["data"] == "100% wool" for i in found["_embedded"]["items"])
+
+
+def test_admin_validation(pim):
+    _, http = pim
+    assert http.patch("/sandbox/products/nope", json={}).status_code == 404
+    bad = http.patch("/sandbox/products/10970033", json={"values": {"no_attr": []}})
+    assert bad.status_code == 422
+    assert http.patch("/sandbox/products/10970033", json={"family": "nope"}).status_code == 422
+    assert http.post("/sandbox/products", json={"identifier": "10970033"}).status_code == 422
+    model = http.post("/sandbox/product-models", json={"code": "sandbox-model", "family_variant": "shoes_size"})
+    assert model.status_code == 201 and model.json()["family"] == "shoes"
+    assert http.delete("/sandbox/product-models/sandbox-model").status_code == 200
+
+
+def test_signing_functions_match_an_independent_hmac():
+    body = b'{"a":1}'
+    assert sign_event_platform("k", body) == hmac.new(b"k", body, hashlib.sha256).hexdigest()
+    assert sign_events_api("k", 1700000000, body) == hmac.new(b"k", b"1700000000." + body, hashlib.sha256).hexdigest()
+
+
+# ---------------------------------------------------------------- faults, counts
+
+def test_faults_apply_to_rest_routes_only(pim):
+    app, http = pim
+    auth = _bearer(http)
+    assert http.put("/sandbox/faults", json={"error_rate": 1.0, "statuses": [503]}).status_code == 200
+    try:
+        response = http.get(f"{API}/channels", headers=auth)
+        assert response.status_code == 503 and response.json()["code"] == 503
+        assert http.post("/api/oauth/v1/token", auth=CLIENT, json={
+            "grant_type": "password", "username": "admin", "password": "admin"}).status_code == 200
+    finally:
+        app.state.pim.set_faults()
+    assert http.get(f"{API}/channels", headers=auth).status_code == 200
+
+
+def test_request_counts(pim):
+    _, http = pim
+    auth = _bearer(http)
+    assert http.delete("/sandbox/requests").status_code == 204
+    for _ in range(3):
+        http.get(f"{API}/products-uuid", headers=auth)
+    http.get(f"{API}/products/10970033", headers=auth)
+    counts = http.get("/sandbox/requests").json()["counts"]
+    assert counts[f"GET {API}/products-uuid"] == 3 and counts[f"GET {API}/products/{{code}}"] == 1
+
+
+def test_connections_and_users_via_admin_routes(pim):
+    _, http = pim
+    assert http.post("/sandbox/connections", json={"client_id": "c2", "secret": "s2"}).status_code == 201
+    assert http.post("/sandbox/users", json={"username": "blocked", "password": "pw",
+                                             "permissions": "none"}).status_code == 201
+    auth = _bearer(http, ("c2", "s2"), "blocked", "pw")
+    assert http.get(f"{API}/channels", headers=auth).status_code == 403
+
+
+# ---------------------------------------------------------------- the UI session route
+
+def test_rest_user_with_and_without_a_session(pim):
+    app, http = pim
+    cookie = http.post("/sandbox/sessions", json={"username": "julia"}).json()["cookie"]
+    response = http.get("/rest/user/", headers={"Cookie": f"BAPID={cookie}"})
+    assert response.status_code == 200
+    user = response.json()
+    assert user["username"] == "julia" and user["email"] == "Julia@example.com"
+    assert {"id", "user_default_locale", "catalog_default_locale", "first_name", "last_name"} <= set(user)
+    xhr = http.get("/rest/user/", headers={"X-Requested-With": "XMLHttpRequest", "Cookie": "BAPID=nope"})
+    assert xhr.status_code == 401 and "message" in xhr.json()
+    redirect = http.get("/rest/user/", follow_redirects=False)
+    assert redirect.status_code == 302 and redirect.headers["location"].endswith("/user/login")
+    app.state.pim.advance_clock(3601)  # idle longer than the session lifetime
+    try:
+        assert http.get("/rest/user/", headers={"Cookie": f"BAPID={cookie}"}, follow_redirects=False).status_code == 302
+    finally:
+        app.state.pim.advance_clock(-3601)
+    second = http.post("/sandbox/sessions", json={"username": "admin"}).json()["cookie"]
+    assert http.request("DELETE", "/sandbox/sessions", json={"cookie": second}).status_code == 204
+    assert http.get("/rest/user/", headers={"Cookie": f"BAPID={second}"}, follow_redirects=False).status_code == 302
+
+
+# ---------------------------------------------------------------- throttling
+
+def test_rate_limit_answers_429_with_retry_after():
+    app = create_app(rate_limit=3)
+    with serve(app) as base_url, httpx.Client(base_url=base_url) as http:
+        auth = _bearer(http)
+        statuses = [http.get(f"{API}/channels", headers=auth) for _ in range(6)]
+    throttled = [r for r in statuses if r.status_code == 429]
+    assert throttled, [r.status_code for r in statuses]
+    assert int(throttled[0].headers["Retry-After"]) >= 1
+    assert throttled[0].json()["code"] == 429
+
+
+def test_concurrency_cap_per_connection():
+    app = create_app(max_concurrency=2)
+    app.state.pim.set_faults(latency=0.3)
+    with serve(app) as base_url:
+        with httpx.Client(base_url=base_url) as http:
+            auth = _bearer(http)
+
+        async def burst() -> list[int]:
+            async with httpx.AsyncClient(base_url=base_url) as client:
+                answers = await asyncio.gather(*(client.get(f"{API}/channels", headers=auth) for _ in range(6)))
+            return [a.status_code for a in answers]
+
+        statuses = asyncio.run(burst())
+        assert statuses.count(200) == 2 and statuses.count(429) == 4
+
+        async def paced() -> list[int]:  # at most two in flight: never refused
+            sem = asyncio.Semaphore(2)
+            async with httpx.AsyncClient(base_url=base_url) as client:
+                async def one() -> int:
+                    async with sem:
+                        return (await client.get(f"{API}/channels", headers=auth)).status_code
+                return list(await asyncio.gather(*(one() for _ in range(6))))
+
+        assert asyncio.run(paced()) == [200] * 6
