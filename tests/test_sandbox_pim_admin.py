@@ -6,8 +6,12 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sandbox.pim import create_app, sign_event_platform, sign_events_api
-from tests.servers import serve
+from tests.servers import free_port, serve
 
 API = "/api/rest/v1"
 CLIENT = ("sandbox-client", "sandbox-secret")
@@ -264,3 +268,30 @@ def test_concurrency_cap_per_connection():
                 return list(await asyncio.gather(*(one() for _ in range(6))))
 
         assert asyncio.run(paced()) == [200] * 6
+
+
+# ---------------------------------------------------------------- the command line
+
+def test_command_line_serves_the_default_catalog_from_any_directory(tmp_path):
+    repo = Path(__file__).resolve().parents[1]
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox.pim", "--port", str(port), "--client-id", "cli",
+                             "--secret", "cli-secret"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+                    auth = _bearer(http, ("cli", "cli-secret"))
+                    body = http.get(f"{API}/products-uuid", headers=auth, params={"with_count": "true"}).json()
+                break
+            except httpx.ConnectError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the sandbox did not start"
+                time.sleep(0.1)
+        assert body["items_count"] == 1239
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0]
+    assert f"http://127.0.0.1:{port}" in output and "cli-secret" in output
