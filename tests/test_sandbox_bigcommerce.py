@@ -392,7 +392,7 @@ def test_category_rules(api):
     assert top.status_code == 201, top.text
     clothes = top.json()["data"][0]
     assert clothes["url"]["path"] == "/clothes/" and clothes["parent_id"] == 0
-    assert post([{"name": "clothes", "tree_id": 1}]).status_code == 409
+    assert post([{"name": "clothes", "tree_id": 1}]).status_code == 422  # sibling names are unique
     shirts = post([{"name": "Shirts", "parent_id": clothes["category_id"]}]).json()["data"][0]
     assert shirts["tree_id"] == 1
     mixed = post([{"name": "Shirts", "parent_id": clothes["category_id"]}, {"name": "Shoes", "tree_id": 1}])
@@ -413,7 +413,7 @@ def test_category_update_and_delete(api):
     a, b = post([{"name": "A", "tree_id": 1}, {"name": "B", "tree_id": 1}])
     child = post([{"name": "A1", "parent_id": a["category_id"]}])[0]
     p = create(api, categories=[a["category_id"], child["category_id"], b["category_id"]])
-    assert api.put("/v3/catalog/trees/categories", json=[{"category_id": b["category_id"], "name": "a"}]).status_code == 409
+    assert api.put("/v3/catalog/trees/categories", json=[{"category_id": b["category_id"], "name": "a"}]).status_code == 422
     r = api.put("/v3/catalog/trees/categories", json=[{"category_id": b["category_id"], "name": "Bee"}])
     assert r.status_code == 200 and r.json()["meta"]["success"] == 1
     assert api.get("/v3/catalog/trees/categories?name=Bee").json()["data"][0]["category_id"] == b["category_id"]

@@ -122,11 +122,11 @@ def _create_one(store: Store, item: dict) -> dict:
         raise ItemError(422, "name", f"A store can have at most {MAX_CATEGORIES} categories")
     tree_id, parent_id = _place(store, item, None)
     if sibling_named(store, tree_id, parent_id, item["name"], None):
-        raise ItemError(409, "name", f"A category named '{item['name']}' already exists under this parent")
+        raise ItemError(422, "name", f"A category named '{item['name']}' already exists under this parent")
     if "url" in item:
         path = item["url"]["path"]
         if url_taken(store, path, None):
-            raise ItemError(409, "url", f"The URL '{path}' is already in use")
+            raise ItemError(422, "url", f"The URL '{path}' is already in use")
         url = {"path": path, "is_customized": item["url"].get("is_customized", True)}
     else:
         base = f"/{cat.slugify(item['name'])}/"
@@ -152,9 +152,9 @@ def _update_one(store: Store, item: dict) -> None:
     tree_id, parent_id = _place(store, item, c)
     name = item.get("name", c["name"])
     if sibling_named(store, tree_id, parent_id, name, c["category_id"]):
-        raise ItemError(409, "name", f"A category named '{name}' already exists under this parent")
+        raise ItemError(422, "name", f"A category named '{name}' already exists under this parent")
     if "url" in item and url_taken(store, item["url"]["path"], c["category_id"]):
-        raise ItemError(409, "url", f"The URL '{item['url']['path']}' is already in use")
+        raise ItemError(422, "url", f"The URL '{item['url']['path']}' is already in use")
     c.update({k: item[k] for k in CATEGORY_FIELDS if k in item})
     c["tree_id"], c["parent_id"] = tree_id, parent_id
     if "url" in item:
