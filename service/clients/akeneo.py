@@ -212,6 +212,7 @@ class AkeneoClient:
         self.backoff_base = 0.5
         self.backoff_cap = 30.0
         self.requests_made = 0
+        self.bytes_received = 0  # response bodies, as sent on the wire (compressed when gzip)
         self._slots = asyncio.Semaphore(max_in_flight)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -341,6 +342,7 @@ class AkeneoClient:
                         await response.aread()
                     finally:
                         await response.aclose()
+                    self.bytes_received += response.num_bytes_downloaded
             except httpx.TransportError as exc:
                 self._slots.release()
                 failure = _unreachable(exc, self._host)
@@ -617,6 +619,7 @@ class AkeneoClient:
         try:
             async for chunk in response.aiter_bytes(chunk_size):
                 yield chunk
+            self.bytes_received += response.num_bytes_downloaded
         except httpx.TransportError as exc:
             raise _unreachable(exc, self._host) from exc
         finally:
