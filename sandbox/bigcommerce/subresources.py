@@ -126,9 +126,9 @@ async def delete_variant(request: Request, store: Store) -> Response:
 
 
 async def all_variants(request: Request, store: Store) -> Response:
-    items = sorted([*store.variants.values(), *store.base_variants.values()], key=lambda v: v["id"])
-    items = [v for v in items if not (store.base_variants.get(v["product_id"]) is v
-                                      and any(x["product_id"] == v["product_id"] for x in store.variants.values()))]
+    with_options = {v["product_id"] for v in store.variants.values()}  # their base variants are hidden
+    bases = [b for pid, b in store.base_variants.items() if pid not in with_options]
+    items = sorted([*store.variants.values(), *bases], key=lambda v: v["id"])
     ids, pids = int_list(request, "id:in"), int_list(request, "product_id:in")
     if ids is not None:
         items = [v for v in items if v["id"] in ids]
