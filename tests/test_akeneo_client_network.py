@@ -111,6 +111,46 @@ def test_redirect_message_names_the_target(other_site):
     assert "/user/login" in error.message
 
 
+# A list whose next link names another origin (as a PIM behind a misconfigured proxy may write it).
+hits: list[tuple[int, str]] = []
+
+
+async def _token(request):
+    return JSONResponse({"access_token": "t", "expires_in": 3600, "token_type": "bearer", "refresh_token": "r"})
+
+
+async def _channels(request):
+    hits.append((request.url.port, request.url.query))
+    if request.query_params.get("page") == "2":
+        return JSONResponse({"_links": {}, "_embedded": {"items": [{"code": "second"}]}})
+    elsewhere = request.app.state.elsewhere
+    next_href = f"{elsewhere}/api/rest/v1/channels?page=2&limit=1"
+    return JSONResponse({"_links": {"next": {"href": next_href}}, "_embedded": {"items": [{"code": "first"}]}})
+
+
+links_app = Starlette(
+    routes=[
+        Route("/api/oauth/v1/token", _token, methods=["POST"]),
+        Route("/api/rest/v1/channels", _channels),
+    ]
+)
+
+
+def test_next_links_are_followed_on_our_own_origin_only():
+    hits.clear()
+    with serve(links_app) as ours, serve(links_app) as elsewhere:
+        links_app.state.elsewhere = elsewhere
+
+        async def run():
+            async with AkeneoClient(ours, "id", "secret", "u", "p") as pim:
+                return [c["code"] async for c in pim.iter_items("/api/rest/v1/channels", {"limit": 1})]
+
+        codes = asyncio.run(run())
+    our_port = int(ours.rsplit(":", 1)[1])
+    assert codes == ["first", "second"]
+    assert hits == [(our_port, "limit=1"), (our_port, "page=2&limit=1")]  # the token never left our origin
+
+
 def test_only_http_urls_are_accepted():
     for url in ["ftp://pim.example.com", "pim.example.com", ""]:
         with pytest.raises(ValueError):
