@@ -448,6 +448,7 @@ class BigCommerceClient:
     async def create_option_value(
         self, product_id: int, option_id: int, label: str, *, sort_order: int = 0, is_default: bool = False
     ) -> dict:
+        """Add a value to a product's option; an existing value of that label is returned instead."""
         path = f"/v3/catalog/products/{product_id}/options/{option_id}/values"
         payload = {"label": label, "sort_order": sort_order, "is_default": is_default}
 
@@ -457,7 +458,7 @@ class BigCommerceClient:
                     return {"data": value}
             return None
 
-        return (await self._send("POST", path, json=payload, recover=recover))["data"]
+        return await self._create_once(path, payload, recover)
 
     async def create_image(
         self,
@@ -518,8 +519,12 @@ class BigCommerceClient:
             found = [b for b in await self.list_brands(name) if b.get("name", "").lower() == name.lower()]
             return {"data": found[0]} if found else None
 
+        return await self._create_once("/v3/catalog/brands", {"name": name}, recover)
+
+    async def _create_once(self, path: str, payload: dict, recover: Recover) -> dict:
+        """POST an object whose name is unique: an existing one (409, or a lost answer) is returned."""
         try:
-            body = await self._send("POST", "/v3/catalog/brands", json={"name": name}, recover=recover)
+            body = await self._send("POST", path, json=payload, recover=recover)
         except BigCommerceConflict:
             body = await recover()
             if body is None:
@@ -538,22 +543,75 @@ class BigCommerceClient:
             async for category in self._pages("/v3/catalog/trees/categories", {"tree_id:in": str(tree_id)}):
                 yield category
 
-    async def create_categories(self, items: Sequence[dict]) -> list[dict]:
-        """Create categories (`name`, `parent_id` (0 = top), `tree_id` for top-level ones)."""
-        created: list[dict] = []
-        for chunk in _chunks(list(items), CATEGORY_BATCH):
-            body = await self._send("POST", "/v3/catalog/trees/categories", json=list(chunk))
-            created += (body or {}).get("data") or []
-        return created
+    async def create_categories(self, items: Sequence[dict]) -> BatchResult:
+        """Create categories (`name`, `parent_id` (0 = top level), `tree_id` for top-level ones).
+        BigCommerce saves what it can (207): refused items come back in `errors`, by item."""
+        return await self._category_batch("POST", items)
 
-    async def update_categories(self, items: Sequence[dict]) -> None:
+    async def update_categories(self, items: Sequence[dict]) -> BatchResult:
+        """Update categories (each with `category_id`); refused items come back in `errors`."""
+        return await self._category_batch("PUT", items)
+
+    async def _category_batch(self, method: str, items: Sequence[dict]) -> BatchResult:
+        path = "/v3/catalog/trees/categories"
+        result = BatchResult()
         for chunk in _chunks(list(items), CATEGORY_BATCH):
-            await self._send("PUT", "/v3/catalog/trees/categories", json=list(chunk))
+            chunk = list(chunk)
+            recover = self._find_categories(chunk) if method == "POST" else None
+            try:
+                body = await self._send(method, path, json=chunk, recover=recover) or {}
+            except (BigCommerceValidationError, BigCommerceConflict) as exc:
+                _attribute(chunk, exc.status, exc.title, exc.errors, result)
+                continue
+            result.data += body.get("data") or []
+            failed = body.get("errors")
+            if isinstance(failed, dict) and failed:  # 207: {status, title, errors: {"<i>.<field>": msg}}
+                _attribute(chunk, failed.get("status"), str(failed.get("title", "")), failed.get("errors") or {},
+                           result)
+        return result
+
+    def _find_categories(self, chunk: list[dict]) -> Recover:
+        """After a lost answer: the chunk's categories if they all exist already (the create went
+        through), else None and the chunk is posted again."""
+
+        async def recover() -> dict | None:
+            parents = sorted({int(item.get("parent_id") or 0) for item in chunk})
+            params = {"parent_id:in": ",".join(map(str, parents))}
+            existing = {
+                (c.get("parent_id") or 0, c.get("tree_id") if not c.get("parent_id") else None, c["name"].lower()): c
+                async for c in self._pages("/v3/catalog/trees/categories", params)
+            }
+            found = []
+            for item in chunk:
+                parent = int(item.get("parent_id") or 0)
+                match = existing.get((parent, item.get("tree_id") if not parent else None, item["name"].lower()))
+                if match is None:
+                    return None
+                found.append(match)
+            return {"data": found}
+
+        return recover
 
     async def delete_categories(self, ids: Iterable[int]) -> None:
         for chunk in _chunks(list(ids), ID_CHUNK):
             params = {"category_id:in": ",".join(map(str, chunk))}
             await self._send("DELETE", "/v3/catalog/trees/categories", params=params)
+
+
+def _attribute(chunk: list[dict], status: int | None, title: str, errors: dict, result: BatchResult) -> None:
+    """Spread a batch error map keyed `<index>.<field>` over the items it names."""
+    by_index: dict[int, dict] = {}
+    for key, message in (errors or {}).items():
+        head, _, rest = str(key).partition(".")
+        if head.isdigit() and int(head) < len(chunk):
+            by_index.setdefault(int(head), {})[rest or key] = message
+        else:
+            by_index.setdefault(-1, {})[key] = message
+    if not by_index:
+        by_index[-1] = {}
+    for index, fields in sorted(by_index.items()):
+        item = chunk[index] if index >= 0 else {}
+        result.errors.append(ItemError(item, status, title or f"HTTP {status}", fields))
 
 
 def _json_or_none(response: httpx.Response) -> Any:
