@@ -182,7 +182,11 @@ def _csv(values: str | Iterable[str] | None) -> str | None:
 
 
 class AkeneoClient:
-    """One Akeneo connection (client id/secret + API user). Use as `async with`, or call aclose()."""
+    """One Akeneo connection (client id/secret + API user). Use as `async with`, or call aclose().
+
+    `requests_made` counts every HTTP request sent (token calls and retries included) and
+    `bytes_received` the response bytes; both are for statistics and benchmarks.
+    """
 
     def __init__(
         self,
@@ -354,10 +358,8 @@ class AkeneoClient:
                 self._slots.release()
                 raise
             else:
-                if stream and response.status_code == 200:
-                    pass  # the slot is released by _close()
-                else:
-                    self._slots.release()
+                if not (stream and response.status_code == 200):
+                    self._slots.release()  # an open stream keeps its slot until _close()
                 status = response.status_code
                 if auth and status == 401 and not reauthenticated and token is not None:
                     reauthenticated = True
