@@ -54,6 +54,20 @@ def verify_signed_payload(settings, store, token: str | None) -> dict[str, Any]:
     return {**claims, "store_hash": match.group(1)}
 
 
+async def _verified(request: Request, action: str) -> dict[str, Any] | Response:
+    """The checked claims of the request's signed_payload_jwt, or the page that refuses it."""
+    settings = request.app.state.settings
+    if not settings.bc_app_configured:
+        return _not_configured(request)
+    try:
+        return await asyncio.to_thread(verify_signed_payload, settings, request.app.state.store,
+                                       request.query_params.get("signed_payload_jwt"))
+    except InvalidPayload as exc:
+        log.warning("app callback refused", extra={"action": action, "reason": str(exc)})
+        return message_page(request, 401, "Cannot open the connector", "BigCommerce's signature did not check out.",
+                            hint="Open the app again from the BigCommerce control panel.")
+
+
 async def _exchange_code(settings, params) -> dict[str, Any]:
     body = {"client_id": settings.bc_client_id, "client_secret": settings.bc_client_secret,
             "code": params.get("code", ""), "context": params.get("context", ""), "scope": params.get("scope", ""),
@@ -101,16 +115,10 @@ async def auth(request: Request) -> Response:
 
 
 async def load(request: Request) -> Response:
-    settings, store = request.app.state.settings, request.app.state.store
-    if not settings.bc_app_configured:
-        return _not_configured(request)
-    try:
-        claims = await asyncio.to_thread(verify_signed_payload, settings, store,
-                                         request.query_params.get("signed_payload_jwt"))
-    except InvalidPayload as exc:
-        log.warning("app load refused", extra={"reason": str(exc)})
-        return message_page(request, 401, "Cannot open the connector", "BigCommerce's signature did not check out.",
-                            hint="Open the app again from the BigCommerce control panel.")
+    claims = await _verified(request, "load")
+    if isinstance(claims, Response):
+        return claims
+    store = request.app.state.store
     tenant = store.tenant_for_store(claims["store_hash"])
     if not tenant or not store.get_credentials(tenant, "bigcommerce"):
         return message_page(request, 404, "App not installed", "This store has not installed the connector.",
@@ -122,15 +130,10 @@ async def load(request: Request) -> Response:
 
 
 async def uninstall(request: Request) -> Response:
-    settings, store = request.app.state.settings, request.app.state.store
-    if not settings.bc_app_configured:
-        return _not_configured(request)
-    try:
-        claims = await asyncio.to_thread(verify_signed_payload, settings, store,
-                                         request.query_params.get("signed_payload_jwt"))
-    except InvalidPayload as exc:
-        log.warning("app uninstall refused", extra={"reason": str(exc)})
-        return message_page(request, 401, "Refused", "BigCommerce's signature did not check out.")
+    claims = await _verified(request, "uninstall")
+    if isinstance(claims, Response):
+        return claims
+    store = request.app.state.store
     tenant = store.tenant_for_store(claims["store_hash"])
     if tenant:
         cancelled = await asyncio.to_thread(cancel_tenant_jobs, request.app.state.redis, tenant)
@@ -142,15 +145,10 @@ async def uninstall(request: Request) -> Response:
 
 
 async def remove_user(request: Request) -> Response:
-    settings, store = request.app.state.settings, request.app.state.store
-    if not settings.bc_app_configured:
-        return _not_configured(request)
-    try:
-        claims = await asyncio.to_thread(verify_signed_payload, settings, store,
-                                         request.query_params.get("signed_payload_jwt"))
-    except InvalidPayload as exc:
-        log.warning("app remove_user refused", extra={"reason": str(exc)})
-        return message_page(request, 401, "Refused", "BigCommerce's signature did not check out.")
+    claims = await _verified(request, "remove_user")
+    if isinstance(claims, Response):
+        return claims
+    store = request.app.state.store
     tenant = store.tenant_for_store(claims["store_hash"])
     user_id = (claims.get("user") or {}).get("id")
     if tenant and user_id is not None:
