@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 from service.logs import setup_logging
 from service.redis_conn import EmbeddedRedis, connect, reachable
@@ -35,31 +37,33 @@ def _redis_url(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
     return embedded.start(), embedded
 
 
+@contextlib.contextmanager
+def _redis(settings: Settings) -> Iterator[str]:
+    """The Redis URL for a single process; an embedded Redis this process started stops with it."""
+    url, embedded = _redis_url(settings)
+    try:
+        yield url
+    finally:
+        if embedded:
+            embedded.stop()
+
+
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
 
-    url, embedded = _redis_url(settings)
-    try:
-        app = create_app(settings, connect(url))
-        uvicorn.run(app, host=args.host, port=args.port or settings.port, log_config=None,
-                    proxy_headers=True, forwarded_allow_ips="*", access_log=False)
-    finally:
-        if embedded:
-            embedded.stop()
+    with _redis(settings) as url:
+        uvicorn.run(create_app(settings, connect(url)), host=args.host, port=args.port or settings.port,
+                    log_config=None, proxy_headers=True, forwarded_allow_ips="*", access_log=False)
     return 0
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from workers.worker import run_worker
 
-    url, embedded = _redis_url(settings)
-    try:
+    with _redis(settings) as url:
         run_worker(connect(url), burst=args.burst)
-    finally:
-        if embedded:
-            embedded.stop()
     return 0
 
 
