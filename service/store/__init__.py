@@ -214,3 +214,15 @@ class Store:
 
     def ping(self) -> bool:
         return bool(self.redis.ping())
+
+    # -- configuration audit (guarded changes confirmed after the first import) --------------------
+    def record_config_change(self, tenant: str, entry: dict[str, Any], kept: int = 100) -> None:
+        doc = {"at": _now(), **entry}
+        pipe = self.redis.pipeline()
+        pipe.lpush(self._t(tenant, "config-changes"), json.dumps(doc))
+        pipe.ltrim(self._t(tenant, "config-changes"), 0, kept - 1)
+        pipe.execute()
+
+    def config_changes(self, tenant: str, limit: int = 30) -> list[dict[str, Any]]:
+        """Newest first."""
+        return [json.loads(r) for r in self.redis.lrange(self._t(tenant, "config-changes"), 0, limit - 1)]

@@ -1,7 +1,412 @@
-"""The configuration JSON API (`/api/config…`, `/api/pim/…`). Owned by the configuration work."""
+"""The configuration JSON API (`/api/config…`, `/api/pim/…`). Owned by the configuration work.
+
+Every handler reads its body strictly (422 with per-field errors before anything is stored), and
+secrets never leave the server: the answers say whether a secret is set, never what it is."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-routes: list[Route] = []
+from service.clients.akeneo import API as AKENEO_API
+from service.clients.akeneo import AkeneoClient, AkeneoError
+from service.config import forms
+from service.config.checks import check_bigcommerce, check_pim
+from service.config.guard import changed_fields, confirmation_message, full_import_status
+from service.config.hints import pim_failure
+from service.config.main import MainInvalid, label, validate_main
+from service.net import UnsafeUrl, ensure_public_url
+from service.store import Store
+from service.web.errors import ApiError
+from service.web.guard import current_session
+
+MAX_BODY = 64 * 1024
+LOCALE_NAMES = {
+    "en_US": "English (United States)", "en_GB": "English (United Kingdom)", "en_AU": "English (Australia)",
+    "en_CA": "English (Canada)", "fr_FR": "French (France)", "fr_BE": "French (Belgium)",
+    "fr_CA": "French (Canada)", "fr_CH": "French (Switzerland)", "de_DE": "German (Germany)",
+    "de_AT": "German (Austria)", "de_CH": "German (Switzerland)", "es_ES": "Spanish (Spain)",
+    "es_MX": "Spanish (Mexico)", "it_IT": "Italian (Italy)", "nl_NL": "Dutch (Netherlands)",
+    "nl_BE": "Dutch (Belgium)", "pt_PT": "Portuguese (Portugal)", "pt_BR": "Portuguese (Brazil)",
+    "pl_PL": "Polish (Poland)", "sv_SE": "Swedish (Sweden)", "da_DK": "Danish (Denmark)",
+    "fi_FI": "Finnish (Finland)", "nb_NO": "Norwegian (Norway)", "ja_JP": "Japanese (Japan)",
+    "zh_CN": "Chinese (China)", "ko_KR": "Korean (Korea)", "ru_RU": "Russian (Russia)",
+}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _invalid(fields: dict[str, str], message: str | None = None) -> ApiError:
+    summary = message or "Some fields are not valid: " + "; ".join(f"{k} {v}" for k, v in fields.items())
+    return ApiError(422, "invalid", summary, fields=fields)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise _invalid({"body": "is too large"})
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _invalid({"body": "is not valid JSON"}, "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise _invalid({"body": "must be a JSON object"}, "The request body must be a JSON object.")
+    return body
+
+
+def _ctx(request: Request) -> tuple[Store, str]:
+    return request.app.state.store, current_session(request).tenant
+
+
+def _first_import_done(store: Store, tenant: str) -> bool:
+    return bool(store.get_section(tenant, "status").get("first_import_done"))
+
+
+def _guard(store: Store, tenant: str, old: dict, new: dict, fields: tuple[str, ...], confirm: bool) -> list[str]:
+    """The guarded fields this save changes after the first import; 409 unless confirmed."""
+    if not _first_import_done(store, tenant):
+        return []
+    changed = changed_fields(old, new, fields)
+    if changed and not confirm:
+        raise ApiError(409, "confirmation_required", confirmation_message(changed), changed=changed)
+    return changed
+
+
+def _record(store: Store, tenant: str, request: Request, changed: list[str], old: dict, new: dict) -> None:
+    if not changed:
+        return
+    user = current_session(request).user
+    store.record_config_change(tenant, {
+        "changed": changed, "from": {f: old.get(f) for f in changed}, "to": {f: new.get(f) for f in changed},
+        "user": user.get("email") or user.get("username") or user.get("id"), "via": current_session(request).via})
+    store.put_section(tenant, "status", full_import_status(store.get_section(tenant, "status")))
+
+
+def public_pim(section: dict, credentials: dict | None) -> dict[str, Any]:
+    creds = credentials or {}
+    return {"url": section.get("url") or creds.get("url") or "", "client_id": section.get("client_id", ""),
+            "username": section.get("username", ""), "secret_set": bool(creds.get("secret")),
+            "password_set": bool(creds.get("password")), "connected": bool(section.get("connected")),
+            "message": section.get("message", ""), "hints": section.get("hints", []),
+            "tested_at": section.get("tested_at")}
+
+
+def public_bigcommerce(section: dict, credentials: dict | None) -> dict[str, Any]:
+    return {"store_hash": section.get("store_hash", ""), "client_id": section.get("client_id") or "",
+            "token_set": bool((credentials or {}).get("access_token")),
+            "installed_as_app": bool(section.get("installed_as_app")), "connected": bool(section.get("connected")),
+            "message": section.get("message", ""), "hints": section.get("hints", []),
+            "store": section.get("store") or {}, "tested_at": section.get("tested_at")}
+
+
+def public_main(section: dict) -> dict[str, Any]:
+    return {k: section.get(k) for k in ("locale", "channel", "category", "category_tree", "saved_at")}
+
+
+def public_events(request: Request, store: Store, tenant: str) -> dict[str, Any]:
+    return {"webhook_url": f"{request.app.state.settings.app_url}/webhooks/akeneo/{tenant}",
+            "secret_set": bool((store.get_credentials(tenant, "events") or {}).get("secret"))}
+
+
+def pim_client(store: Store, tenant: str) -> AkeneoClient:
+    """A client on the tenant's stored PIM credentials; 409 until the PIM connection passed its test."""
+    creds = store.get_credentials(tenant, "pim")
+    if not store.get_section(tenant, "pim").get("connected") or not creds:
+        raise ApiError(409, "pim_not_connected",
+                       "Save PIM credentials that pass the connection test first.")
+    return AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"], creds["password"],
+                        timeout=15.0, max_attempts=3)
+
+
+def _pim_error(exc: AkeneoError, store: Store, tenant: str) -> ApiError:
+    creds = store.get_credentials(tenant, "pim") or {}
+    message, hints = pim_failure(exc, creds)
+    return ApiError(502, "pim_error", message, hints=hints)
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+
+async def get_config(request: Request) -> JSONResponse:
+    """
+    summary: The tenant's configuration (secrets masked) and whether the first import ran.
+    responses:
+      200: {description: "{pim, bigcommerce, main, events, first_import_done}"}
+    """
+    store, tenant = _ctx(request)
+    sections = store.all_sections(tenant)
+    status = sections.get("status", {})
+    return JSONResponse({
+        "pim": public_pim(sections.get("pim", {}), store.get_credentials(tenant, "pim")),
+        "bigcommerce": public_bigcommerce(sections.get("bigcommerce", {}), store.get_credentials(tenant, "bigcommerce")),
+        "main": public_main(sections.get("main", {})),
+        "events": public_events(request, store, tenant),
+        "first_import_done": bool(status.get("first_import_done")),
+        "next_import": status.get("next_import"),
+        "changes": store.config_changes(tenant, 10),
+    })
+
+
+async def put_pim(request: Request) -> JSONResponse:
+    """
+    summary: Save the PIM credentials, then test them (token and one permission-checked read).
+    responses:
+      200: {description: "{connected, message, hints, pim}"}
+      409: {description: confirmation_required (PIM URL changed after the first import) or pim_in_use}
+      422: {description: invalid fields, nothing saved}
+    """
+    store, tenant = _ctx(request)
+    settings = request.app.state.settings
+    body = await _json_object(request)
+    stored = store.get_credentials(tenant, "pim") or {}
+    values, errors, notes = forms.read_pim(body, have_secret=bool(stored.get("secret")),
+                                           have_password=bool(stored.get("password")))
+    if errors:
+        raise _invalid(errors)
+    try:
+        await ensure_public_url(values["url"], allow_private=settings.allow_private_urls)
+    except UnsafeUrl as exc:
+        raise _invalid({"url": str(exc)}) from None
+    section = store.get_section(tenant, "pim")
+    old, new = {"pim_url": section.get("url")}, {"pim_url": values["url"]}
+    changed = _guard(store, tenant, old, new, ("pim_url",), values["confirm"])
+    owner = store.tenant_for_pim(values["url"])
+    if owner and owner != tenant:
+        raise ApiError(409, "pim_in_use", "Another connection of this connector already uses this PIM.",
+                       fields={"url": "is used by another connection"})
+    creds = {"url": values["url"], "client_id": values["client_id"], "username": values["username"],
+             "secret": values["secret"] or stored.get("secret", ""),
+             "password": values["password"] or stored.get("password", "")}
+    store.put_credentials(tenant, "pim", creds)
+    result = await check_pim(settings, **creds)
+    hints = [*result["hints"], *notes]
+    section = {"url": creds["url"], "client_id": creds["client_id"], "username": creds["username"],
+               "connected": result["connected"], "message": result["message"], "hints": hints,
+               "tested_at": time.time()}
+    store.put_section(tenant, "pim", section)
+    if result["connected"]:
+        # Only a PIM we could log in to may route that PIM's users to this tenant.
+        store.set_tenant_pim_url(tenant, creds["url"])
+    _record(store, tenant, request, changed, old, new)
+    return JSONResponse({"connected": result["connected"], "message": result["message"], "hints": hints,
+                         "pim": public_pim(section, creds)})
+
+
+async def put_bigcommerce(request: Request) -> JSONResponse:
+    """
+    summary: Save the BigCommerce credentials, then test them (/v2/time, /v2/store, a catalog read).
+    responses:
+      200: {description: "{connected, message, hints, bigcommerce}"}
+      409: {description: confirmation_required (store hash changed after the first import) or store_in_use}
+      422: {description: invalid fields, nothing saved}
+    """
+    store, tenant = _ctx(request)
+    settings = request.app.state.settings
+    body = await _json_object(request)
+    stored = store.get_credentials(tenant, "bigcommerce") or {}
+    values, errors, notes = forms.read_bigcommerce(body, have_token=bool(stored.get("access_token")))
+    section = store.get_section(tenant, "bigcommerce")
+    if (not errors and section.get("installed_as_app") and section.get("store_hash")
+            and values["store_hash"] != section["store_hash"]):
+        errors["store_hash"] = (f"cannot change: the connector is installed as an app in the store "
+                                f"{section['store_hash']}; install it from the other store's control panel instead")
+    if errors:
+        raise _invalid(errors)
+    old, new = {"store_hash": section.get("store_hash")}, {"store_hash": values["store_hash"]}
+    changed = _guard(store, tenant, old, new, ("store_hash",), values["confirm"])
+    owner = store.tenant_for_store(values["store_hash"])
+    if owner and owner != tenant:
+        raise ApiError(409, "store_in_use", "Another connection of this connector already uses this store.",
+                       fields={"store_hash": "is used by another connection"})
+    token = values["access_token"] or stored.get("access_token", "")
+    store.put_credentials(tenant, "bigcommerce", {**stored, "access_token": token})
+    result = await check_bigcommerce(settings, values["store_hash"], token, values["client_id"])
+    hints = [*result["hints"], *notes]
+    section = {**{k: section[k] for k in ("installed_as_app", "scope") if k in section},
+               "store_hash": values["store_hash"], "client_id": values["client_id"],
+               "connected": result["connected"], "message": result["message"], "hints": hints,
+               "store": result.get("store", {}), "tested_at": time.time()}
+    store.put_section(tenant, "bigcommerce", section)
+    if result["connected"]:
+        store.set_tenant_store_hash(tenant, values["store_hash"])
+    _record(store, tenant, request, changed, old, new)
+    return JSONResponse({"connected": result["connected"], "message": result["message"], "hints": hints,
+                         "bigcommerce": public_bigcommerce(section, {"access_token": token})})
+
+
+async def put_main(request: Request) -> JSONResponse:
+    """
+    summary: Save locale, channel and main category after checking them against the PIM.
+    responses:
+      200: {description: "{saved, main, changed}"}
+      409: {description: pim_not_connected, or confirmation_required after the first import}
+      422: {description: invalid or inconsistent codes}
+      502: {description: the PIM failed}
+    """
+    store, tenant = _ctx(request)
+    body = await _json_object(request)
+    values, errors = forms.read_main(body)
+    if errors:
+        raise _invalid(errors)
+    try:
+        async with pim_client(store, tenant) as pim:
+            main = await validate_main(pim, values["locale"], values["channel"], values["category"])
+    except MainInvalid as exc:
+        raise _invalid(exc.fields) from None
+    except AkeneoError as exc:
+        raise _pim_error(exc, store, tenant) from None
+    old = store.get_section(tenant, "main")
+    changed = _guard(store, tenant, old, main, ("locale", "channel", "category"), values["confirm"])
+    section = {**main, "saved_at": time.time()}
+    store.put_section(tenant, "main", section)
+    _record(store, tenant, request, changed, old, main)
+    return JSONResponse({"saved": True, "main": public_main(section), "changed": changed})
+
+
+async def put_events(request: Request) -> JSONResponse:
+    """
+    summary: Store the PIM event subscription's secret (encrypted).
+    responses:
+      200: {description: "{saved, events}"}
+      422: {description: invalid secret}
+    """
+    store, tenant = _ctx(request)
+    values, errors = forms.read_events(await _json_object(request))
+    if errors:
+        raise _invalid(errors)
+    store.put_credentials(tenant, "events", {"secret": values["secret"]})
+    return JSONResponse({"saved": True, "events": public_events(request, store, tenant)})
+
+
+# --- choices read from the PIM --------------------------------------------------------------------
+
+
+def _query_text(request: Request, name: str, errors: dict[str, str], max_length: int = 255) -> str | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > max_length:
+        errors[name] = f"is too long (at most {max_length} characters)"
+        return None
+    return value or None
+
+
+async def pim_locales(request: Request) -> JSONResponse:
+    """
+    summary: The PIM's enabled locales (optionally only a channel's).
+    responses:
+      200: {description: "{items: [{code, label}], next: null}"}
+      409: {description: pim_not_connected}
+    """
+    store, tenant = _ctx(request)
+    errors: dict[str, str] = {}
+    channel = _query_text(request, "channel", errors)
+    if errors:
+        raise _invalid(errors)
+    try:
+        async with pim_client(store, tenant) as pim:
+            locales = await pim.list_locales(enabled_only=True)
+            wanted = None
+            if channel:
+                wanted = {str(c).lower() for c in (await pim.get_channel(channel)).get("locales") or []}
+    except AkeneoError as exc:
+        raise _pim_error(exc, store, tenant) from None
+    items = [{"code": loc["code"], "label": LOCALE_NAMES.get(loc["code"], loc["code"])} for loc in locales
+             if wanted is None or str(loc["code"]).lower() in wanted]
+    return JSONResponse({"items": items, "next": None})
+
+
+async def pim_channels(request: Request) -> JSONResponse:
+    """
+    summary: The PIM's channels with their locales and category tree.
+    responses:
+      200: {description: "{items: [{code, label, locales, category_tree, currencies}], next: null}"}
+      409: {description: pim_not_connected}
+    """
+    store, tenant = _ctx(request)
+    errors: dict[str, str] = {}
+    locale = _query_text(request, "locale", errors)
+    if errors:
+        raise _invalid(errors)
+    try:
+        async with pim_client(store, tenant) as pim:
+            channels = await pim.list_channels()
+    except AkeneoError as exc:
+        raise _pim_error(exc, store, tenant) from None
+    items = [{"code": c["code"], "label": label(c, locale), "locales": c.get("locales", []),
+              "category_tree": c.get("category_tree"), "currencies": c.get("currencies", [])} for c in channels]
+    return JSONResponse({"items": items, "next": None})
+
+
+def _encode_cursor(url: str) -> str:
+    return base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str | None:
+    """The PIM page URL a cursor stands for; only the categories list may be paged this way."""
+    try:
+        url = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    path = urlsplit(url).path
+    return url if path.endswith(f"{AKENEO_API}/categories") else None
+
+
+async def pim_categories(request: Request) -> JSONResponse:
+    """
+    summary: One page of categories for the picker, never the whole tree.
+    description: "`parent=` lists a category's children (roots without it); `search=` matches codes and
+      labels (server-side, bounded scan per call); `limit` 1..100 (default 20); `next` is an opaque cursor to
+      pass back as `cursor` with the same other parameters."
+    responses:
+      200: {description: "{items: [{code, label, parent}], next: str|null}"}
+      409: {description: pim_not_connected}
+      422: {description: bad limit or cursor}
+    """
+    store, tenant = _ctx(request)
+    errors: dict[str, str] = {}
+    search = _query_text(request, "search", errors, 200)
+    parent = _query_text(request, "parent", errors)
+    locale = _query_text(request, "locale", errors)
+    raw_limit = request.query_params.get("limit", "20").strip()
+    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    if not 1 <= limit <= 100:
+        errors["limit"] = "must be a whole number from 1 to 100"
+    page_url = None
+    if cursor := _query_text(request, "cursor", errors, 4000):
+        page_url = _decode_cursor(cursor)
+        if page_url is None:
+            errors["cursor"] = "is not a cursor this API gave out"
+    if errors:
+        raise _invalid(errors)
+    locale = locale or store.get_section(tenant, "main").get("locale")
+    try:
+        async with pim_client(store, tenant) as pim:
+            found, next_url = await pim.list_categories(parent=parent, search=search, limit=limit,
+                                                        page_url=page_url)
+    except AkeneoError as exc:
+        raise _pim_error(exc, store, tenant) from None
+    items = [{"code": c["code"], "label": label(c, locale), "parent": c.get("parent")} for c in found]
+    return JSONResponse({"items": items, "next": _encode_cursor(next_url) if next_url else None})
+
+
+routes: list[Route] = [
+    Route("/api/config", get_config, methods=["GET"]),
+    Route("/api/config/pim", put_pim, methods=["PUT"]),
+    Route("/api/config/bigcommerce", put_bigcommerce, methods=["PUT"]),
+    Route("/api/config/main", put_main, methods=["PUT"]),
+    Route("/api/config/events", put_events, methods=["PUT"]),
+    Route("/api/pim/locales", pim_locales, methods=["GET"]),
+    Route("/api/pim/channels", pim_channels, methods=["GET"]),
+    Route("/api/pim/categories", pim_categories, methods=["GET"]),
+]
