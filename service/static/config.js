@@ -62,13 +62,14 @@
   }
 
   function showFieldErrors(prefix, fields) {
-    var first = null;
     Object.keys(fields || {}).forEach(function (name) {
       var input = $(prefix + "-" + name);
       var error = $(prefix + "-" + name + "-error");
       if (error) { error.textContent = (input && input.labels && input.labels[0] ? input.labels[0].textContent : name) + " " + fields[name]; }
-      if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
+      if (input) { input.setAttribute("aria-invalid", "true"); }
     });
+    // Focus the first bad field in the page's order, not the server's.
+    var first = $(prefix + "-form").querySelector("[aria-invalid=true]");
     if (first) { first.focus(); }
   }
 
@@ -219,10 +220,11 @@
 
   function channelChanged() {
     var channel = currentChannel();
-    var locale = $("main-locale").value || $("main-form").dataset.locale;
     var path = "/api/pim/locales" + (channel ? "?channel=" + encodeURIComponent(channel.code) : "");
     api("GET", path).then(function (res) {
       if (res.status !== 200) { return choicesFailed(res); }
+      // Read the choice when the answer arrives: the user may have picked a locale meanwhile.
+      var locale = $("main-locale").value || $("main-form").dataset.locale;
       fillSelect($("main-locale"), res.data.items, locale, "Choose a locale");
     });
     showTree();
