@@ -527,3 +527,44 @@ def test_config_routes_need_csrf_and_own_tenant(client, service):
     other = Client(*service)
     response = client.http.get("/api/config", headers={"X-Tenant": other.tenant})
     assert response.status_code == 403
+
+
+# --- a huge category tree ------------------------------------------------------------------------------
+
+HUGE = 185_000
+
+
+@pytest.fixture(scope="module")
+def huge_pim():
+    """The sandbox PIM with 185,000 extra categories under `master` (the size that killed a peer's page)."""
+    import copy
+
+    app = pim_sandbox()
+    state = app.state.pim
+    bulk = [{"code": f"bulk_{i}", "parent": "master", "labels": {"en_US": f"Bulk category {i}"}, "position": i + 100,
+             "depth": 1} for i in range(HUGE)]
+    state.catalog = copy.copy(state.catalog)
+    state.catalog.categories = [*state.catalog.categories, *bulk]
+    state.store.categories.update({c["code"]: c for c in bulk})
+    with serve(app) as url:
+        yield url, state
+
+
+def test_huge_tree_is_never_sent_whole(client, huge_pim):
+    url, state = huge_pim
+    client.connect_pim(url)
+    state.request_counts.clear()
+    page = client.get("/api/pim/categories", params={"parent": "master", "limit": 100})
+    assert page.status_code == 200 and len(page.json()["items"]) == 100 and page.json()["next"]
+    assert len(page.content) < 50_000
+    # A search for a label deep in the list: each call scans a bounded number of PIM pages.
+    state.request_counts.clear()
+    found = client.get("/api/pim/categories", params={"search": "Bulk category 184999", "limit": 10}).json()
+    assert sum(state.request_counts.values()) <= 7 and found["next"]
+    assert len(found["items"]) <= 600
+    # An exact code is found at once, however deep it lies.
+    exact = client.get("/api/pim/categories", params={"search": "bulk_184999"}).json()
+    assert exact["items"][0]["code"] == "bulk_184999"
+    # And it may be saved as the main category: its tree is the channel's.
+    saved = client.put("/api/config/main", {"locale": "en_US", "channel": "ecommerce", "category": "bulk_184999"})
+    assert saved.status_code == 200, saved.text
