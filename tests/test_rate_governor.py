@@ -76,6 +76,17 @@ def test_late_answer_never_raises_the_budget(redis_conn):
     assert grants(governor, 10) == 2
 
 
+def test_estimates_do_not_add_up_their_in_flight_errors(redis_conn):
+    # Eight requests in flight; the server counted all of them before answering each. Every answer's
+    # estimate (left minus later grants) is too low by the requests it already counted; a newer answer
+    # replaces the estimate instead of lowering it further.
+    governor = RateGovernor(redis_conn, "abc")
+    tickets = [asyncio.run(governor.acquire()) for _ in range(8)]
+    for ticket in tickets:
+        governor.observe(headers(quota=150, left=142, reset_ms=20000, window_ms=30000), 200, ticket=ticket)
+    assert grants(governor, 200) == 142
+
+
 def test_429_pauses_every_process_until_reset(redis_conn):
     governor = RateGovernor(redis_conn, "abc")
     governor.observe(headers(quota=150, left=0, reset_ms=5000, window_ms=30000), 429)

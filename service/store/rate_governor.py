@@ -76,15 +76,26 @@ if left >= 0 and reset_ms >= 0 then
   end
   local budget = left - unseen
   local new_reset = now + reset_ms
-  local cur = redis.call('HMGET', KEYS[2], 'budget', 'reset_at')
+  local cur = redis.call('HMGET', KEYS[2], 'budget', 'reset_at', 'seen_ticket')
   local cur_budget = tonumber(cur[1])
   local cur_reset = tonumber(cur[2])
-  -- same server window still running: a late (out-of-order) response must never raise the budget
+  local seen_ticket = tonumber(cur[3]) or -1
+  local apply = true
+  -- same server window still running: only a newer answer (a later ticket) replaces the estimate.
+  -- Each estimate over-counts by the requests in flight when it was made; taking the minimum of all
+  -- of them would add those errors up and leave a fifth of the quota unused.
   if cur_budget and cur_reset and cur_reset > now and new_reset <= cur_reset + 250 then
-    budget = math.min(budget, cur_budget)
     new_reset = math.max(new_reset, cur_reset)
+    if ticket >= 0 then
+      apply = ticket > seen_ticket
+    else
+      budget = math.min(budget, cur_budget)
+    end
   end
-  redis.call('HSET', KEYS[2], 'budget', budget, 'reset_at', new_reset, 'left', left)
+  if apply then
+    redis.call('HSET', KEYS[2], 'budget', budget, 'reset_at', new_reset, 'left', left,
+               'seen_ticket', math.max(ticket, seen_ticket))
+  end
 end
 if status == 429 then
   local wait = reset_ms
