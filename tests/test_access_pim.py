@@ -149,3 +149,19 @@ def test_private_addresses_are_refused_unless_allowed():
             asyncio.run(ensure_public_url(url, allow_private=False))
         asyncio.run(ensure_public_url(url, allow_private=True))
     asyncio.run(ensure_public_url("http://does-not-exist.invalid", allow_private=False))  # DNS error reported later
+
+
+def test_browser_entry_after_logging_in_to_the_pim(pim, tmp_path, redis_url, redis_conn):
+    """What a person does: log in to the PIM (its form sets BAPID), then open the connector from it."""
+    base, _ = pim
+    app = connector(tmp_path, redis_url, base)
+    with serve(app) as url, httpx.Client() as browser:
+        entry = f"{url}/?pim={base}"
+        bad = browser.post(f"{base}/user/login", data={"_username": "admin", "_password": "wrong", "next": entry})
+        assert bad.status_code == 401 and "BAPID" not in browser.cookies
+        login = browser.post(f"{base}/user/login", data={"_username": "admin", "_password": "admin", "next": entry})
+        assert login.status_code == 302 and login.headers["location"] == entry
+        # Cookies are per host, not per port: the PIM's cookie reaches the connector on the same host.
+        page = browser.get(entry)
+        assert page.status_code == 200
+        assert browser.get(f"{url}/api/session").json()["user"]["username"] == "admin"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import random
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -116,9 +118,34 @@ async def rest_user(request: Request) -> Response:
     })
 
 
+LOGIN_FORM = """<!doctype html><title>Login | Akeneo PIM (sandbox)</title>
+<h1>Akeneo PIM (sandbox)</h1>{error}
+<form method=post action="/user/login">
+<input type=hidden name=next value="{next}">
+<label>Username <input name=_username autofocus></label>
+<label>Password <input name=_password type=password></label>
+<button type=submit>Log in</button></form>"""
+
+
 async def login_page(request: Request) -> HTMLResponse:
-    return HTMLResponse("<!doctype html><title>Login | Akeneo PIM (sandbox)</title>"
-                        "<form method=post><input name=_username><input name=_password type=password></form>")
+    next_url = html.escape(request.query_params.get("next", ""), quote=True)
+    return HTMLResponse(LOGIN_FORM.format(error="", next=next_url))
+
+
+async def login(request: Request) -> Response:
+    """The PIM's login form: a good username and password open a UI session (the BAPID cookie), so a
+    person can try the connector's PIM entry in a browser."""
+    state: PimState = request.app.state.pim
+    form = await request.form()
+    username, password = str(form.get("_username", "")), str(form.get("_password", ""))
+    next_url = str(form.get("next", "")) or "/user/login"
+    user = state.user(username)
+    if user is None or not secrets.compare_digest(user.password.encode(), password.encode()):
+        page = LOGIN_FORM.format(error="<p role=alert>Invalid credentials.</p>", next=html.escape(next_url, quote=True))
+        return HTMLResponse(page, status_code=401)
+    response = RedirectResponse(next_url, status_code=302)
+    response.set_cookie("BAPID", state.open_session(user.username), httponly=True, path="/", samesite="lax")
+    return response
 
 
 async def not_found(request: Request) -> JSONResponse:
@@ -159,6 +186,7 @@ ROUTES = [
     _api(f"{API}/media-files/{{code:path}}", api.get_media_file),
     Route("/rest/user/", rest_user, methods=["GET"]),
     Route("/user/login", login_page, methods=["GET"]),
+    Route("/user/login", login, methods=["POST"]),
     *admin.ROUTES,
     Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
 ]
