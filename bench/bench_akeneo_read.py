@@ -12,36 +12,13 @@ hosted PIM). Prints items (products + models) per second, and for products the r
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 
-import uvicorn
-
 from sandbox.pim import create_app
+from sandbox.serving import serve
 from service.clients.akeneo import AkeneoClient
 
 REDUCED = {"scope": "ecommerce", "locales": ["en_US"], "attributes": ["sku", "name", "price", "image"]}
-
-
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # running in a thread
-        pass
-
-
-def start_sandbox() -> tuple[str, object, _Server, threading.Thread]:
-    app = create_app()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise SystemExit("sandbox PIM did not start")
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{port}", app.state.pim, server, thread
 
 
 async def read_all(base_url: str, page_size: int, reduction: dict) -> dict[str, float]:
@@ -62,29 +39,31 @@ async def read_all(base_url: str, page_size: int, reduction: dict) -> dict[str, 
 
 
 def main() -> None:
-    base_url, state, server, thread = start_sandbox()
+    app = create_app()
+    state = app.state.pim
+    with serve(app) as base_url:
+        report(base_url, state)
+
+
+def report(base_url: str, state) -> None:
     print(f"sandbox PIM at {base_url}; products then models, one client, pages read in sequence")
     print(
         f"{'latency':>8} {'page':>5} {'reduction':>10} {'products':>9} {'models':>7} {'requests':>9} "
         f"{'req/100p':>9} {'KB/100p':>8} {'items/s':>8} {'seconds':>8}"
     )
-    try:
-        for latency in (0.0, 0.05):
-            state.set_faults(latency=latency)
-            for page_size in (100, 50):
-                for name, reduction in (("none", {}), ("reduced", REDUCED)):
-                    r = asyncio.run(read_all(base_url, page_size, reduction))
-                    items = r["products"] + r["models"]
-                    print(
-                        f"{latency * 1000:>6.0f}ms {page_size:>5} {name:>10} {r['products']:>9.0f} {r['models']:>7.0f} "
-                        f"{r['products_requests'] + r['models_requests']:>9.0f} "
-                        f"{100 * r['products_requests'] / r['products']:>9.2f} "
-                        f"{r['products_bytes'] / r['products'] / 10.24:>8.1f} "
-                        f"{items / r['seconds']:>8.0f} {r['seconds']:>8.2f}"
-                    )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    for latency in (0.0, 0.05):
+        state.set_faults(latency=latency)
+        for page_size in (100, 50):
+            for name, reduction in (("none", {}), ("reduced", REDUCED)):
+                r = asyncio.run(read_all(base_url, page_size, reduction))
+                items = r["products"] + r["models"]
+                print(
+                    f"{latency * 1000:>6.0f}ms {page_size:>5} {name:>10} {r['products']:>9.0f} {r['models']:>7.0f} "
+                    f"{r['products_requests'] + r['models_requests']:>9.0f} "
+                    f"{100 * r['products_requests'] / r['products']:>9.2f} "
+                    f"{r['products_bytes'] / r['products'] / 10.24:>8.1f} "
+                    f"{items / r['seconds']:>8.0f} {r['seconds']:>8.2f}"
+                )
 
 
 if __name__ == "__main__":

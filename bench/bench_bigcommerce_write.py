@@ -21,45 +21,24 @@ import argparse
 import asyncio
 import math
 import os
-import socket
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import redis
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sandbox.bigcommerce import create_app  # noqa: E402
+from sandbox.serving import serve  # noqa: E402
 from service.clients.bigcommerce import BigCommerceClient  # noqa: E402
 from service.redis_conn import EmbeddedRedis  # noqa: E402
 from service.store.rate_governor import RateGovernor  # noqa: E402
 
 PLANS = {"standard": (150, 30000), "pro": (450, 30000)}
 SIZES = ["S", "M", "L", "XL", "XXL", "3XL"]
-
-
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # running in a thread
-        pass
-
-
-def start_sandbox(app) -> tuple[str, _Server, threading.Thread]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise SystemExit("sandbox BigCommerce did not start")
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{port}", server, thread
 
 
 def product(run: str, i: int, variants: int) -> dict:
@@ -153,14 +132,12 @@ def main() -> None:
         embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="bench-bc-")))
         url = embedded.start()
     app = create_app()
-    api_url, server, thread = start_sandbox(app)
     try:
-        conn = redis.Redis.from_url(url)
-        for label, quota, unlimited in runs:
-            bench(api_url, app, conn, label, quota, unlimited, args)
+        with serve(app) as api_url:
+            conn = redis.Redis.from_url(url)
+            for label, quota, unlimited in runs:
+                bench(api_url, app, conn, label, quota, unlimited, args)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         if embedded is not None:
             embedded.stop()
 
