@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -51,7 +53,9 @@ def create_app(settings: Settings, conn: redis.Redis | None = None) -> Starlette
         conn = connect(settings.redis_url)
     for secret in (settings.secret_key, *settings.secret_key_fallbacks, settings.bc_client_secret):
         register_secret(secret)
-    frame_ancestors = ("https://*.bigcommerce.com", "https://*.mybigcommerce.com", *settings.pim_urls)
+    # CSP source expressions with a path match that path only: a PIM's pages live anywhere on its origin.
+    pim_origins = tuple(dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in settings.pim_urls))
+    frame_ancestors = ("https://*.bigcommerce.com", "https://*.mybigcommerce.com", *pim_origins)
     app = Starlette(
         routes=build_routes(),
         middleware=[Middleware(RequestContext, frame_ancestors=frame_ancestors), Middleware(ApiGuard)],

@@ -54,8 +54,9 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     from service.app import create_app
 
     with _redis(settings) as url:
+        # X-Forwarded-* is trusted only from FORWARDED_ALLOW_IPS (uvicorn's own setting; default 127.0.0.1).
         uvicorn.run(create_app(settings, connect(url)), host=args.host, port=args.port or settings.port,
-                    log_config=None, proxy_headers=True, forwarded_allow_ips="*", access_log=False)
+                    log_config=None, proxy_headers=True, access_log=False)
     return 0
 
 

@@ -7,6 +7,9 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import httpcore
+import httpx
+
 
 class UnsafeUrl(ValueError):
     """The URL points at a private, loopback, link-local or otherwise internal address."""
@@ -37,3 +40,44 @@ async def ensure_public_url(url: str, *, allow_private: bool) -> None:
         if _internal(info[4][0]):
             raise UnsafeUrl(f"{host} resolves to an internal address ({info[4][0]}); the connector only "
                             "reaches public addresses")
+
+
+class _PublicOnlyBackend(httpcore.AsyncNetworkBackend):
+    """Resolves the host itself, refuses internal addresses, then connects to the checked address.
+
+    Checking at connect time (not only when a URL is saved) closes DNS rebinding: the address that is
+    checked is the address that is used. TLS still verifies the host name (httpcore passes the URL's
+    host as server_hostname)."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        try:
+            infos = await asyncio.to_thread(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"{host}: {exc}") from exc
+        addresses = [info[4][0] for info in infos]
+        internal = [a for a in addresses if _internal(a)]
+        if internal:
+            reason = UnsafeUrl(f"{host} resolves to an internal address ({internal[0]}); the connector only "
+                               "reaches public addresses")
+            raise httpcore.ConnectError(str(reason)) from reason
+        return await self._inner.connect_tcp(addresses[0], port, timeout=timeout, local_address=local_address,
+                                             socket_options=socket_options)
+
+    async def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise httpcore.ConnectError("unix sockets are not reachable from merchant URLs")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def public_transport(*, allow_private: bool, limits: httpx.Limits | None = None) -> httpx.AsyncHTTPTransport:
+    """An httpx transport for merchant-typed URLs: internal addresses refused at every connection."""
+    transport = httpx.AsyncHTTPTransport(limits=limits or httpx.Limits())
+    if not allow_private:
+        # httpx does not take a network backend; its connection pool does.
+        pool = transport._pool
+        pool._network_backend = _PublicOnlyBackend(pool._network_backend)
+    return transport

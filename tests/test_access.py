@@ -64,7 +64,7 @@ def test_every_api_route_needs_a_session_of_its_own_tenant(app):
     routes = list(api_routes(app))
     assert ("GET", "/api/session") in routes
     mine, other = app.state.store.create_tenant(), app.state.store.create_tenant()
-    token, session = app.state.sessions.issue(other, {"id": 1}, "pim")
+    token, session = app.state.sessions.issue(other, {"id": 1}, "bigcommerce")
     with serve(app) as base, httpx.Client(base_url=base) as http:
         for method, path in routes:
             anonymous = http.request(method, path, json={})
@@ -81,12 +81,12 @@ def test_every_api_route_needs_a_session_of_its_own_tenant(app):
 
 def test_session_shape_cookie_and_bearer(app):
     tenant = app.state.store.create_tenant()
-    token, session = app.state.sessions.issue(tenant, {"id": 3, "username": "julia", "password": "x"}, "pim")
+    token, session = app.state.sessions.issue(tenant, {"id": 3, "username": "julia", "password": "x"}, "bigcommerce")
     with serve(app) as base:
         by_bearer = httpx.get(f"{base}/api/session", headers={"Authorization": f"Bearer {token}"})
         by_cookie = httpx.get(f"{base}/api/session", cookies={COOKIE: token})
         forged = httpx.get(f"{base}/api/session", headers={"Authorization": f"Bearer {token}x"})
-    assert by_bearer.json() == {"tenant": tenant, "user": {"id": 3, "username": "julia"}, "via": "pim",
+    assert by_bearer.json() == {"tenant": tenant, "user": {"id": 3, "username": "julia"}, "via": "bigcommerce",
                                 "csrf_token": session.csrf_token}
     assert by_cookie.json() == by_bearer.json()
     assert forged.status_code == 401
@@ -94,7 +94,7 @@ def test_session_shape_cookie_and_bearer(app):
 
 def test_csrf_token_required_on_changes(app):
     tenant = app.state.store.create_tenant()
-    token, session = app.state.sessions.issue(tenant, {"id": 1}, "pim")
+    token, session = app.state.sessions.issue(tenant, {"id": 1}, "bigcommerce")
     auth = {"Authorization": f"Bearer {token}"}
     with serve(app) as base:
         missing = httpx.delete(f"{base}/api/session", headers=auth)
@@ -110,16 +110,25 @@ def test_csrf_token_required_on_changes(app):
 
 def test_expired_session_is_refused(tmp_path, redis_url, redis_conn):
     app = create_app(make_settings(tmp_path, redis_url, SESSION_TTL="60"))
+    sessions = app.state.sessions
     tenant = app.state.store.create_tenant()
-    token, _ = app.state.sessions.issue(tenant, {"id": 1}, "pim")
-    assert app.state.sessions.load(token) is not None
+    token, _ = sessions.issue(tenant, {"id": 1}, "bigcommerce")
+    assert sessions.load(token) is not None
+    assert 0 < redis_conn.ttl(redis_conn.keys("connector:session:*")[0]) <= 60  # the record expires
+    # A token whose signature is older than the TTL is refused even while its record would exist.
+    old = sessions.serializer.loads(token)
+    real_timestamp = sessions.serializer.signer(sessions.serializer.secret_keys[-1]).get_timestamp
+    signer = sessions.serializer.make_signer()
+    signer.get_timestamp = lambda: real_timestamp() - 120
+    stale = signer.sign(sessions.serializer.dump_payload(old)).decode()
+    assert sessions.load(stale) is None
     redis_conn.delete(*redis_conn.keys("connector:session:*"))  # what expiry does to the record
-    assert app.state.sessions.load(token) is None
+    assert sessions.load(token) is None
 
 
 @pytest.mark.parametrize("case", [
     "wrong_key", "alg_none", "wrong_aud", "wrong_iss", "expired", "not_yet_valid", "issued_in_future",
-    "missing_sub", "malformed_sub", "missing_jti", "garbage", "missing",
+    "missing_sub", "malformed_sub", "sub_with_newline", "missing_jti", "garbage", "missing",
 ])
 def test_bad_signed_payloads_are_refused(app, case):
     installed_tenant(app)
@@ -135,6 +144,7 @@ def test_bad_signed_payloads_are_refused(app, case):
         "issued_in_future": lambda: signed_payload(iat=now + 300, nbf=now - 5),
         "missing_sub": lambda: signed_payload(drop=("sub",)),
         "malformed_sub": lambda: signed_payload(sub="shops/abc123"),
+        "sub_with_newline": lambda: signed_payload(sub="stores/abc123\n"),
         "missing_jti": lambda: signed_payload(drop=("jti",)),
         "garbage": lambda: "not.a.jwt",
         "missing": lambda: None,
@@ -182,11 +192,13 @@ def test_remove_user_revokes_only_that_users_sessions(app):
     tenant = installed_tenant(app)
     gone, _ = app.state.sessions.issue(tenant, {"id": 7}, "bigcommerce")
     stays, _ = app.state.sessions.issue(tenant, {"id": 8}, "bigcommerce")
+    pim_user_7, _ = app.state.sessions.issue(tenant, {"id": 7}, "pim")  # another origin's user 7
     with serve(app) as base:
         response = httpx.get(f"{base}/bc/remove_user", params={"signed_payload_jwt": signed_payload()})
         assert response.status_code == 204
         assert httpx.get(f"{base}/api/session", headers={"Authorization": f"Bearer {gone}"}).status_code == 401
         assert httpx.get(f"{base}/api/session", headers={"Authorization": f"Bearer {stays}"}).status_code == 200
+    assert app.state.sessions.load(pim_user_7) is not None
 
 
 def test_uninstall_forgets_the_tenant_and_its_sessions(app, redis_conn):
@@ -212,12 +224,13 @@ def test_uninstall_forgets_the_tenant_and_its_sessions(app, redis_conn):
 
 def test_cookie_flags_follow_app_url_and_frames_are_limited(tmp_path, redis_url, redis_conn):
     for app_url, secure in (("https://connector.example.com", True), ("http://127.0.0.1:8000", False)):
-        app = create_app(make_settings(tmp_path, redis_url, APP_URL=app_url, PIM_URLS="https://pim.example.com"))
+        app = create_app(make_settings(tmp_path, redis_url, APP_URL=app_url, PIM_URLS="https://pim.example.com/akeneo"))
         installed_tenant(app)
         with serve(app) as base:
             response = httpx.get(f"{base}/bc/load", params={"signed_payload_jwt": signed_payload()})
         cookie = response.headers["set-cookie"].lower()
-        assert "httponly" in cookie
+        assert cookie.startswith("__host-connector_session=" if secure else "connector_session=")
+        assert "httponly" in cookie and "path=/" in cookie and "domain" not in cookie
         assert ("samesite=none" in cookie and "secure" in cookie) if secure else "samesite=lax" in cookie
         csp = response.headers["content-security-policy"]
         ancestors = csp.split("frame-ancestors")[1].split(";")[0].split()

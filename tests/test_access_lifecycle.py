@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -61,7 +63,13 @@ def test_install_load_configure_uninstall(world):
     session = httpx.get(f"{url}/api/session", headers=bearer).json()
     assert session["tenant"] == tenant
 
-    # Configure: a state-changing /api call with the session's CSRF token (log out of one session).
+    # Configure: save the PIM event secret, then read the configuration back (the store is set up already).
+    changed = httpx.put(f"{url}/api/config/events", json={"secret": "event-secret-0123456789"},
+                        headers={**bearer, "X-CSRF-Token": session["csrf_token"]})
+    assert changed.status_code == 200
+    config = httpx.get(f"{url}/api/config", headers=bearer).json()
+    assert config["bigcommerce"]["store_hash"] == "abc123" and config["events"]["secret_set"] is True
+    assert "event-secret-0123456789" not in json.dumps(config)
     assert httpx.delete(f"{url}/api/session", headers={**bearer, "X-CSRF-Token": session["csrf_token"]}).status_code == 204
 
     # Re-install (the merchant clicks install again): same tenant, new token.
@@ -75,7 +83,16 @@ def test_install_load_configure_uninstall(world):
     assert httpx.get(f"{url}/bc/load", params={"signed_payload_jwt": signed_payload()}).status_code == 404
 
 
-@pytest.mark.parametrize("case", ["reused_code", "wrong_context", "unknown_code", "missing_code"])
+def test_install_with_a_grant_lacking_user_and_owner(world):
+    app, url, bc = world
+    code, _ = install(world)  # a first, normal install creates the tenant
+    code = bc.issue_auth_code(CLIENT_ID, "abc123", SCOPE, user={"id": None}, redirect_uri=f"{url}/bc/auth")
+    response = httpx.get(f"{url}/bc/auth", params={"code": code, "scope": SCOPE, "context": "stores/abc123"})
+    assert response.status_code == 200 and response.cookies.get(COOKIE)
+
+
+@pytest.mark.parametrize("case", ["reused_code", "wrong_context", "unknown_code", "missing_code",
+                                  "context_with_newline"])
 def test_failed_exchange_stores_nothing(world, case):
     app, url, bc = world
     if case == "reused_code":
@@ -87,6 +104,8 @@ def test_failed_exchange_stores_nothing(world, case):
         _, response = install(world, context="stores/zzz999")
     elif case == "unknown_code":
         _, response = install(world, code="not-a-code")
+    elif case == "context_with_newline":
+        _, response = install(world, context="stores/abc123\n")
     else:
         response = httpx.get(f"{url}/bc/auth", params={"scope": SCOPE, "context": "stores/abc123"})
     assert response.status_code in (400, 502)

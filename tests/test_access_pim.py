@@ -43,15 +43,18 @@ def test_pim_confirms_the_cookie_then_a_tenant_and_session_exist(pim, tmp_path, 
         first = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": cookie})
         assert first.status_code == 200
         token = first.cookies[COOKIE]
-        session = httpx.get(f"{url}/api/session", cookies={COOKIE: token}).json()
+        both = {COOKIE: token, "BAPID": cookie}  # on one host the browser sends both cookies
+        session = httpx.get(f"{url}/api/session", cookies=both).json()
         assert session["via"] == "pim" and session["user"]["username"] == "admin"
         tenant = app.state.store.tenant_for_pim(base)
         assert session["tenant"] == tenant
         # Second visit with another PIM session: same tenant.
-        again = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": pim_cookie(base)})
-        assert httpx.get(f"{url}/api/session", cookies={COOKIE: again.cookies[COOKIE]}).json()["tenant"] == tenant
-        # The page itself, later, with our session cookie only.
-        assert httpx.get(f"{url}/", cookies={COOKIE: token}).status_code == 200
+        second_cookie = pim_cookie(base)
+        again = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": second_cookie})
+        assert httpx.get(f"{url}/api/session", cookies={COOKIE: again.cookies[COOKIE], "BAPID": second_cookie}
+                         ).json()["tenant"] == tenant
+        # The page itself, later, with the session cookie (and the PIM's, as a browser on one host sends).
+        assert httpx.get(f"{url}/", cookies=both).status_code == 200
     # The cookie is never stored, only a hash of it.
     assert not [k for k in redis_conn.keys("*") if cookie.encode() in k]
     for key in redis_conn.keys("connector:cache:*"):
@@ -165,3 +168,70 @@ def test_browser_entry_after_logging_in_to_the_pim(pim, tmp_path, redis_url, red
         page = browser.get(entry)
         assert page.status_code == 200
         assert browser.get(f"{url}/api/session").json()["user"]["username"] == "admin"
+
+
+def test_pim_session_stays_bound_to_the_pim_session_it_came_from(pim, tmp_path, redis_url, redis_conn):
+    base, _ = pim
+    app = connector(tmp_path, redis_url, base)
+    cookie, other_cookie = pim_cookie(base), pim_cookie(base)
+    with serve(app) as url:
+        token = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": cookie}).cookies[COOKIE]
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{url}/api/session", headers=bearer, cookies={"BAPID": cookie}).status_code == 200
+        # Without the PIM's cookie, or with another PIM session's cookie: no access.
+        assert httpx.get(f"{url}/api/session", headers=bearer).status_code == 401
+        assert httpx.get(f"{url}/api/session", headers=bearer, cookies={"BAPID": other_cookie}).status_code == 401
+        assert httpx.get(f"{url}/", headers=bearer).status_code == 401
+        # Logging out of the PIM ends the connector session once the 60 s cache has run out.
+        httpx.delete(f"{base}/sandbox/sessions/{cookie}")
+        redis_conn.delete(*redis_conn.keys("connector:cache:pim-user:*"))  # what 60 s do to the cache
+        assert httpx.get(f"{url}/api/session", headers=bearer, cookies={"BAPID": cookie}).status_code == 401
+        assert app.state.sessions.load(token) is None  # revoked, not just refused once
+
+
+def test_pim_down_at_a_later_request_is_503_not_access(tmp_path, redis_url, redis_conn):
+    pim_app = sandbox.pim.create_app()
+    with serve(pim_app) as base:
+        app = connector(tmp_path, redis_url, base)
+        cookie = pim_cookie(base)
+        with serve(app) as url:
+            token = httpx.get(f"{url}/", params={"pim": base}, cookies={"BAPID": cookie}).cookies[COOKIE]
+    redis_conn.delete(*redis_conn.keys("connector:cache:pim-user:*"))
+    with serve(app) as url:  # the PIM is gone now
+        response = httpx.get(f"{url}/api/session", cookies={COOKIE: token, "BAPID": cookie})
+        page = httpx.get(f"{url}/", cookies={COOKIE: token, "BAPID": cookie})
+    assert response.status_code == 503 and response.json()["error"] == "pim_unavailable"
+    assert page.status_code == 503
+
+
+def test_malformed_pim_parameter_is_403_not_500(tmp_path, redis_url, redis_conn):
+    with serve(connector(tmp_path, redis_url, "https://pim.example.com")) as url:
+        for value in ("http://[", "http://[::1", "::::", "javascript:alert(1)"):
+            assert httpx.get(f"{url}/", params={"pim": value}, cookies={"BAPID": "x"}).status_code == 403, value
+
+
+def test_first_visits_racing_create_one_tenant(pim, tmp_path, redis_url, redis_conn):
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, _ = pim
+    app = connector(tmp_path, redis_url, base)
+    with ThreadPoolExecutor(8) as pool:
+        tenants = set(pool.map(lambda _: app.state.store.ensure_tenant_for_pim(base), range(16)))
+    assert len(tenants) == 1 and app.state.store.tenants() == sorted(tenants)
+
+
+def test_merchant_urls_cannot_reach_internal_addresses_even_after_the_check(pim):
+    """The address is checked at every connection (DNS rebinding), not only when the URL is saved."""
+    from service.clients.akeneo import AkeneoClient, AkeneoUnreachable
+
+    base, _ = pim
+
+    async def connect(allow: bool):
+        async with AkeneoClient(base, "sandbox-client", "sandbox-secret", "admin", "admin",
+                                allow_private_addresses=allow, max_attempts=1) as client:
+            return await client.check_connection()
+
+    with pytest.raises(AkeneoUnreachable) as refused:
+        asyncio.run(connect(False))
+    assert refused.value.kind == "private"
+    assert asyncio.run(connect(True))["authenticated"]

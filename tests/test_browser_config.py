@@ -55,8 +55,9 @@ def connector(tmp_path_factory, redis_url, pim):
 
 
 def open_from_pim(browser, connector, pim, width=1280):
-    """Enter as the PIM does (its session cookie), then drop every cookie: from here on the page must work
-    cookieless, as in an iframe, with the Bearer token it was given."""
+    """Enter as the PIM does (its session cookie), then drop the connector's own cookie: from here on the
+    page must work with the Bearer token it was given (the PIM's cookie stays: a session from the PIM is
+    good only while the PIM still accepts the PIM session it came from)."""
     app, url = connector
     pim_url, _ = pim
     bapid = httpx.post(f"{pim_url}/sandbox/sessions", json={"username": "admin"}).json()["cookie"]
@@ -73,7 +74,7 @@ def open_from_pim(browser, connector, pim, width=1280):
     response = page.goto(f"{url}/?pim={pim_url}")
     assert response.status == 200
     page.wait_for_selector("body[data-ready=true]")
-    context.clear_cookies()
+    context.clear_cookies(name="connector_session")
     tenant = page.get_attribute('meta[name="tenant"]', "content")
     return page, tenant, errors
 

@@ -19,7 +19,7 @@ from service.web.templating import message_page
 from workers.queues import cancel_tenant_jobs
 
 log = logging.getLogger("connector.access")
-CONTEXT = re.compile(r"^stores/([a-z0-9]{1,32})$")
+CONTEXT = re.compile(r"stores/([a-z0-9]{1,32})")  # always used with fullmatch
 LEEWAY = 60
 
 
@@ -43,7 +43,7 @@ def verify_signed_payload(settings, store, token: str | None) -> dict[str, Any]:
                             options={"require": ["aud", "iss", "iat", "nbf", "exp", "sub", "jti"]})
     except jwt.PyJWTError as exc:
         raise InvalidPayload(f"signed_payload_jwt rejected: {exc}") from None
-    match = CONTEXT.match(str(claims.get("sub", "")))
+    match = CONTEXT.fullmatch(str(claims.get("sub", "")))
     if not match:
         raise InvalidPayload("signed_payload_jwt has no valid sub (stores/{hash})")
     if claims["iat"] > time.time() + LEEWAY:
@@ -77,7 +77,7 @@ async def _exchange_code(settings, params) -> dict[str, Any]:
     if response.status_code != 200:
         raise InvalidPayload(f"BigCommerce refused the install code ({response.status_code})")
     data = response.json()
-    if not isinstance(data, dict) or not data.get("access_token") or not CONTEXT.match(str(data.get("context"))):
+    if not isinstance(data, dict) or not data.get("access_token") or not CONTEXT.fullmatch(str(data.get("context"))):
         raise InvalidPayload("BigCommerce answered the token exchange without a token or store")
     return data
 
@@ -87,7 +87,7 @@ async def auth(request: Request) -> Response:
     if not settings.bc_app_configured:
         return _not_configured(request)
     params = request.query_params
-    if not params.get("code") or not CONTEXT.match(params.get("context", "")):
+    if not params.get("code") or not CONTEXT.fullmatch(params.get("context", "")):
         return message_page(request, 400, "Installation failed", "The install link is incomplete.",
                             hint="Start the installation again from the BigCommerce control panel.")
     try:
@@ -98,15 +98,17 @@ async def auth(request: Request) -> Response:
         return message_page(request, 502, "Installation failed",
                             "BigCommerce did not confirm the installation, so nothing was stored.",
                             hint="Start the installation again from the BigCommerce control panel.")
-    store_hash = CONTEXT.match(grant["context"]).group(1)
-    tenant = store.tenant_for_store(store_hash) or store.create_tenant(store_hash=store_hash)
+    store_hash = CONTEXT.fullmatch(grant["context"]).group(1)
+    tenant = store.ensure_tenant_for_store(store_hash)
     store.put_credentials(tenant, "bigcommerce", {"access_token": grant["access_token"]})
     result = await check_bigcommerce(settings, store_hash, grant["access_token"], settings.bc_client_id)
     store.put_section(tenant, "bigcommerce", {
         "store_hash": store_hash, "client_id": settings.bc_client_id, "installed_as_app": True,
         "scope": grant.get("scope", ""), "connected": result["connected"], "message": result["message"],
         "hints": result.get("hints", []), "store": result.get("store", {}), "tested_at": time.time()})
-    user = {**(grant.get("user") or {}), "owner": bool(grant.get("owner", {}).get("id") == grant.get("user", {}).get("id"))}
+    grant_user = grant.get("user") if isinstance(grant.get("user"), dict) else {}
+    owner = grant.get("owner") if isinstance(grant.get("owner"), dict) else {}
+    user = {**grant_user, "owner": bool(grant_user) and owner.get("id") == grant_user.get("id")}
     token, session = request.app.state.sessions.issue(tenant, user, "bigcommerce")
     log.info("app installed", extra={"tenant": tenant, "store_hash": store_hash, "connected": result["connected"]})
     response = await pages.config_page(request, session, token)
@@ -123,7 +125,8 @@ async def load(request: Request) -> Response:
     if not tenant or not store.get_credentials(tenant, "bigcommerce"):
         return message_page(request, 404, "App not installed", "This store has not installed the connector.",
                             hint="Install it from the BigCommerce control panel first.")
-    token, session = request.app.state.sessions.issue(tenant, claims.get("user") or {}, "bigcommerce")
+    user = claims.get("user") if isinstance(claims.get("user"), dict) else {}
+    token, session = request.app.state.sessions.issue(tenant, user, "bigcommerce")
     response = await pages.config_page(request, session, token)
     request.app.state.sessions.set_cookie(response, token)
     return response
@@ -150,7 +153,7 @@ async def remove_user(request: Request) -> Response:
         return claims
     store = request.app.state.store
     tenant = store.tenant_for_store(claims["store_hash"])
-    user_id = (claims.get("user") or {}).get("id")
-    if tenant and user_id is not None:
-        request.app.state.sessions.revoke_user(tenant, str(user_id))
+    user = claims.get("user") if isinstance(claims.get("user"), dict) else {}
+    if tenant and user.get("id") is not None:
+        request.app.state.sessions.revoke_user(tenant, "bigcommerce", str(user["id"]))
     return Response(status_code=204)

@@ -19,15 +19,15 @@ class PimUnavailable(Exception):
     """The PIM could not be asked (down, unreachable, answering garbage): never grant access then."""
 
 
-def _cache_key(pim_url: str, cookie: str) -> str:
-    # A hash, so the cookie itself is never stored.
+def cookie_fingerprint(pim_url: str, cookie: str) -> str:
+    """What we keep of a PIM session cookie: a hash, so the cookie itself is never stored."""
     return hashlib.sha256(f"{pim_url}\n{cookie}".encode()).hexdigest()
 
 
 async def pim_user(store: Store, pim_url: str, cookie_name: str, cookie: str,
                    *, transport: httpx.AsyncBaseTransport | None = None) -> dict[str, Any] | None:
     """The PIM user logged in with this session cookie, or None when the PIM says nobody is."""
-    key = _cache_key(pim_url, cookie)
+    key = cookie_fingerprint(pim_url, cookie)
     cached = await asyncio.to_thread(store.cache_get, "pim-user", key)
     if cached:
         return cached

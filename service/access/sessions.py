@@ -20,6 +20,9 @@ from service.settings import Settings
 from service.store.sessions import SessionStore
 
 COOKIE = "connector_session"
+# Over https the cookie takes the __Host- prefix: browsers then accept it only from this exact host, Secure,
+# Path=/ and without Domain, so a neighbouring subdomain cannot plant a session (cookie tossing).
+SECURE_COOKIE = "__Host-" + COOKIE
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,10 @@ class Session:
     csrf_token: str
     user: dict[str, Any] = field(default_factory=dict)
     expires_at: float = 0.0
+    # For sessions obtained through the PIM: which PIM, and a hash of the PIM session cookie they were
+    # granted for. Every later request must still carry that cookie, and the PIM must still accept it.
+    pim_url: str = ""
+    pim_cookie: str = ""
 
     def public(self) -> dict[str, Any]:
         return {"tenant": self.tenant, "user": self.user, "via": self.via, "csrf_token": self.csrf_token}
@@ -43,15 +50,19 @@ class Sessions:
         self.records = records
         self.ttl = settings.session_ttl
         self.https = settings.https
+        self.cookie_name = SECURE_COOKIE if settings.https else COOKIE
         self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="connector-session")
         self._fallbacks = [URLSafeTimedSerializer(k, salt="connector-session") for k in settings.secret_key_fallbacks]
 
-    def issue(self, tenant: str, user: dict[str, Any], via: str) -> tuple[str, Session]:
+    def issue(self, tenant: str, user: dict[str, Any], via: str, *, pim_url: str = "",
+              pim_cookie: str = "") -> tuple[str, Session]:
         sid = secrets.token_urlsafe(24)
         session = Session(sid=sid, tenant=tenant, via=via, csrf_token=secrets.token_urlsafe(24),
-                          user=_user_summary(user), expires_at=time.time() + self.ttl)
+                          user=_user_summary(user), expires_at=time.time() + self.ttl, pim_url=pim_url,
+                          pim_cookie=pim_cookie)
         self.records.put(sid, {"tenant": tenant, "via": via, "csrf_token": session.csrf_token,
-                               "user": session.user, "expires_at": session.expires_at}, self.ttl)
+                               "user": session.user, "expires_at": session.expires_at, "pim_url": pim_url,
+                               "pim_cookie": pim_cookie}, self.ttl)
         return self.serializer.dumps({"sid": sid}), session
 
     def load(self, token: str | None) -> Session | None:
@@ -70,17 +81,18 @@ class Sessions:
         if record is None or record.get("expires_at", 0) < time.time():
             return None
         return Session(sid=data["sid"], tenant=record["tenant"], via=record["via"], csrf_token=record["csrf_token"],
-                       user=record.get("user", {}), expires_at=record["expires_at"])
+                       user=record.get("user", {}), expires_at=record["expires_at"],
+                       pim_url=record.get("pim_url", ""), pim_cookie=record.get("pim_cookie", ""))
 
     def from_request(self, request: Request) -> Session | None:
         auth = request.headers.get("authorization", "")
         if auth[:7].lower() == "bearer ":
             return self.load(auth[7:].strip())
-        return self.load(request.cookies.get(COOKIE))
+        return self.load(request.cookies.get(self.cookie_name))
 
     def set_cookie(self, response: Response, token: str) -> None:
         # Inside the BigCommerce control panel we are a third-party iframe: SameSite=None needs Secure.
-        response.set_cookie(COOKIE, token, max_age=self.ttl, httponly=True, path="/",
+        response.set_cookie(self.cookie_name, token, max_age=self.ttl, httponly=True, path="/",
                             secure=self.https, samesite="none" if self.https else "lax")
 
     def revoke(self, session: Session) -> None:
@@ -89,8 +101,9 @@ class Sessions:
     def revoke_tenant(self, tenant: str) -> int:
         return self.records.revoke_tenant(tenant)
 
-    def revoke_user(self, tenant: str, user_id: str) -> int:
-        return self.records.revoke_user(tenant, user_id)
+    def revoke_user(self, tenant: str, via: str, user_id: str) -> int:
+        """Revoke one user's sessions; user ids are per origin (a BigCommerce user 7 is not PIM user 7)."""
+        return self.records.revoke_user(tenant, f"{via}:{user_id}")
 
 
 def _user_summary(user: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from service.clients.retry import RETRY_STATUSES, backoff_delay, parse_retry_after
+from service.net import UnsafeUrl, public_transport
 
 logger = logging.getLogger("connector.akeneo")
 
@@ -70,8 +71,9 @@ class AkeneoValidationError(AkeneoError):
 
 class AkeneoUnreachable(AkeneoError):
     """No usable answer from the PIM URL. `kind`: "dns", "refused", "tls", "timeout", "reset"
-    (connection dropped mid-request, after retries) or "not_akeneo" (the URL answers, but not as an
-    Akeneo API: HTML, non-JSON, 404 on the token route, a redirect)."""
+    (connection dropped mid-request, after retries), "private" (the host resolves to an internal address
+    and the client was made with `allow_private_addresses=False`) or "not_akeneo" (the URL answers, but
+    not as an Akeneo API: HTML, non-JSON, 404 on the token route, a redirect)."""
 
     def __init__(self, message: str, kind: str, status: int | None = None, body: Any = None) -> None:
         super().__init__(message, status, body)
@@ -92,6 +94,8 @@ def _unreachable(exc: httpx.TransportError, host: str) -> AkeneoUnreachable:
     if isinstance(exc, httpx.TimeoutException):
         return AkeneoUnreachable(f"{host} did not answer in time ({type(exc).__name__})", "timeout")
     causes = list(_causes(exc))
+    if any(isinstance(c, UnsafeUrl) for c in causes) or "resolves to an internal address" in str(exc):
+        return AkeneoUnreachable(str(exc), "private")
     if any(isinstance(c, socket.gaierror) for c in causes):
         return AkeneoUnreachable(f"The host name {host} could not be resolved (DNS)", "dns")
     if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in causes):
@@ -200,6 +204,7 @@ class AkeneoClient:
         timeout: float = 30.0,
         max_attempts: int = 6,
         transport: httpx.AsyncBaseTransport | None = None,
+        allow_private_addresses: bool = True,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -218,12 +223,16 @@ class AkeneoClient:
         self.requests_made = 0
         self.bytes_received = 0  # response bodies, as sent on the wire (compressed when gzip)
         self._slots = asyncio.Semaphore(max_in_flight)
+        limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
+        if transport is None and not allow_private_addresses:
+            # A merchant-typed URL: every connection is checked to reach a public address only.
+            transport = public_transport(allow_private=False, limits=limits)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
             transport=transport,
             follow_redirects=False,  # a redirect means "not the API" (often a login page)
-            limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
+            limits=limits,
         )
         self._token: str | None = None
         self._refresh_token: str | None = None

@@ -37,16 +37,39 @@ class Store:
     # -- tenants ----------------------------------------------------------------------------------
     def create_tenant(self, *, pim_url: str | None = None, store_hash: str | None = None) -> str:
         tenant = "t" + secrets.token_hex(8)
-        meta = {"id": tenant, "created_at": _now(), "pim_url": pim_url or "", "store_hash": store_hash or ""}
         pipe = self.redis.pipeline()
-        pipe.hset(self._t(tenant), mapping={k: json.dumps(v) for k, v in meta.items()})
-        pipe.sadd(f"{PREFIX}:tenants", tenant)
+        self._write_tenant(pipe, tenant, pim_url or "", store_hash or "")
         if pim_url:
             pipe.set(f"{PREFIX}:tenant-by-pim:{pim_url}", tenant)
         if store_hash:
             pipe.set(f"{PREFIX}:tenant-by-store:{store_hash}", tenant)
         pipe.execute()
         return tenant
+
+    def ensure_tenant_for_pim(self, pim_url: str) -> str:
+        """The PIM's tenant, created on first use; two processes racing create only one."""
+        return self._ensure_tenant(f"{PREFIX}:tenant-by-pim:{pim_url}", pim_url=pim_url)
+
+    def ensure_tenant_for_store(self, store_hash: str) -> str:
+        """The store's tenant, created on first use; two processes racing create only one."""
+        return self._ensure_tenant(f"{PREFIX}:tenant-by-store:{store_hash}", store_hash=store_hash)
+
+    def _ensure_tenant(self, index_key: str, *, pim_url: str = "", store_hash: str = "") -> str:
+        existing = self.redis.get(index_key)
+        if existing:
+            return existing.decode()
+        tenant = "t" + secrets.token_hex(8)
+        if not self.redis.set(index_key, tenant, nx=True):  # another process won: use its tenant
+            return self.redis.get(index_key).decode()
+        pipe = self.redis.pipeline()
+        self._write_tenant(pipe, tenant, pim_url, store_hash)
+        pipe.execute()
+        return tenant
+
+    def _write_tenant(self, pipe, tenant: str, pim_url: str, store_hash: str) -> None:
+        meta = {"id": tenant, "created_at": _now(), "pim_url": pim_url, "store_hash": store_hash}
+        pipe.hset(self._t(tenant), mapping={k: json.dumps(v) for k, v in meta.items()})
+        pipe.sadd(f"{PREFIX}:tenants", tenant)
 
     def tenant_exists(self, tenant: str) -> bool:
         return bool(tenant) and bool(self.redis.sismember(f"{PREFIX}:tenants", tenant))

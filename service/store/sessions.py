@@ -28,6 +28,8 @@ class SessionStore:
 
     def put(self, sid: str, record: dict[str, Any], ttl: int) -> None:
         tenant, user_id = record["tenant"], str(record.get("user", {}).get("id", ""))
+        if user_id:
+            user_id = f"{record.get('via', '')}:{user_id}"  # ids are per origin (PIM, BigCommerce)
         pipe = self.redis.pipeline()
         pipe.set(self._key(sid), json.dumps(record), ex=ttl)
         pipe.sadd(self._tenant_index(tenant), sid)

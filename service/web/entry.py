@@ -7,7 +7,8 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.access.pim_session import PimUnavailable, pim_user
+from service.access.authenticate import PimUnavailable, authenticate
+from service.access.pim_session import cookie_fingerprint, pim_user
 from service.settings import normalise_url
 from service.web import pages
 from service.web.guard import current_session
@@ -23,13 +24,19 @@ async def home(request: Request) -> Response:
     settings, sessions = request.app.state.settings, request.app.state.sessions
     pim = request.query_params.get("pim")
     if pim is None:
-        session = sessions.from_request(request)
+        try:
+            session = await authenticate(request)
+        except PimUnavailable:
+            return _cannot_verify(request)
         if session is None:
             return message_page(request, 401, "Log in to your PIM first", LOGIN_FIRST,
                                 hint="Open the connector from your PIM's menu, or from the BigCommerce control panel.")
         return await pages.config_page(request, session)
 
-    pim_url = normalise_url(pim) if pim.strip() else ""
+    try:
+        pim_url = normalise_url(pim) if pim.strip() else ""
+    except ValueError:  # not even a URL
+        pim_url = ""
     if not settings.pim_urls or pim_url not in settings.pim_urls:
         return message_page(request, 403, "Unknown PIM", "This connector does not serve that PIM.",
                             hint="Ask the connector's operator to add your PIM's address to PIM_URLS.")
@@ -41,16 +48,20 @@ async def home(request: Request) -> Response:
         user = await pim_user(store, pim_url, settings.pim_session_cookie, cookie)
     except PimUnavailable as exc:
         log.warning("PIM session check failed", extra={"pim": pim_url, "reason": str(exc)})
-        return message_page(request, 503, "Cannot verify your PIM session",
-                            "Your PIM did not answer, so we cannot verify your session.", hint="Try again in a minute.")
+        return _cannot_verify(request)
     if user is None:
         return message_page(request, 401, "Log in to your PIM first", LOGIN_FIRST)
-    tenant = store.tenant_for_pim(pim_url) or store.create_tenant(pim_url=pim_url)
-    token, session = sessions.issue(tenant, user, "pim")
+    tenant = store.ensure_tenant_for_pim(pim_url)
+    token, session = sessions.issue(tenant, user, "pim", pim_url=pim_url, pim_cookie=cookie_fingerprint(pim_url, cookie))
     log.info("PIM session accepted", extra={"tenant": tenant, "pim": pim_url})
     response = await pages.config_page(request, session, token)
     sessions.set_cookie(response, token)
     return response
+
+
+def _cannot_verify(request: Request) -> Response:
+    return message_page(request, 503, "Cannot verify your PIM session",
+                        "Your PIM did not answer, so we cannot verify your session.", hint="Try again in a minute.")
 
 
 async def get_session(request: Request) -> JSONResponse:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.access.authenticate import PimUnavailable, authenticate
 from service.access.sessions import Session
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -15,6 +14,18 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 def is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
+
+
+def _refusal(request: Request, session: Session | None) -> tuple[int, str, str] | None:
+    if session is None:
+        return 401, "unauthorized", "No valid session: open the connector from your PIM or from the BigCommerce " \
+                                    "control panel."
+    wanted = request.headers.get("x-tenant") or request.query_params.get("tenant")
+    if wanted and wanted != session.tenant:
+        return 403, "wrong_tenant", "This session belongs to another connection."
+    if request.method not in SAFE_METHODS and not session.csrf_ok(request.headers.get("x-csrf-token")):
+        return 403, "csrf", "Missing or wrong X-CSRF-Token header: reload the page."
+    return None
 
 
 class ApiGuard:
@@ -27,17 +38,12 @@ class ApiGuard:
             return
         request = Request(scope)
         rid = scope.get("state", {}).get("request_id", "")
-        sessions = scope["app"].state.sessions
-        session = await asyncio.to_thread(sessions.from_request, request)
-        failure = None
-        if session is None:
-            failure = (401, "unauthorized", "No valid session: open the connector from your PIM or from the "
-                                            "BigCommerce control panel.")
-        elif (wanted := request.headers.get("x-tenant") or request.query_params.get("tenant")) and \
-                wanted != session.tenant:
-            failure = (403, "wrong_tenant", "This session belongs to another connection.")
-        elif scope["method"] not in SAFE_METHODS and not session.csrf_ok(request.headers.get("x-csrf-token")):
-            failure = (403, "csrf", "Missing or wrong X-CSRF-Token header: reload the page.")
+        try:
+            session = await authenticate(request)
+            failure = _refusal(request, session)
+        except PimUnavailable:
+            session, failure = None, (503, "pim_unavailable", "Cannot verify your PIM session: your PIM did "
+                                                              "not answer. Try again in a minute.")
         if failure:
             status, error, message = failure
             await JSONResponse({"error": error, "message": message, "request_id": rid}, status_code=status)(

@@ -1,0 +1,34 @@
+"""The session a request carries, if it is still good."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+
+from starlette.requests import Request
+
+from service.access.pim_session import PimUnavailable, cookie_fingerprint, pim_user
+from service.access.sessions import Session
+
+__all__ = ["PimUnavailable", "authenticate"]
+
+
+async def authenticate(request: Request) -> Session | None:
+    """The request's session, or None. A session obtained through the PIM stays good only while the PIM
+    still accepts the very PIM session it was granted for (asked again once the 60 s cache runs out),
+    so logging out of the PIM, or a disabled PIM account, ends access to the connector too.
+    Raises PimUnavailable when the PIM cannot be asked: never access then."""
+    app = request.app
+    sessions = app.state.sessions
+    session = await asyncio.to_thread(sessions.from_request, request)
+    if session is None or session.via != "pim":
+        return session
+    settings = app.state.settings
+    cookie = request.cookies.get(settings.pim_session_cookie)
+    if (not cookie or session.pim_url not in settings.pim_urls
+            or not hmac.compare_digest(cookie_fingerprint(session.pim_url, cookie), session.pim_cookie)):
+        return None
+    if await pim_user(app.state.store, session.pim_url, settings.pim_session_cookie, cookie) is None:
+        await asyncio.to_thread(sessions.revoke, session)
+        return None
+    return session
