@@ -422,3 +422,40 @@ def test_category_update_and_delete(api):
     left = api.get("/v3/catalog/trees/categories?tree_id:in=1").json()["data"]
     assert [c["name"] for c in left] == ["Bee"]  # the child went with its parent
     assert api.get(f"/v3/catalog/products/{p['id']}").json()["data"]["categories"] == [b["category_id"]]
+
+
+# -- non-JSON numbers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [
+    '{"name":"N","type":"physical","weight":1,"price":NaN}',
+    '{"name":"N","type":"physical","weight":1,"price":1,"categories":[Infinity]}',
+    '{"name":"N","type":"physical","weight":-Infinity,"price":1}',
+    '{"name":"N","type":"physical","weight":1,"price":1e999}',
+])
+def test_nan_and_infinity_are_invalid_json_and_nothing_is_saved(app, api, raw):
+    response = api.post("/v3/catalog/products", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert app.state.bc.stores[api.store_hash].products == {}
+    assert api.get("/v3/catalog/products").status_code == 200
+
+
+def test_numbers_beyond_a_double_are_refused(app, api):
+    huge = "1" + "0" * 400
+    response = api.post("/v3/catalog/products", content=f'{{"name":"N","type":"physical","weight":1,"price":{huge}}}',
+                        headers={"Content-Type": "application/json"})
+    assert response.status_code == 422 and "price" in response.json()["errors"]
+    assert api.get("/v3/catalog/products").status_code == 200
+
+
+def test_sandbox_routes_refuse_nan_too(base_url, api):
+    response = httpx.put(f"{base_url}/sandbox/stores/{api.store_hash}/faults", content='{"latency":NaN}')
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://host:port/x.png", "http://\u0000/x.png"])
+def test_a_malformed_image_url_is_a_400_not_a_500(api, url):
+    p = api.post("/v3/catalog/products", json=product()).json()["data"]
+    response = api.post(f"/v3/catalog/products/{p['id']}/images", json={"image_url": url})
+    assert response.status_code == 400, response.text
+    assert "invalid_reason" in response.json()["errors"]

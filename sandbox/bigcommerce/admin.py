@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import html
-import json
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from .. import strictjson
 from . import catalog as cat
 from .state import DEFAULT_SCOPES, BigCommerceState, Store
 
@@ -19,7 +19,7 @@ def _state(request: Request) -> BigCommerceState:
 async def _body(request: Request) -> dict:
     raw = await request.body()
     try:
-        data = json.loads(raw or b"{}")
+        data = strictjson.loads(raw or b"{}")
     except ValueError:
         data = None
     if not isinstance(data, dict):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 
@@ -11,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import strictjson
 from .errors import ApiError, error_response
 from .state import BigCommerceState, Store
 
@@ -47,7 +47,7 @@ async def read_json(request: Request):
     if len(raw) > MAX_JSON_BYTES:
         raise ApiError(413, "The request payload is too large.", {})
     try:
-        return json.loads(raw)
+        return strictjson.loads(raw)
     except ValueError:
         raise ApiError(400, "The request body is not valid JSON", {}) from None
 

@@ -41,7 +41,7 @@ async def download(url: str) -> tuple[str, bytes]:
                 data += chunk
                 if len(data) > MAX_IMAGE_BYTES:
                     raise bad_image(url, "the image is larger than 8 MB")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # a malformed URL is not an HTTPError
         raise bad_image(url, f"{type(exc).__name__}") from None
     kind = sniff(bytes(data))
     if kind is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from urllib.parse import parse_qsl
@@ -10,6 +9,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from .. import strictjson
 from .state import AUTH_CODE_TTL, BigCommerceState
 
 FIELDS = ("client_id", "client_secret", "code", "context", "scope", "grant_type", "redirect_uri")
@@ -24,7 +24,7 @@ async def token(request: Request) -> JSONResponse:
     raw = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            data = json.loads(raw)
+            data = strictjson.loads(raw)
         except ValueError:
             return _error("invalid_request", "The request body is not valid JSON")
         if not isinstance(data, dict):

@@ -5,6 +5,7 @@ number is expected is an error, as in the real API)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from .errors import ApiError, invalid
@@ -15,7 +16,13 @@ INT32 = (-2147483648, 2147483647)
 
 
 def _is_number(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    """A JSON number BigCommerce can hold (a double): never NaN, Infinity or an integer beyond 1.8e308."""
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def string(min_len: int = 0, max_len: int | None = None, nullable: bool = False) -> Rule:

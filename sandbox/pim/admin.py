@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import strictjson
 from . import api
 from .state import PimState, Webhook
 from .webhooks import deliver
@@ -25,7 +26,7 @@ def _fail(status: int, message: str) -> JSONResponse:
 
 async def _json(request: Request) -> dict:
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = strictjson.loads(await request.body() or b"{}")
     except ValueError:
         raise _BadBody("Invalid json message received") from None
     if not isinstance(body, dict):

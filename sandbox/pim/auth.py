@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from .. import strictjson
 from .state import PimState, Token
 
 MSG_CREDENTIALS = "No user found for the given username and password"
@@ -44,7 +44,7 @@ async def _body(request: Request) -> dict | None:
     if ctype == "application/x-www-form-urlencoded":
         return {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
     try:
-        body = json.loads(raw or b"{}")
+        body = strictjson.loads(raw or b"{}")
     except ValueError:
         return None
     return body if isinstance(body, dict) else None

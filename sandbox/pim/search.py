@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .. import strictjson
 from .state import PimState
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -33,7 +34,7 @@ def parse_search(raw: str | None, *, invalid_json_status: int) -> dict[str, list
     if raw is None:
         return {}
     try:
-        search = json.loads(raw)
+        search = strictjson.loads(raw, finite=False)  # PHP's json_decode
     except ValueError:
         search = None
     if search is None:
