@@ -205,3 +205,83 @@ def test_category_create_after_timeout_after_apply_makes_no_duplicate(store):
     result = asyncio.run(go())
     assert result.ok and sorted(c["name"] for c in result.data) == ["Bags", "Shoes"]
     assert sorted(c["name"] for c in state.stores[store_hash].categories.values()) == ["Bags", "Shoes"]
+
+
+# -- creates whose answer is lost after BigCommerce applied them: exactly one object each ---------
+
+
+def _timing_out(store):
+    """A client with a short timeout on a store where every successful write times out after applying."""
+    base_url, state, store_hash, _ = store
+    state.set_faults(store_hash, timeout_after_apply_rate=1.0, timeout_delay=5.0)
+    return BigCommerceClient(store_hash, TOKEN, api_url=base_url, timeout=0.5, retry_base=0.01)
+
+
+def _plain_product(store) -> int:
+    return run(store, lambda bc: bc.create_product({**tshirt(), "variants": []}))["id"]
+
+
+def test_image_by_url_after_timeout_after_apply_is_created_once(store):
+    _, state, store_hash, media_url = store
+    pid = _plain_product(store)
+
+    async def go():
+        async with _timing_out(store) as bc:
+            return await bc.create_image(pid, image_url=f"{media_url}/shirt.png")
+
+    created = asyncio.run(go())
+    images = [i for i in state.stores[store_hash].images.values() if i["product_id"] == pid]
+    assert [i["id"] for i in images] == [created["id"]]
+
+
+def test_uploaded_image_after_timeout_after_apply_is_created_once(store):
+    _, state, store_hash, _ = store
+    pid = _plain_product(store)
+
+    async def go():
+        async with _timing_out(store) as bc:
+            return await bc.create_image(pid, file=("Back View.png", PNG, "image/png"))
+
+    created = asyncio.run(go())
+    images = [i for i in state.stores[store_hash].images.values() if i["product_id"] == pid]
+    assert [i["id"] for i in images] == [created["id"]]
+
+
+def test_custom_field_after_timeout_after_apply_is_created_once(store):
+    _, state, store_hash, _ = store
+    pid = _plain_product(store)
+
+    async def go():
+        async with _timing_out(store) as bc:
+            return await bc.create_custom_field(pid, "Color", "Red")
+
+    created = asyncio.run(go())
+    fields = [f for f in state.stores[store_hash].custom_fields.values() if f["product_id"] == pid]
+    assert [(f["id"], f["name"], f["value"]) for f in fields] == [(created["id"], "Color", "Red")]
+
+
+def test_option_after_timeout_after_apply_is_created_once(store):
+    _, state, store_hash, _ = store
+    pid = _plain_product(store)
+    option = {"display_name": "Size", "type": "dropdown", "option_values": [{"label": "S", "sort_order": 0}, {"label": "M", "sort_order": 1}]}
+
+    async def go():
+        async with _timing_out(store) as bc:
+            return await bc.create_option(pid, option)
+
+    created = asyncio.run(go())
+    options = [o for o in state.stores[store_hash].options.values() if o["product_id"] == pid]
+    assert [o["id"] for o in options] == [created["id"]]
+    assert [v["label"] for v in created["option_values"]] == ["S", "M"]
+
+
+def test_product_without_sku_after_timeout_after_apply_is_found_by_name(store):
+    _, state, store_hash, _ = store
+
+    async def go():
+        async with _timing_out(store) as bc:
+            return await bc.create_product({"name": "No SKU here", "type": "physical", "weight": 1, "price": 5})
+
+    created = asyncio.run(go())
+    products = list(state.stores[store_hash].products.values())
+    assert [(p["id"], p["name"]) for p in products] == [(created["id"], "No SKU here")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 from .state import Store, now_iso
 
@@ -181,8 +182,15 @@ def image_urls(base_url: str, image_id: int) -> dict:
     return {"url_zoom": url, "url_standard": url, "url_thumbnail": url, "url_tiny": url}
 
 
+def _file_stem(name: str) -> str:
+    """BigCommerce keeps the uploaded file's name in `image_file` (`shirt__12345.png`), made URL-safe."""
+    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem)[:100] or "image"
+
+
 def new_image(store: Store, pid: int, blob: tuple[str, bytes], base_url: str, image_url: str = "",
-              is_thumbnail: bool = False, sort_order: int | None = None, description: str = "") -> dict:
+              is_thumbnail: bool = False, sort_order: int | None = None, description: str = "",
+              filename: str = "") -> dict:
     iid = store.next_id()
     existing = product_images(store, pid)
     if is_thumbnail or not existing:  # one thumbnail per product; the first image gets it by default
@@ -192,7 +200,7 @@ def new_image(store: Store, pid: int, blob: tuple[str, bytes], base_url: str, im
     ext = blob[0].split("/")[1]
     image = {"id": iid, "product_id": pid, "is_thumbnail": is_thumbnail,
              "sort_order": sort_order if sort_order is not None else len(existing),
-             "description": description, "image_file": f"sandbox/{pid}/{iid}.{ext}",
+             "description": description, "image_file": f"sandbox/{pid}/{_file_stem(filename or urlsplit(image_url).path)}__{iid}.{ext}",
              **image_urls(base_url, iid), "date_modified": now_iso()}
     if image_url:
         image["image_url"] = image_url

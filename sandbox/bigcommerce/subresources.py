@@ -277,6 +277,7 @@ async def create_image(request: Request, store: Store) -> Response:
                 raise invalid({"image_file": "image_file must be present if uploading by file"})
             data = await upload.read()
             blob = (check_upload(data, upload.filename or "upload"), data)
+            filename = upload.filename or ""
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
         body = {"is_thumbnail": fields.get("is_thumbnail", "").lower() == "true",
                 "description": fields.get("description", "")}
@@ -284,6 +285,7 @@ async def create_image(request: Request, store: Store) -> Response:
             body["sort_order"] = int(fields["sort_order"])
         image_url = ""
     else:
+        filename = ""
         body = await read_json(request)
         val.require_valid(val.check_fields(body, val.IMAGE_RULES))
         if not body.get("image_url"):
@@ -292,7 +294,7 @@ async def create_image(request: Request, store: Store) -> Response:
         blob = await download(image_url)
         p = get_product_or_404(store, p["id"])
     image = cat.new_image(store, p["id"], blob, str(request.base_url), image_url, body.get("is_thumbnail", False),
-                          body.get("sort_order"), body.get("description", ""))
+                          body.get("sort_order"), body.get("description", ""), filename)
     return ok(image)
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -368,15 +370,21 @@ class BigCommerceClient:
         return [p for p in found if str(p.get("sku", "")).lower() in lowered]
 
     async def create_product(self, payload: dict, *, include: str | None = None) -> dict:
-        """Create one product (inline variants, images, custom fields allowed); idempotent by SKU:
-        after a lost answer the SKU is looked up before posting again."""
-        sku = payload.get("sku")
+        """Create one product (inline variants, images, custom fields allowed); idempotent by SKU, or by
+        name without one (names are unique per store): after a lost answer it is looked up before posting
+        again."""
+        sku, name = payload.get("sku"), payload.get("name")
         params = {"include": include} if include else None
 
         async def recover() -> dict | None:
-            if not sku:
+            if sku:
+                found = await self.get_products_by_skus([sku], include=include)
+            elif isinstance(name, str) and name:
+                extra = {"include": include} if include else {}
+                found = [p for p in await self._list("/v3/catalog/products", {"name": name, **extra})
+                         if str(p.get("name", "")).lower() == name.lower()]
+            else:
                 return None
-            found = await self.get_products_by_skus([sku], include=include)
             return {"data": found[0]} if found else None
 
         body = await self._send("POST", "/v3/catalog/products", json=payload, params=params, recover=recover)
@@ -441,9 +449,18 @@ class BigCommerceClient:
         return await self._list(f"/v3/catalog/products/{product_id}/options")
 
     async def create_option(self, product_id: int, option: dict) -> dict:
-        """`option`: {display_name, type ("dropdown", "rectangles", ...), option_values: [{label, ...}]}."""
+        """`option`: {display_name, type ("dropdown", "rectangles", ...), option_values: [{label, ...}]}.
+        Display names are unique per product: after a lost answer the option is looked up by it."""
         path = f"/v3/catalog/products/{product_id}/options"
-        return (await self._send("POST", path, json=option))["data"]
+        display_name = option.get("display_name")
+
+        async def recover() -> dict | None:
+            for found in await self.list_options(product_id):
+                if display_name and found.get("display_name") == display_name:
+                    return {"data": found}
+            return None
+
+        return (await self._send("POST", path, json=option, recover=recover))["data"]
 
     async def create_option_value(
         self, product_id: int, option_id: int, label: str, *, sort_order: int = 0, is_default: bool = False
@@ -468,19 +485,35 @@ class BigCommerceClient:
         is_thumbnail: bool = False,
     ) -> dict:
         """One image, by URL (BigCommerce downloads it) or uploaded (`file`: bytes or
-        (filename, bytes, content type))."""
+        (filename, bytes, content type)). After a lost answer the product's images are looked up by
+        `image_url` or by the file name BigCommerce keeps in `image_file` (`<name>__<n>.<ext>`), the
+        newest match winning, before posting again."""
         path = f"/v3/catalog/products/{product_id}/images"
         if (image_url is None) == (file is None):
             raise ValueError("give exactly one of image_url and file")
-        if image_url is not None:
-            body = await self._send("POST", path, json={"image_url": image_url, "is_thumbnail": is_thumbnail})
-        else:
+        upload = None
+        if file is not None:
             upload = file if isinstance(file, tuple) else ("image.jpg", file, "image/jpeg")
+        stem = _file_stem(upload[0] if upload else urlsplit(image_url or "").path)
+
+        async def recover() -> dict | None:
+            matches = [
+                img for img in await self.list_images(product_id)
+                if (image_url is not None and img.get("image_url") == image_url)
+                or (stem and _file_stem(str(img.get("image_file", "")).rpartition("__")[0]) == stem)
+            ]
+            return {"data": max(matches, key=lambda img: img.get("id", 0))} if matches else None
+
+        if upload is None:
+            payload = {"image_url": image_url, "is_thumbnail": is_thumbnail}
+            body = await self._send("POST", path, json=payload, recover=recover)
+        else:
             body = await self._send(
                 "POST",
                 path,
                 files={"image_file": upload},
                 data={"is_thumbnail": "true" if is_thumbnail else "false"},
+                recover=recover,
             )
         return body["data"]
 
@@ -494,8 +527,15 @@ class BigCommerceClient:
         return await self._list(f"/v3/catalog/products/{product_id}/custom-fields")
 
     async def create_custom_field(self, product_id: int, name: str, value: str) -> dict:
+        """After a lost answer a field of that name and value is looked up before posting again."""
         path = f"/v3/catalog/products/{product_id}/custom-fields"
-        return (await self._send("POST", path, json={"name": name, "value": value}))["data"]
+
+        async def recover() -> dict | None:
+            matches = [f for f in await self.list_custom_fields(product_id)
+                       if f.get("name") == name and f.get("value") == value]
+            return {"data": max(matches, key=lambda f: f.get("id", 0))} if matches else None
+
+        return (await self._send("POST", path, json={"name": name, "value": value}, recover=recover))["data"]
 
     async def update_custom_field(
         self, product_id: int, field_id: int, *, name: str | None = None, value: str | None = None
@@ -612,6 +652,13 @@ def _attribute(chunk: list[dict], status: int | None, title: str, errors: dict, 
     for index, fields in sorted(by_index.items()):
         item = chunk[index] if index >= 0 else {}
         result.errors.append(ItemError(item, status, title or f"HTTP {status}", fields))
+
+
+def _file_stem(path: str) -> str:
+    """`red_shirt` from `.../Red Shirt.png`: the part of a file name BigCommerce keeps in `image_file`,
+    lower-cased with every run of other characters made one `_` (BigCommerce makes names URL-safe)."""
+    stem = unquote(path).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return re.sub(r"[^a-z0-9]+", "_", stem.lower())
 
 
 def _json_or_none(response: httpx.Response) -> Any:
