@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -259,6 +262,21 @@ def _codes_in(value: Any, field: str) -> set[str]:
     return {str(v).lower() for v in value}
 
 
+def _category_date(value: Any) -> datetime:
+    """The categories' `updated` filter takes an ISO 8601 date-time (`2021-05-10T10:00:00Z`, any offset;
+    the products' "yyyy-mm-dd hh:mm:ss" form, read as UTC, is accepted too)."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
+                                               value):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    shown = value if isinstance(value, str) else json.dumps(value)
+    raise SearchError(f'Property "updated" expects a string with the ISO 8601 format as data, "{shown}" given.')
+
+
 def _category_body(cat: dict, state: PimState, with_position: bool) -> dict:
     body = {"code": cat["code"], "parent": cat["parent"], "updated": stamp(state.catalog_time()),
             "labels": cat["labels"]}
@@ -286,7 +304,7 @@ async def list_categories(request: Request) -> JSONResponse:
                     raise SearchError('Property "is_root" expects a boolean as data.')
                 items = [c for c in items if (c["parent"] is None) == value]
             elif key == "updated":
-                items = [] if state.catalog_time().strftime("%Y-%m-%d %H:%M:%S") <= str(value) else items
+                items = [] if state.catalog_time() <= _category_date(value) else items
     with_position = _bool_param(request, "with_position")
     return _simple_list(request, items, f"{API}/categories", lambda c: f"{API}/categories/{c['code']}",
                         lambda c: _category_body(c, state, with_position))

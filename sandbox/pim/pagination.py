@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -17,8 +18,16 @@ LIMIT_DEFAULT = 10
 MAX_RESULT_WINDOW = 10_000
 
 
+PHP_INT = (-(2**63), 2**63 - 1)
+
+
 def _is_int(text: str) -> bool:
-    return text.isdigit() or (text.startswith("-") and text[1:].isdigit())
+    """Akeneo's isInteger(): strval($p) === strval(intval($p)). So ASCII digits only (no "١٢", "+1", " 1",
+    "01" or "-0"), and nothing beyond PHP's 64-bit integers."""
+    if not re.fullmatch(r"-?[0-9]+", text):
+        return False
+    number = int(text)
+    return str(number) == text and PHP_INT[0] <= number <= PHP_INT[1]
 
 
 def read_params(request: Request, *, search_after_allowed: bool) -> dict:
@@ -60,7 +69,10 @@ def encode_cursor(key: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
+    """The cursor the sandbox put in `_links.next`; anything else (not URL-safe base64 of UTF-8) is a 422."""
     try:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", cursor):
+            raise ValueError("not URL-safe base64")
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise SearchError(f'Parameter "search_after" is not valid: "{cursor}" given.') from None

@@ -76,12 +76,29 @@ def _unsupported(field: str, operator: str) -> SearchError:
 
 
 def _parse_date(field: str, value: Any) -> datetime:
-    if not isinstance(value, str) or not DATE_RE.match(value):
-        raise SearchError(
-            f'Property "{field}" expects a string with the format "yyyy-mm-dd H:i:s" as data, '
-            f'"{value if isinstance(value, str) else json.dumps(value)}" given.'
-        )
-    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    """A "yyyy-mm-dd H:i:s" date; like PHP's DateTime::createFromFormat checked for warnings, an impossible
+    date ("2020-13-45 99:99:99") is refused rather than rolled over."""
+    try:
+        if isinstance(value, str) and DATE_RE.match(value):
+            return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    raise SearchError(
+        f'Property "{field}" expects a string with the format "yyyy-mm-dd H:i:s" as data, '
+        f'"{value if isinstance(value, str) else json.dumps(value)}" given.'
+    )
+
+
+# PHP's is_numeric(): ASCII digits, optional sign, fraction and exponent, leading/trailing whitespace
+NUMERIC_RE = re.compile(r"^[ \t\n\r\v\f]*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\v\f]*$")
+
+
+def is_numeric(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and NUMERIC_RE.match(value) is not None
 
 
 def _date_predicate(state: PimState, field: str, flt: dict, getter: Callable[[dict], datetime]) -> Predicate:
@@ -98,7 +115,12 @@ def _date_predicate(state: PimState, field: str, flt: dict, getter: Callable[[di
     if op == "SINCE LAST N DAYS":
         if not isinstance(value, int) or isinstance(value, bool):
             raise SearchError(f'Property "{field}" expects an integer as data, "{json.dumps(value)}" given.')
-        since = state.now_dt() - timedelta(days=value)
+        try:
+            since = state.now_dt() - timedelta(days=value)
+        except (OverflowError, ValueError):  # before year 1 or after 9999: no date Akeneo can build
+            raise SearchError(
+                f'Property "{field}" expects a number of days giving a valid date as data, "{value}" given.'
+            ) from None
         return lambda e: getter(e) >= since
     if op in ("EMPTY", "NOT EMPTY"):
         return lambda e: op == "NOT EMPTY"
@@ -163,6 +185,9 @@ def _completeness_predicate(state: PimState, flt: dict) -> Predicate:
     if not isinstance(value, int) or isinstance(value, bool):
         raise SearchError(f'Property "completeness" expects a numeric as data, "{_php_type(value)}" given.')
     locales = flt.get("locales")
+    if locales is not None and (not isinstance(locales, list) or not all(isinstance(x, str) for x in locales)):
+        given = _php_type(locales) if not isinstance(locales, list) else "array"
+        raise SearchError(f'Property "completeness" expects an array of locale codes as "locales", "{given}" given.')
     if op in all_locales and not locales:
         raise SearchError(f'Property "completeness" expects a list of locales with the operator "{op}".')
     locales = locales or channel["locales"]
@@ -325,9 +350,10 @@ def _attribute_predicate(state: PimState, code: str, flt: dict) -> Predicate:
             raise _unsupported(code, op)
         return lambda e: (data(e) == value) if op == "=" else (data(e) is not None and data(e) != value)
     if kind == "pim_catalog_number":
-        if op not in ("=", "!=", "<", "<=", ">", ">=") or isinstance(value, bool) or \
-                not isinstance(value, int | float | str):
+        if op not in ("=", "!=", "<", "<=", ">", ">="):
             raise _unsupported(code, op)
+        if not is_numeric(value):
+            raise SearchError(f'Property "{attr["code"]}" expects a numeric as data, "{_php_type(value)}" given.')
         target = float(value)
         cmp = {"=": float.__eq__, "!=": float.__ne__, "<": float.__lt__, "<=": float.__le__,
                ">": float.__gt__, ">=": float.__ge__}[op]
