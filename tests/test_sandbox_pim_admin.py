@@ -295,3 +295,121 @@ def test_command_line_serves_the_default_catalog_from_any_directory(tmp_path):
         proc.terminate()
         output = proc.communicate(timeout=10)[0]
     assert f"http://127.0.0.1:{port}" in output and "cli-secret" in output
+
+
+# ---------------------------------------------------------------- admin input is checked (422/400, never 500)
+
+def _value(data, locale=None, scope=None) -> list[dict]:
+    return [{"locale": locale, "scope": scope, "data": data}]
+
+
+@pytest.mark.parametrize(("route", "body", "message"), [
+    ("/sandbox/products", {"identifier": "x-parent", "parent": 1}, 'Property "parent" expects a string'),
+    ("/sandbox/products", {"identifier": "x-family", "family": 1}, 'Property "family" expects a valid family'),
+    ("/sandbox/products", {"identifier": "x-cats", "categories": [1]}, 'Property "categories"'),
+    ("/sandbox/product-models", {"code": "x-model", "family_variant": 1}, 'Property "family_variant" expects'),
+    ("/sandbox/product-models", {"code": "x-model", "parent": []}, 'Property "parent" expects a string'),
+    ("/sandbox/users", {"username": 1, "password": 2}, "username and password are required"),
+    ("/sandbox/users", {"username": "u", "password": "p", "permissions": 3}, "permissions"),
+    ("/sandbox/connections", {"client_id": [], "secret": {}}, "client_id and secret are required"),
+    ("/sandbox/connections", {"client_id": 1, "secret": 2}, "client_id and secret are required"),
+    ("/sandbox/webhooks", {"url": 1, "secret": "s"}, "url"),
+    ("/sandbox/webhooks", {"url": "ftp://x", "secret": "s"}, "url"),
+])
+def test_admin_bodies_of_the_wrong_type_are_422(pim, route, body, message):
+    _, http = pim
+    response = http.post(route, json=body)
+    assert response.status_code == 422, response.text
+    assert message in response.json()["message"]
+
+
+@pytest.mark.parametrize("body", [{"error_rate": "x"}, {"error_rate": 2}, {"error_rate": 0, "statuses": "abc"},
+                                  {"error_rate": 0, "statuses": [1.5]}, {"error_rate": 0, "statuses": [200]},
+                                  {"latency": -1}, {"latency": True}])
+def test_bad_faults_are_422_and_change_nothing(pim, body):
+    app, http = pim
+    before = app.state.pim.faults
+    assert http.put("/sandbox/faults", json=body).status_code == 422
+    assert app.state.pim.faults == before
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"price": _value([{"amount": "NaN", "currency": "EUR"}])}, 'Property "price" expects a numeric as data'),
+    ({"price": _value([{"amount": "12.5"}])}, 'Property "price" expects an array with the key "currency".'),
+    ({"price": _value([{"amount": "12.5", "currency": "XXX"}])}, "The currency does not exist"),
+    ({"price": _value({"amount": 1, "currency": "EUR"})}, 'Property "price" expects an array as data'),
+    ({"weight": _value({"amount": 1})}, 'Property "weight" expects an array with the key "unit".'),
+    ({"weight": _value({"amount": "x", "unit": "KILOGRAM"})}, 'Property "weight" expects a numeric as data'),
+    ({"weight": _value({"amount": 1, "unit": "METER"})}, 'measurement family, "METER" given.'),
+    ({"optical_zoom": _value("abc")}, 'Property "optical_zoom" expects a numeric as data, "string" given.'),
+    ({"color_scanning": _value("yes")}, 'Property "color_scanning" expects a boolean as data'),
+    ({"name": _value({"a": 1})}, 'Property "name" expects a string as data, "array" given.'),
+    ({"name": [{"locale": 1, "scope": None, "data": "x"}]}, "strings or null"),
+])
+def test_values_are_validated_like_akeneo(pim, values, message):
+    app, http = pim
+    before = json.dumps(app.state.pim.store.product("10970033"), default=str, sort_keys=True)
+    response = http.patch("/sandbox/products/10970033", json={"values": values})
+    assert response.status_code == 422, response.text
+    assert message in response.json()["message"]
+    created = http.post("/sandbox/products", json={"identifier": "never-stored", "values": values})
+    assert created.status_code == 422 and app.state.pim.store.product("never-stored") is None
+    # a refused change leaves the product as it was
+    assert json.dumps(app.state.pim.store.product("10970033"), default=str, sort_keys=True) == before
+
+
+def test_valid_values_are_accepted(pim):
+    _, http = pim
+    values = {"price": _value([{"amount": "12.50", "currency": "EUR"}, {"amount": None, "currency": "USD"}]),
+              "weight": _value({"amount": "1.5", "unit": "GRAM"}), "optical_zoom": _value(4),
+              "color_scanning": _value(True)}
+    response = http.post("/sandbox/products", json={"identifier": "valid-values", "values": values})
+    assert response.status_code == 201, response.text
+    assert response.json()["values"]["weight"][0]["data"] == {"amount": "1.5", "unit": "GRAM"}
+    assert http.delete("/sandbox/products/valid-values").status_code == 200
+
+
+def test_the_admin_fuzz_table_never_answers_500(pim):
+    _, http = pim
+    bodies = [None, 1, "x", [], {}, [1], {"identifier": None}, {"identifier": 1}, {"identifier": "fz", "values": "x"},
+              {"identifier": "fz", "values": {"name": [1]}}, {"code": None}, {"code": "fz-m", "family_variant": []},
+              {"username": 1, "password": 2}, {"url": [], "secret": "s"}, {"cookie": 1}, {"error_rate": None}]
+    routes = [("POST", "/sandbox/products"), ("PATCH", "/sandbox/products/10970033"), ("POST", "/sandbox/product-models"),
+              ("PATCH", "/sandbox/product-models/amor"), ("POST", "/sandbox/users"), ("POST", "/sandbox/connections"),
+              ("POST", "/sandbox/sessions"), ("DELETE", "/sandbox/sessions"), ("PUT", "/sandbox/faults"),
+              ("POST", "/sandbox/webhooks")]
+    try:
+        for method, route in routes:
+            for body in bodies:
+                response = http.request(method, route, content=json.dumps(body))
+                assert response.status_code < 500, (method, route, body, response.text)
+        assert http.post("/sandbox/users", content='{"username":"n","password":NaN}').status_code == 400
+    finally:
+        http.put("/sandbox/faults", json={})
+        http.delete("/sandbox/products/fz")
+
+
+# ---------------------------------------------------------------- the login form's redirect
+
+@pytest.mark.parametrize(("next_url", "allowed"), [
+    ("/connector/pim?x=1", True),
+    ("http://127.0.0.1:9999/pim/entry", True),   # the connector: same host name, another port
+    ("https://127.0.0.1/x", True),
+    ("", False),
+    ("https://evil.example/steal", False),
+    ("//evil.example/x", False),
+    ("/\\evil.example", False),
+    ("http://127.0.0.1.evil.example/", False),
+    ("http://user@evil.example/", False),
+    ("http://127.0.0.1@evil.example/", False),
+    ("javascript:alert(1)", False),
+    ("relative/path", False),
+    ("http:///x", False),
+    ("http://127.0.0.1:abc/", False),
+])
+def test_login_redirects_only_to_this_host(pim, next_url, allowed):
+    _, http = pim
+    response = http.post("/user/login", data={"_username": "admin", "_password": "admin", "next": next_url},
+                         follow_redirects=False)
+    assert response.status_code == 302 and "BAPID" in response.cookies
+    assert response.headers["location"] == (next_url if allowed else "/user/login")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -12,7 +13,9 @@ from starlette.routing import Route
 
 from .. import strictjson
 from . import api
+from .search import _php_type
 from .state import PimState, Webhook
+from .values import ValueError422, check_value
 from .webhooks import deliver
 
 
@@ -62,10 +65,18 @@ def _notify(request: Request, changes: list[dict], body: Any, status: int = 200)
 
 # ---------------------------------------------------------------- users, connections, sessions, faults
 
+def _strings(body: dict, *names: str) -> None:
+    """Each of `names` must be a non-empty string."""
+    missing = [n for n in names if not isinstance(body.get(n), str) or not body[n]]
+    if missing:
+        raise _Invalid(f'{" and ".join(names)} are required, as non-empty strings ({", ".join(missing)})')
+
+
 async def add_user(request: Request) -> Response:
     body = await _json(request)
-    if not body.get("username") or not body.get("password"):
-        raise _Invalid("username and password are required")
+    _strings(body, "username", "password")
+    if body.get("permissions", "all") not in ("all", "none"):
+        raise _Invalid('permissions must be "all" or "none"')
     try:
         user = _state(request).add_user(body["username"], body["password"], body.get("permissions", "all"))
     except ValueError as exc:
@@ -75,8 +86,7 @@ async def add_user(request: Request) -> Response:
 
 async def add_connection(request: Request) -> Response:
     body = await _json(request)
-    if not body.get("client_id") or not body.get("secret"):
-        raise _Invalid("client_id and secret are required")
+    _strings(body, "client_id", "secret")
     _state(request).add_connection(body["client_id"], body["secret"])
     return JSONResponse({"client_id": body["client_id"]}, 201)
 
@@ -98,14 +108,23 @@ async def close_session(request: Request) -> Response:
 
 async def set_faults(request: Request) -> Response:
     body = await _json(request)
-    try:
-        _state(request).set_faults(float(body.get("error_rate", 0.0)), float(body.get("latency", 0.0)),
-                                   tuple(body.get("statuses", (500, 502, 503))))
-    except (TypeError, ValueError) as exc:
-        raise _Invalid(str(exc)) from None
+    error_rate, latency = body.get("error_rate", 0.0), body.get("latency", 0.0)
+    statuses = body.get("statuses", [500, 502, 503])
+    if not _number(error_rate) or not 0 <= error_rate <= 1:
+        raise _Invalid("error_rate must be a number within 0..1")
+    if not _number(latency) or not 0 <= latency <= 60:
+        raise _Invalid("latency must be a number of seconds within 0..60")
+    if not isinstance(statuses, list) or not statuses or \
+            not all(isinstance(x, int) and not isinstance(x, bool) and 400 <= x <= 599 for x in statuses):
+        raise _Invalid("statuses must be a non-empty list of HTTP error statuses (400..599)")
+    _state(request).set_faults(error_rate, latency, tuple(statuses))
     faults = _state(request).faults
     return JSONResponse({"error_rate": faults.error_rate, "latency": faults.latency,
                          "statuses": list(faults.statuses)})
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 async def request_counts(request: Request) -> Response:
@@ -119,8 +138,11 @@ async def request_counts(request: Request) -> Response:
 async def add_webhook(request: Request) -> Response:
     body = await _json(request)
     fmt = body.get("format", "event_platform")
-    if not body.get("url") or not body.get("secret") or fmt not in ("event_platform", "events_api"):
-        raise _Invalid('url, secret and format ("event_platform" or "events_api") are required')
+    url, secondary = body.get("url"), body.get("secondary_secret")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or \
+            not isinstance(body.get("secret"), str) or not body["secret"] or \
+            fmt not in ("event_platform", "events_api") or not (secondary is None or isinstance(secondary, str)):
+        raise _Invalid('url (http or https), secret and format ("event_platform" or "events_api") are required')
     _state(request).webhooks.append(Webhook(body["url"], body["secret"], fmt, body.get("secondary_secret")))
     return JSONResponse({"url": body["url"], "format": fmt}, 201)
 
@@ -149,8 +171,14 @@ def _apply_values(state: PimState, entity: dict, values: Any) -> None:
             if not isinstance(item, dict) or "data" not in item:
                 raise _Invalid(f'Property "{code}" expects {{"locale", "scope", "data"}} items.')
             locale, scope = item.get("locale"), item.get("scope")
+            if not all(x is None or isinstance(x, str) for x in (locale, scope)):
+                raise _Invalid(f'Attribute "{code}" expects a locale and a scope that are strings or null.')
             if bool(locale) != attr["localizable"] or bool(scope) != attr["scopable"]:
                 raise _Invalid(f'Attribute "{code}" expects locale/scope matching its localizable/scopable flags.')
+            try:
+                check_value(state.catalog, attr, item["data"])
+            except ValueError422 as exc:
+                raise _Invalid(str(exc)) from None
             current[:] = [v for v in current if (v["locale"], v["scope"]) != (locale, scope)]
             if item["data"] not in (None, "", []):
                 current.append({"locale": locale, "scope": scope, "data": item["data"]})
@@ -162,7 +190,8 @@ def _apply_common(state: PimState, entity: dict, body: dict) -> None:
     store = state.store
     if "categories" in body:
         cats = body["categories"]
-        if not isinstance(cats, list) or any(str(c).lower() not in store.categories for c in cats):
+        if not isinstance(cats, list) or any(not isinstance(c, str) or c.lower() not in store.categories
+                                             for c in cats):
             raise _Invalid(f'Property "categories" expects existing category codes, {json.dumps(cats)} given.')
         entity["categories"] = list(cats)
     if "values" in body:
@@ -176,11 +205,14 @@ def _apply_product(state: PimState, product: dict, body: dict) -> None:
             raise _Invalid('Property "enabled" expects a boolean as data.')
         product["enabled"] = body["enabled"]
     if "family" in body:
-        if body["family"] is not None and str(body["family"]).lower() not in store.families:
+        if body["family"] is not None and (not isinstance(body["family"], str)
+                                           or body["family"].lower() not in store.families):
             raise _Invalid(f'Property "family" expects a valid family code. The family does not exist, '
                            f'"{body["family"]}" given.')
         product["family"] = store.families[body["family"].lower()]["code"] if body["family"] else None
     if "parent" in body:
+        if body["parent"] is not None and not isinstance(body["parent"], str):
+            raise _Invalid(f'Property "parent" expects a string as data, "{_php_type(body["parent"])}" given.')
         if body["parent"] is not None and store.model(body["parent"]) is None:
             raise _Invalid(f'Property "parent" expects a valid parent code. The parent product model does not '
                            f'exist, "{body["parent"]}" given.')
@@ -231,7 +263,9 @@ async def patch_product(request: Request) -> Response:
     if product is None:
         return _fail(404, f'Product "{identifier}" does not exist.')
     body = await _json(request)
-    _apply_product(state, product, body)
+    candidate = copy.deepcopy(product)  # a refused change leaves the product as it was
+    _apply_product(state, candidate, body)
+    product.update(candidate)
     product["updated"] = state.now_dt()
     return _notify(request, [_product_change(request, product, "updated")], _product_resource(request, product))
 
@@ -261,6 +295,9 @@ async def create_model(request: Request) -> Response:
     code, variant_code, parent = body.get("code"), body.get("family_variant"), body.get("parent")
     if not isinstance(code, str) or not code.strip():
         raise _Invalid('Property "code" is required.')
+    for name, value in (("family_variant", variant_code), ("parent", parent)):
+        if value is not None and not isinstance(value, str):
+            raise _Invalid(f'Property "{name}" expects a string as data, "{_php_type(value)}" given.')
     if store.model(code) is not None:
         raise _Invalid(f'The same identifier is already set on another product model: "{code}".')
     parent_model = store.model(parent) if parent else None
@@ -286,7 +323,9 @@ async def patch_model(request: Request) -> Response:
     if model is None:
         return _fail(404, f'Product model "{code}" does not exist.')
     body = await _json(request)
-    _apply_common(state, model, body)
+    candidate = copy.deepcopy(model)
+    _apply_common(state, candidate, body)
+    model.update(candidate)
     model["updated"] = state.now_dt()
     return _notify(request, [_model_change(request, model, "updated")], api.render_model(state, model))
 

@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -132,18 +133,41 @@ async def login_page(request: Request) -> HTMLResponse:
     return HTMLResponse(LOGIN_FORM.format(error="", next=next_url))
 
 
+LOGIN_PATH = "/user/login"
+
+
+def safe_next(request: Request, next_url: str) -> str:
+    """Where the login form may send the browser: a path on this host, or an http(s) URL on this host
+    name (the connector runs on the same host, on another port). Anything else goes to the login page,
+    so the form is no open redirect."""
+    if not next_url or any(ord(c) < 33 or c == "\\" for c in next_url):
+        return LOGIN_PATH
+    parts = urlsplit(next_url)
+    if not parts.scheme and not parts.netloc:
+        return next_url if next_url.startswith("/") else LOGIN_PATH
+    own = (request.url.hostname or "").lower()
+    if (parts.scheme in ("http", "https") and parts.hostname and parts.hostname.lower() == own
+            and parts.username is None and parts.password is None):
+        try:
+            parts.port  # noqa: B018 - a malformed port raises
+        except ValueError:
+            return LOGIN_PATH
+        return next_url
+    return LOGIN_PATH
+
+
 async def login(request: Request) -> Response:
     """The PIM's login form: a good username and password open a UI session (the BAPID cookie), so a
     person can try the connector's PIM entry in a browser."""
     state: PimState = request.app.state.pim
     form = await request.form()
     username, password = str(form.get("_username", "")), str(form.get("_password", ""))
-    next_url = str(form.get("next", "")) or "/user/login"
+    next_url = str(form.get("next", ""))
     user = state.user(username)
     if user is None or not secrets.compare_digest(user.password.encode(), password.encode()):
         page = LOGIN_FORM.format(error="<p role=alert>Invalid credentials.</p>", next=html.escape(next_url, quote=True))
         return HTMLResponse(page, status_code=401)
-    response = RedirectResponse(next_url, status_code=302)
+    response = RedirectResponse(safe_next(request, next_url), status_code=302)
     response.set_cookie("BAPID", state.open_session(user.username), httponly=True, path="/", samesite="lax")
     return response
 
