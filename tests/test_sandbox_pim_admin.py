@@ -413,3 +413,41 @@ def test_login_redirects_only_to_this_host(pim, next_url, allowed):
                          follow_redirects=False)
     assert response.status_code == 302 and "BAPID" in response.cookies
     assert response.headers["location"] == (next_url if allowed else "/user/login")
+
+
+# ---------------------------------------------------------------- SaaS limits
+
+def test_instance_concurrency_cap_across_connections():
+    app = create_app(max_concurrency=4, max_instance_concurrency=5)
+    app.state.pim.add_connection("other", "other-secret")
+    with serve(app) as base_url:
+        with httpx.Client(base_url=base_url) as http:
+            first, second = _bearer(http), _bearer(http, ("other", "other-secret"))
+        app.state.pim.set_faults(latency=0.3)
+
+        async def burst() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=base_url) as client:
+                return list(await asyncio.gather(*(client.get(f"{API}/channels", headers=auth)
+                                                   for auth in [first] * 4 + [second] * 4)))
+
+        answers = asyncio.run(burst())
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(200) == 5 and statuses.count(429) == 3, statuses
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.headers["Retry-After"] == "1" and refused.json()["code"] == 429
+    assert app.state.throttle.total_in_flight == 0
+
+
+def test_command_line_turns_saas_limits_on_unless_told_otherwise(monkeypatch, capsys):
+    import sandbox.pim.__main__ as cli
+
+    served = []
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **kwargs: served.append(app))
+    cli.main([])
+    cli.main(["--no-limits"])
+    cli.main(["--max-instance-concurrency", "3", "--rate-limit", "0"])
+    limits = [(a.state.throttle.rate_limit, a.state.throttle.max_concurrency, a.state.throttle.max_instance_concurrency)
+              for a in served]
+    assert limits == [(100, 4, 10), (None, None, None), (None, 4, 3)]
+    assert "100 requests/s, 4 in flight per connection, 10 in flight on the instance" in capsys.readouterr().out
+    assert create_app().state.throttle.max_instance_concurrency is None  # the library default stays unlimited

@@ -26,13 +26,17 @@ MSG_THROTTLED = "You have exceeded the limit of API requests per second."
 
 
 class Throttle:
-    """Requests per second for the whole instance and requests in flight per connection."""
+    """Requests per second for the whole instance, requests in flight per connection and requests in
+    flight on the whole instance (Akeneo SaaS: 100/s, 4 per connection, 10 per instance)."""
 
-    def __init__(self, rate_limit: float | None, max_concurrency: int | None) -> None:
+    def __init__(self, rate_limit: float | None, max_concurrency: int | None,
+                 max_instance_concurrency: int | None = None) -> None:
         self.rate_limit = rate_limit
         self.max_concurrency = max_concurrency
+        self.max_instance_concurrency = max_instance_concurrency
         self.recent: deque[float] = deque()
         self.in_flight: dict[str, int] = {}
+        self.total_in_flight = 0
 
     def over_rate(self) -> bool:
         if not self.rate_limit:
@@ -49,11 +53,15 @@ class Throttle:
         count = self.in_flight.get(client_id, 0)
         if self.max_concurrency and count >= self.max_concurrency:
             return False
+        if self.max_instance_concurrency and self.total_in_flight >= self.max_instance_concurrency:
+            return False
         self.in_flight[client_id] = count + 1
+        self.total_in_flight += 1
         return True
 
     def release(self, client_id: str) -> None:
         self.in_flight[client_id] = max(0, self.in_flight.get(client_id, 1) - 1)
+        self.total_in_flight = max(0, self.total_in_flight - 1)
 
 
 def _throttled() -> JSONResponse:
@@ -226,11 +234,12 @@ def create_app(
     token_ttl: int = 3600,
     rate_limit: float | None = None,
     max_concurrency: int | None = None,
+    max_instance_concurrency: int | None = None,
 ) -> Starlette:
     state = build_state(catalog_dir, token_ttl=token_ttl)
     state.add_connection(client_id, secret)
     state.add_user(username, password)
     app = Starlette(routes=ROUTES)
     app.state.pim = state
-    app.state.throttle = Throttle(rate_limit, max_concurrency)
+    app.state.throttle = Throttle(rate_limit, max_concurrency, max_instance_concurrency)
     return app
