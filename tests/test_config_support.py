@@ -79,7 +79,7 @@ class Client:
         self.app = app
         self.store = app.state.store
         self.tenant = tenant or self.store.create_tenant()
-        self.token, self.session = app.state.sessions.issue(self.tenant, {"id": 1, "email": "m@example.com"}, "pim")
+        self.token, self.session = app.state.sessions.issue(self.tenant, {"id": 1, "email": "m@example.com"}, "bigcommerce")
         self.http = httpx.Client(base_url=base_url, timeout=60, headers={
             "Authorization": f"Bearer {self.token}", "X-CSRF-Token": self.session.csrf_token,
             "X-Tenant": self.tenant})

@@ -8,8 +8,11 @@ field to what is wrong with it (empty when the body is usable), `notes` says wha
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+import httpx
 
 FieldErrors = dict[str, str]
 
@@ -19,15 +22,37 @@ _CONTROL_PANEL = re.compile(r"^store-([A-Za-z0-9]+)\.mybigcommerce\.com$", re.IG
 # Paths people paste after the PIM's base address: its login page, the API itself, a UI route.
 _PIM_SUFFIXES = re.compile(r"(/user/login.*|/api/(rest|oauth)/.*|/api/?|/#.*|/index\.php.*)$", re.IGNORECASE)
 
+# What may go into an HTTP header as a token: visible ASCII, no spaces (BigCommerce's X-Auth-Token).
+HEADER_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+
 FIELD_LABELS = {
     "url": "PIM URL", "client_id": "client ID", "secret": "secret", "username": "username",
     "password": "password", "store_hash": "store hash", "access_token": "access token",
 }
 
 
+def text_problem(value: str) -> str | None:
+    """Why a (stripped) text cannot be used, or None: lone surrogates cannot be stored, sent or shown,
+    control characters (line breaks, tabs, NUL…) inside a value are a paste gone wrong. Never quotes it."""
+    for char in value:
+        if "\ud800" <= char <= "\udfff":
+            return "contains characters that are not valid text (lone surrogates): type or paste it again"
+        if unicodedata.category(char) == "Cc":
+            return "contains a control character (a line break, tab or similar) inside it: paste it again"
+    return None
+
+
+def code_problem(value: str) -> str | None:
+    """Why a PIM code cannot be looked up, or None: "." and ".." would walk the PIM's API paths."""
+    if value.strip(".") == "":
+        return "is not a code of this PIM"
+    return None
+
+
 def _text(body: dict[str, Any], name: str, errors: FieldErrors, stripped: list[str], *,
           required: bool = True, max_length: int = 2000) -> str:
-    """A string field: wrong type or (when required) missing/empty is an error; spaces around are cut."""
+    """A string field: wrong type, unusable characters or (when required) missing/empty is an error;
+    spaces around are cut."""
     if name not in body or body[name] is None:
         if required:
             errors[name] = "is required"
@@ -40,6 +65,9 @@ def _text(body: dict[str, Any], name: str, errors: FieldErrors, stripped: list[s
         errors[name] = f"is too long (at most {max_length} characters)"
         return ""
     clean = value.strip()
+    if problem := text_problem(clean):
+        errors[name] = problem
+        return ""
     if clean != value and clean:
         stripped.append(name)
     if required and not clean:
@@ -76,6 +104,11 @@ def clean_pim_url(value: str) -> tuple[str | None, str | None, str | None]:
         return None, "must start with https:// (or http://)", None
     if not parts.hostname or " " in value:
         return None, "is not a valid URL (no host name)", None
+    if problem := host_problem(value, parts.hostname):
+        return None, problem, None
+    if parts.username is not None or parts.password is not None:
+        # A password in the address would be stored and shown as the PIM URL: never.
+        return None, "must not contain a user name or password (user:password@): fill in the fields below", None
     path = parts.path.rstrip("/")
     note = None
     cut = _PIM_SUFFIXES.sub("", path + ("/#" + parts.fragment if parts.fragment else ""))
@@ -86,14 +119,36 @@ def clean_pim_url(value: str) -> tuple[str | None, str | None, str | None]:
     return base, None, note
 
 
+def host_problem(url: str, host: str) -> str | None:
+    """Why an HTTP client (httpx) or the resolver (IDNA) would refuse this URL's host, or None."""
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):  # ValueError: idna.IDNAError, UnicodeError
+        return "is not a valid URL (the host name is not valid)"
+    if host.startswith("[") or ":" in host:  # an IPv6 address, checked by httpx above
+        return None
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except (UnicodeError, ValueError):
+        return "is not a valid URL (the host name is not valid)"
+    labels = ascii_host.rstrip(".").split(".")
+    if len(ascii_host) > 253 or any(not 1 <= len(label) <= 63 for label in labels):
+        return "is not a valid URL (the host name is not valid)"
+    return None
+
+
 def parse_store_hash(value: str) -> tuple[str | None, str | None]:
     """`(hash, note)` from a bare hash, `stores/abc123`, an API URL or a control-panel URL; hash is
     None when nothing usable is in there."""
     text = value.strip()
     found: str | None = None
     if "://" in text or "." in text.split("/")[0]:
-        parts = urlsplit(text if "://" in text else "https://" + text)
-        control_panel = _CONTROL_PANEL.match(parts.hostname or "")
+        try:
+            parts = urlsplit(text if "://" in text else "https://" + text)
+            hostname = parts.hostname or ""
+        except ValueError:  # "https://[::1/stores/abc": not a URL at all
+            return None, None
+        control_panel = _CONTROL_PANEL.match(hostname)
         match = control_panel or _STORES_PATH.search(parts.path)
         found = match.group(1) if match else None
     elif "/" in text:
@@ -154,6 +209,11 @@ def read_bigcommerce(body: dict[str, Any], *, have_token: bool) -> tuple[dict, F
     }
     if not values["access_token"] and not have_token and "access_token" not in errors:
         errors["access_token"] = "is required"
+    elif values["access_token"] and not HEADER_TOKEN.match(values["access_token"]):
+        # It travels in a header: accented letters or spaces would never work (and cannot even be sent).
+        errors["access_token"] = ("is not an access token: it may only contain letters, digits and punctuation "
+                                  "without spaces or accents (access tokens are about 31 lower-case letters and "
+                                  "digits)")
     if raw_hash and "store_hash" not in errors:
         store_hash, note = parse_store_hash(raw_hash)
         if store_hash is None:
@@ -173,6 +233,9 @@ def read_main(body: dict[str, Any]) -> tuple[dict, FieldErrors]:
     errors: FieldErrors = {}
     stripped: list[str] = []
     values = {name: _text(body, name, errors, stripped, max_length=255) for name in ("locale", "channel", "category")}
+    for name in ("locale", "channel", "category"):
+        if values[name] and (problem := code_problem(values[name])):
+            errors[name] = problem
     values["confirm"] = _confirm(body, errors)
     return values, errors
 

@@ -137,7 +137,7 @@ def bc_shape_hints(client_id: str, access_token: str) -> list[str]:
 
 def bc_failure(exc: BigCommerceError, step: str, store_hash: str, client_id: str,
                access_token: str) -> tuple[str, list[str]]:
-    """`(message, hints)` for a failed BigCommerce test; `step` is "time", "store" or "catalog"."""
+    """`(message, hints)` for a failed BigCommerce test; `step` is "time", "store", "catalog" or "catalog_write"."""
     create_account = ("Create a store-level API account in Settings > API > Store-level API accounts with the "
                       "scopes Products (modify) and Information & settings (read-only).")
     if isinstance(exc, BigCommerceNotFound):
@@ -154,6 +154,11 @@ def bc_failure(exc: BigCommerceError, step: str, store_hash: str, client_id: str
             return "The access token lacks the Information & settings scope (HTTP 403 on /v2/store).", [
                 "Edit the API account and grant Information & settings (read-only), or create a new account.",
                 create_account]
+        if step == "catalog_write":
+            return ("The access token can read products but not change them: it lacks Products (modify) "
+                    "(HTTP 403 on a catalog update)."), [
+                "Edit the API account and set Products to modify (not read-only): the connector creates and "
+                "updates products.", create_account]
         return "The access token lacks the Products scope (HTTP 403 on the catalog).", [
             "Edit the API account and grant Products (modify): the connector creates and updates products.",
             create_account]

@@ -8,18 +8,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service.clients.akeneo import API as AKENEO_API
-from service.clients.akeneo import AkeneoClient, AkeneoError
+from service.clients.akeneo import AkeneoClient, AkeneoError, AkeneoNotFound, AkeneoValidationError
 from service.config import forms
-from service.config.checks import check_bigcommerce, check_pim
+from service.config.checks import CheckCrashed, check_bigcommerce, check_pim
 from service.config.guard import changed_fields, confirmation_message, full_import_status
 from service.config.hints import pim_failure
 from service.config.main import MainInvalid, label, validate_main
@@ -28,7 +31,12 @@ from service.store import Store
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
+log = logging.getLogger("connector.config")
+
 MAX_BODY = 64 * 1024
+# What stored credentials written before the form's checks were this strict may fail with.
+UNUSABLE = (UnicodeError, ValueError, httpx.InvalidURL)
+LIMIT = re.compile(r"^[0-9]{1,3}$")  # ASCII digits only: "²".isdigit() is true, int("²") fails
 LOCALE_NAMES = {
     "en_US": "English (United States)", "en_GB": "English (United Kingdom)", "en_AU": "English (Australia)",
     "en_CA": "English (Canada)", "fr_FR": "French (France)", "fr_BE": "French (Belgium)",
@@ -50,12 +58,31 @@ def _invalid(fields: dict[str, str], message: str | None = None) -> ApiError:
     return ApiError(422, "invalid", summary, fields=fields)
 
 
+def _too_large() -> ApiError:
+    return ApiError(413, "too_large", f"The request body is too large (at most {MAX_BODY // 1024} KB).",
+                    fields={"body": "is too large"})
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, read as a stream that stops at MAX_BODY (413): never a huge body in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        raise _too_large()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _json_object(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise _invalid({"body": "is too large"})
+    raw = await _read_body(request)
     try:
         body = json.loads(raw)
+    except RecursionError:  # absurd nesting ("[[[[…"): the decoder gives up before we would
+        raise _invalid({"body": "is nested too deeply"}, "The request body is nested too deeply.") from None
     except (ValueError, UnicodeDecodeError):
         raise _invalid({"body": "is not valid JSON"}, "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
@@ -123,14 +150,41 @@ def pim_client(store: Store, tenant: str) -> AkeneoClient:
     if not store.get_section(tenant, "pim").get("connected") or not creds:
         raise ApiError(409, "pim_not_connected",
                        "Save PIM credentials that pass the connection test first.")
-    return AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"], creds["password"],
-                        timeout=15.0, max_attempts=3)
+    try:
+        return AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
+                            creds["password"], timeout=15.0, max_attempts=3)
+    except (KeyError, TypeError, *UNUSABLE):
+        raise _unusable_pim_credentials() from None
+
+
+def _unusable_pim_credentials() -> ApiError:
+    return ApiError(409, "pim_not_connected", "The stored PIM credentials cannot be used: save the PIM form again.")
+
+
+def _crashed(exc: CheckCrashed) -> ApiError:
+    """Nothing was saved: the values could not even be sent (the form's checks should have caught it)."""
+    return _invalid({f: "could not be used for the connection test: check it for unusual characters"
+                     for f in exc.fields},
+                    "These values could not be used for the connection test; nothing was saved. Check them for "
+                    "unusual characters.")
 
 
 def _pim_error(exc: AkeneoError, store: Store, tenant: str) -> ApiError:
     creds = store.get_credentials(tenant, "pim") or {}
     message, hints = pim_failure(exc, creds)
     return ApiError(502, "pim_error", message, hints=hints)
+
+
+def _save(store: Store, tenant: str, kind: str, credentials: dict, section: dict) -> None:
+    """Store tested credentials with their verdict, in the order that never shows credentials next to a
+    verdict they did not earn: a failed test first marks the section not connected, a passed one saves
+    the credentials before the section says connected."""
+    if section["connected"]:
+        store.put_credentials(tenant, kind, credentials)
+        store.put_section(tenant, kind, section)
+    else:
+        store.put_section(tenant, kind, section)
+        store.put_credentials(tenant, kind, credentials)
 
 
 # --- configuration --------------------------------------------------------------------------------
@@ -162,7 +216,8 @@ async def put_pim(request: Request) -> JSONResponse:
     responses:
       200: {description: "{connected, message, hints, pim}"}
       409: {description: confirmation_required (PIM URL changed after the first import) or pim_in_use}
-      422: {description: invalid fields, nothing saved}
+      413: {description: body larger than 64 KB, nothing saved}
+      422: {description: invalid fields (or values the connection test could not use), nothing saved}
     """
     store, tenant = _ctx(request)
     settings = request.app.state.settings
@@ -176,6 +231,8 @@ async def put_pim(request: Request) -> JSONResponse:
         await ensure_public_url(values["url"], allow_private=settings.allow_private_urls)
     except UnsafeUrl as exc:
         raise _invalid({"url": str(exc)}) from None
+    except ValueError:  # a host name the resolver refuses to encode (forms should have caught it)
+        raise _invalid({"url": "is not a valid URL (the host name is not valid)"}) from None
     section = store.get_section(tenant, "pim")
     old, new = {"pim_url": section.get("url")}, {"pim_url": values["url"]}
     changed = _guard(store, tenant, old, new, ("pim_url",), values["confirm"])
@@ -186,13 +243,16 @@ async def put_pim(request: Request) -> JSONResponse:
     creds = {"url": values["url"], "client_id": values["client_id"], "username": values["username"],
              "secret": values["secret"] or stored.get("secret", ""),
              "password": values["password"] or stored.get("password", "")}
-    store.put_credentials(tenant, "pim", creds)
-    result = await check_pim(settings, **creds)
+    # Test first, save after: a check that crashes leaves everything stored as it was.
+    try:
+        result = await check_pim(settings, **creds)
+    except CheckCrashed as exc:
+        raise _crashed(exc) from None
     hints = [*result["hints"], *notes]
     section = {"url": creds["url"], "client_id": creds["client_id"], "username": creds["username"],
                "connected": result["connected"], "message": result["message"], "hints": hints,
                "tested_at": time.time()}
-    store.put_section(tenant, "pim", section)
+    _save(store, tenant, "pim", creds, section)
     if result["connected"]:
         # Only a PIM we could log in to may route that PIM's users to this tenant.
         store.set_tenant_pim_url(tenant, creds["url"])
@@ -207,7 +267,8 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
     responses:
       200: {description: "{connected, message, hints, bigcommerce}"}
       409: {description: confirmation_required (store hash changed after the first import) or store_in_use}
-      422: {description: invalid fields, nothing saved}
+      413: {description: body larger than 64 KB, nothing saved}
+      422: {description: invalid fields (or values the connection test could not use), nothing saved}
     """
     store, tenant = _ctx(request)
     settings = request.app.state.settings
@@ -228,14 +289,17 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
         raise ApiError(409, "store_in_use", "Another connection of this connector already uses this store.",
                        fields={"store_hash": "is used by another connection"})
     token = values["access_token"] or stored.get("access_token", "")
-    store.put_credentials(tenant, "bigcommerce", {**stored, "access_token": token})
-    result = await check_bigcommerce(settings, values["store_hash"], token, values["client_id"])
+    # Test first, save after: a check that crashes leaves everything stored as it was.
+    try:
+        result = await check_bigcommerce(settings, values["store_hash"], token, values["client_id"])
+    except CheckCrashed as exc:
+        raise _crashed(exc) from None
     hints = [*result["hints"], *notes]
     section = {**{k: section[k] for k in ("installed_as_app", "scope") if k in section},
                "store_hash": values["store_hash"], "client_id": values["client_id"],
                "connected": result["connected"], "message": result["message"], "hints": hints,
                "store": result.get("store", {}), "tested_at": time.time()}
-    store.put_section(tenant, "bigcommerce", section)
+    _save(store, tenant, "bigcommerce", {**stored, "access_token": token}, section)
     if result["connected"]:
         store.set_tenant_store_hash(tenant, values["store_hash"])
     _record(store, tenant, request, changed, old, new)
@@ -249,6 +313,7 @@ async def put_main(request: Request) -> JSONResponse:
     responses:
       200: {description: "{saved, main, changed}"}
       409: {description: pim_not_connected, or confirmation_required after the first import}
+      413: {description: body larger than 64 KB}
       422: {description: invalid or inconsistent codes}
       502: {description: the PIM failed}
     """
@@ -264,6 +329,9 @@ async def put_main(request: Request) -> JSONResponse:
         raise _invalid(exc.fields) from None
     except AkeneoError as exc:
         raise _pim_error(exc, store, tenant) from None
+    except UNUSABLE:  # credentials stored before they were checked this strictly
+        log.exception("stored PIM credentials cannot be used")
+        raise _unusable_pim_credentials() from None
     old = store.get_section(tenant, "main")
     changed = _guard(store, tenant, old, main, ("locale", "channel", "category"), values["confirm"])
     section = {**main, "saved_at": time.time()}
@@ -277,6 +345,7 @@ async def put_events(request: Request) -> JSONResponse:
     summary: Store the PIM event subscription's secret (encrypted).
     responses:
       200: {description: "{saved, events}"}
+      413: {description: body larger than 64 KB}
       422: {description: invalid secret}
     """
     store, tenant = _ctx(request)
@@ -298,7 +367,20 @@ def _query_text(request: Request, name: str, errors: dict[str, str], max_length:
     if len(value) > max_length:
         errors[name] = f"is too long (at most {max_length} characters)"
         return None
+    if problem := forms.text_problem(value):
+        errors[name] = problem
+        return None
     return value or None
+
+
+def _pim_refusal(exc: AkeneoError, store: Store, tenant: str, field: str | None, value: str | None) -> ApiError:
+    """A 404 or 400/422 of the PIM about a code the request named is the request's fault (422 on that
+    field), not a PIM that may be down; anything else is a PIM error (502)."""
+    if field and isinstance(exc, AkeneoNotFound | AkeneoValidationError):
+        what = {"channel": "channel", "parent": "category"}.get(field, "value")
+        return _invalid({field: f"\u201c{value}\u201d is not a {what} of this PIM"}
+                        if field in ("channel", "parent") else {field: "was refused by the PIM"})
+    return _pim_error(exc, store, tenant)
 
 
 async def pim_locales(request: Request) -> JSONResponse:
@@ -307,20 +389,29 @@ async def pim_locales(request: Request) -> JSONResponse:
     responses:
       200: {description: "{items: [{code, label}], next: null}"}
       409: {description: pim_not_connected}
+      422: {description: unusable or unknown channel}
+      502: {description: the PIM failed}
     """
     store, tenant = _ctx(request)
     errors: dict[str, str] = {}
     channel = _query_text(request, "channel", errors)
+    if channel and (problem := forms.code_problem(channel)):
+        errors["channel"] = problem
     if errors:
         raise _invalid(errors)
+    field = None
     try:
         async with pim_client(store, tenant) as pim:
             locales = await pim.list_locales(enabled_only=True)
             wanted = None
             if channel:
+                field = "channel"
                 wanted = {str(c).lower() for c in (await pim.get_channel(channel)).get("locales") or []}
     except AkeneoError as exc:
-        raise _pim_error(exc, store, tenant) from None
+        raise _pim_refusal(exc, store, tenant, field, channel) from None
+    except UNUSABLE:
+        log.exception("stored PIM credentials cannot be used")
+        raise _unusable_pim_credentials() from None
     items = [{"code": loc["code"], "label": LOCALE_NAMES.get(loc["code"], loc["code"])} for loc in locales
              if wanted is None or str(loc["code"]).lower() in wanted]
     return JSONResponse({"items": items, "next": None})
@@ -343,6 +434,9 @@ async def pim_channels(request: Request) -> JSONResponse:
             channels = await pim.list_channels()
     except AkeneoError as exc:
         raise _pim_error(exc, store, tenant) from None
+    except UNUSABLE:
+        log.exception("stored PIM credentials cannot be used")
+        raise _unusable_pim_credentials() from None
     items = [{"code": c["code"], "label": label(c, locale), "locales": c.get("locales", []),
               "category_tree": c.get("category_tree"), "currencies": c.get("currencies", [])} for c in channels]
     return JSONResponse({"items": items, "next": None})
@@ -371,15 +465,18 @@ async def pim_categories(request: Request) -> JSONResponse:
     responses:
       200: {description: "{items: [{code, label, parent}], next: str|null}"}
       409: {description: pim_not_connected}
-      422: {description: bad limit or cursor}
+      422: {description: bad limit, cursor or code (the PIM refused the parent, search or cursor)}
+      502: {description: the PIM failed}
     """
     store, tenant = _ctx(request)
     errors: dict[str, str] = {}
     search = _query_text(request, "search", errors, 200)
     parent = _query_text(request, "parent", errors)
+    if parent and (problem := forms.code_problem(parent)):
+        errors["parent"] = problem
     locale = _query_text(request, "locale", errors)
     raw_limit = request.query_params.get("limit", "20").strip()
-    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    limit = int(raw_limit) if LIMIT.fullmatch(raw_limit) else 0
     if not 1 <= limit <= 100:
         errors["limit"] = "must be a whole number from 1 to 100"
     page_url = None
@@ -395,7 +492,12 @@ async def pim_categories(request: Request) -> JSONResponse:
             found, next_url = await pim.list_categories(parent=parent, search=search, limit=limit,
                                                         page_url=page_url)
     except AkeneoError as exc:
-        raise _pim_error(exc, store, tenant) from None
+        field, value = next(((f, v) for f, v in (("parent", parent), ("cursor", cursor), ("search", search)) if v),
+                            (None, None))
+        raise _pim_refusal(exc, store, tenant, field, value) from None
+    except UNUSABLE:
+        log.exception("stored PIM credentials cannot be used")
+        raise _unusable_pim_credentials() from None
     items = [{"code": c["code"], "label": label(c, locale), "parent": c.get("parent")} for c in found]
     return JSONResponse({"items": items, "next": _encode_cursor(next_url) if next_url else None})
 

@@ -26,8 +26,19 @@ def request_id(request: Request) -> str:
     return request.scope.get("state", {}).get("request_id", "")
 
 
+def _encodable(value):
+    """`value` with text that UTF-8 cannot encode (lone surrogates) replaced: an error must always answer."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    return value
+
+
 def error_response(status: int, error: str, message: str, request: Request | None = None, **extra) -> JSONResponse:
-    body = {"error": error, "message": message, **extra}
+    body = _encodable({"error": error, "message": message, **extra})
     if request is not None:
         body["request_id"] = request_id(request)
     return JSONResponse(body, status_code=status)
