@@ -58,25 +58,27 @@ async def check_pim(settings: Settings, url: str, client_id: str, secret: str, u
     timeout = CHECK_TIMEOUT if timeout is None else timeout
     values = {"url": url, "client_id": client_id, "secret": secret, "username": username, "password": password}
     try:
-        result = await _check_pim(values, timeout)
+        result = await _check_pim(values, timeout, settings.allow_private_urls)
     except Exception as exc:
         log.exception("PIM check crashed", extra={"error": type(exc).__name__})
         raise CheckCrashed(("url", "client_id", "secret", "username", "password")) from None
     return _scrubbed(result, [secret, password])
 
 
-async def _check_pim(values: dict[str, str], timeout: float) -> dict[str, Any]:
+async def _check_pim(values: dict[str, str], timeout: float, allow_private: bool) -> dict[str, Any]:
     url, client_id, secret = values["url"], values["client_id"], values["secret"]
     username, password = values["username"], values["password"]
     try:
         async with AkeneoClient(url, client_id, secret, username, password, timeout=timeout,
-                                max_attempts=CHECK_ATTEMPTS) as pim:
+                                max_attempts=CHECK_ATTEMPTS,
+                                allow_private_addresses=allow_private) as pim:
             pim.backoff_base, pim.backoff_cap = 0.2, 1.0
             facts = await pim.check_connection()
     except AkeneoError as exc:
         swapped = False
         if isinstance(exc, AkeneoAuthError) and exc.kind == "client" and secret != client_id:
-            swapped = await _accepted_swapped(url, client_id, secret, username, password, timeout)
+            swapped = await _accepted_swapped(url, client_id, secret, username, password, timeout,
+                                              allow_private)
         message, hints = pim_failure(exc, values, swapped_client=swapped)
         log.info("PIM check failed", extra={"kind": getattr(exc, "kind", type(exc).__name__), "status": exc.status})
         return {"connected": False, "message": message, "hints": hints}
@@ -85,10 +87,11 @@ async def _check_pim(values: dict[str, str], timeout: float) -> dict[str, Any]:
 
 
 async def _accepted_swapped(url: str, client_id: str, secret: str, username: str, password: str,
-                            timeout: float) -> bool:
+                            timeout: float, allow_private: bool) -> bool:
     """Whether the token route accepts the client ID and secret the other way round (one request)."""
     try:
-        async with AkeneoClient(url, secret, client_id, username, password, timeout=timeout, max_attempts=1) as pim:
+        async with AkeneoClient(url, secret, client_id, username, password, timeout=timeout, max_attempts=1,
+                                allow_private_addresses=allow_private) as pim:
             await pim.check_connection()
     except AkeneoAuthError as exc:
         return exc.kind != "client"

@@ -144,7 +144,7 @@ def public_events(request: Request, store: Store, tenant: str) -> dict[str, Any]
             "secret_set": bool((store.get_credentials(tenant, "events") or {}).get("secret"))}
 
 
-def pim_client(store: Store, tenant: str) -> AkeneoClient:
+def pim_client(request: Request, store: Store, tenant: str) -> AkeneoClient:
     """A client on the tenant's stored PIM credentials; 409 until the PIM connection passed its test."""
     creds = store.get_credentials(tenant, "pim")
     if not store.get_section(tenant, "pim").get("connected") or not creds:
@@ -152,7 +152,8 @@ def pim_client(store: Store, tenant: str) -> AkeneoClient:
                        "Save PIM credentials that pass the connection test first.")
     try:
         return AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
-                            creds["password"], timeout=15.0, max_attempts=3)
+                            creds["password"], timeout=15.0, max_attempts=3,
+                            allow_private_addresses=request.app.state.settings.allow_private_urls)
     except (KeyError, TypeError, *UNUSABLE):
         raise _unusable_pim_credentials() from None
 
@@ -323,7 +324,7 @@ async def put_main(request: Request) -> JSONResponse:
     if errors:
         raise _invalid(errors)
     try:
-        async with pim_client(store, tenant) as pim:
+        async with pim_client(request, store, tenant) as pim:
             main = await validate_main(pim, values["locale"], values["channel"], values["category"])
     except MainInvalid as exc:
         raise _invalid(exc.fields) from None
@@ -401,7 +402,7 @@ async def pim_locales(request: Request) -> JSONResponse:
         raise _invalid(errors)
     field = None
     try:
-        async with pim_client(store, tenant) as pim:
+        async with pim_client(request, store, tenant) as pim:
             locales = await pim.list_locales(enabled_only=True)
             wanted = None
             if channel:
@@ -430,7 +431,7 @@ async def pim_channels(request: Request) -> JSONResponse:
     if errors:
         raise _invalid(errors)
     try:
-        async with pim_client(store, tenant) as pim:
+        async with pim_client(request, store, tenant) as pim:
             channels = await pim.list_channels()
     except AkeneoError as exc:
         raise _pim_error(exc, store, tenant) from None
@@ -488,7 +489,7 @@ async def pim_categories(request: Request) -> JSONResponse:
         raise _invalid(errors)
     locale = locale or store.get_section(tenant, "main").get("locale")
     try:
-        async with pim_client(store, tenant) as pim:
+        async with pim_client(request, store, tenant) as pim:
             found, next_url = await pim.list_categories(parent=parent, search=search, limit=limit,
                                                         page_url=page_url)
     except AkeneoError as exc:
