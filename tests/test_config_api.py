@@ -26,9 +26,10 @@ from tests.test_config_support import (
     STORE,
     Client,
     bc_sandbox_app,
-    connector,
+    client_of,
     not_akeneo_app,
     pim_sandbox,
+    running_connector,
 )
 
 
@@ -53,17 +54,14 @@ def bc():
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, redis_url, bc):
-    app = connector(tmp_path_factory.mktemp("config"), redis_url, bc[0])
-    with serve(app) as url:
-        yield app, url
+    with running_connector(tmp_path_factory.mktemp("config"), redis_url, bc[0]) as running:
+        yield running
 
 
 @pytest.fixture
 def client(service, redis_conn):
-    app, url = service
-    c = Client(app, url)
-    yield c
-    c.http.close()
+    with client_of(service) as c:
+        yield c
 
 
 def hints_text(body: dict) -> str:

@@ -30,8 +30,9 @@ from tests.test_config_support import (
     Client,
     bc_like,
     bc_sandbox_app,
-    connector,
+    client_of,
     pim_sandbox,
+    running_connector,
 )
 
 BC_READ_ONLY_PRODUCTS = bc_like()
@@ -63,17 +64,14 @@ def bc():
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, redis_url, bc):
-    app = connector(tmp_path_factory.mktemp("config-hardening"), redis_url, bc[0])
-    with serve(app) as url:
-        yield app, url
+    with running_connector(tmp_path_factory.mktemp("config-hardening"), redis_url, bc[0]) as running:
+        yield running
 
 
 @pytest.fixture
 def client(service, redis_conn):
-    app, url = service
-    c = Client(app, url)
-    yield c
-    c.http.close()
+    with client_of(service) as c:
+        yield c
 
 
 def bc_body(**changes):

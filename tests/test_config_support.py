@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import secrets
 import string
@@ -15,6 +16,7 @@ from sandbox.bigcommerce import create_app as create_bc
 from sandbox.pim.app import create_app as create_pim
 from service.app import create_app
 from service.settings import load_settings
+from tests.servers import serve
 
 PIM_CLIENT = "4_2ya5mfbc7z0g0s8c4k0gcck0kks4oksk0owcsowk4k0wc4c4ok"
 PIM_SECRET = "3eq9oq2v1cissowcckcgw4oo4woosc00k48wgwokkgso0kkkg4"
@@ -101,3 +103,22 @@ class Client:
 
     def first_import_done(self) -> None:
         self.store.put_section(self.tenant, "status", {"first_import_done": True})
+
+
+@contextlib.contextmanager
+def running_connector(data_dir, redis_url, bc_url):
+    """The connector under uvicorn: yields (app, base URL)."""
+    app = connector(data_dir, redis_url, bc_url)
+    with serve(app) as url:
+        yield app, url
+
+
+@contextlib.contextmanager
+def client_of(service):
+    """A merchant's session on a fresh tenant of a running connector."""
+    app, url = service
+    c = Client(app, url)
+    try:
+        yield c
+    finally:
+        c.http.close()

@@ -13,7 +13,8 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.config.checks import check_bigcommerce
+from service.config.checks import CheckCrashed, check_bigcommerce
+from service.config.records import bigcommerce_section, save_tested
 from service.web import pages
 from service.web.templating import message_page
 from workers.queues import cancel_tenant_jobs
@@ -100,12 +101,14 @@ async def auth(request: Request) -> Response:
                             hint="Start the installation again from the BigCommerce control panel.")
     store_hash = CONTEXT.fullmatch(grant["context"]).group(1)
     tenant = store.ensure_tenant_for_store(store_hash)
-    store.put_credentials(tenant, "bigcommerce", {"access_token": grant["access_token"]})
-    result = await check_bigcommerce(settings, store_hash, grant["access_token"], settings.bc_client_id)
-    store.put_section(tenant, "bigcommerce", {
-        "store_hash": store_hash, "client_id": settings.bc_client_id, "installed_as_app": True,
-        "scope": grant.get("scope", ""), "connected": result["connected"], "message": result["message"],
-        "hints": result.get("hints", []), "store": result.get("store", {}), "tested_at": time.time()})
+    try:
+        result = await check_bigcommerce(settings, store_hash, grant["access_token"], settings.bc_client_id)
+    except CheckCrashed:  # the token BigCommerce just granted could not even be sent: say so, keep it
+        result = {"connected": False, "message": "The store's new token could not be tested.", "hints": []}
+    section = bigcommerce_section(result, store_hash=store_hash, client_id=settings.bc_client_id,
+                                  hints=result["hints"],
+                                  kept={"installed_as_app": True, "scope": grant.get("scope", "")})
+    save_tested(store, tenant, "bigcommerce", {"access_token": grant["access_token"]}, section)
     grant_user = grant.get("user") if isinstance(grant.get("user"), dict) else {}
     owner = grant.get("owner") if isinstance(grant.get("owner"), dict) else {}
     user = {**grant_user, "owner": bool(grant_user) and owner.get("id") == grant_user.get("id")}

@@ -26,6 +26,7 @@ from service.config.checks import CheckCrashed, check_bigcommerce, check_pim
 from service.config.guard import changed_fields, confirmation_message, full_import_status
 from service.config.hints import pim_failure
 from service.config.main import MainInvalid, label, validate_main
+from service.config.records import bigcommerce_section, save_tested
 from service.net import UnsafeUrl, ensure_public_url
 from service.store import Store
 from service.web.errors import ApiError
@@ -176,18 +177,6 @@ def _pim_error(exc: AkeneoError, store: Store, tenant: str) -> ApiError:
     return ApiError(502, "pim_error", message, hints=hints)
 
 
-def _save(store: Store, tenant: str, kind: str, credentials: dict, section: dict) -> None:
-    """Store tested credentials with their verdict, in the order that never shows credentials next to a
-    verdict they did not earn: a failed test first marks the section not connected, a passed one saves
-    the credentials before the section says connected."""
-    if section["connected"]:
-        store.put_credentials(tenant, kind, credentials)
-        store.put_section(tenant, kind, section)
-    else:
-        store.put_section(tenant, kind, section)
-        store.put_credentials(tenant, kind, credentials)
-
-
 # --- configuration --------------------------------------------------------------------------------
 
 
@@ -253,7 +242,7 @@ async def put_pim(request: Request) -> JSONResponse:
     section = {"url": creds["url"], "client_id": creds["client_id"], "username": creds["username"],
                "connected": result["connected"], "message": result["message"], "hints": hints,
                "tested_at": time.time()}
-    _save(store, tenant, "pim", creds, section)
+    save_tested(store, tenant, "pim", creds, section)
     if result["connected"]:
         # Only a PIM we could log in to may route that PIM's users to this tenant.
         store.set_tenant_pim_url(tenant, creds["url"])
@@ -296,11 +285,10 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
     except CheckCrashed as exc:
         raise _crashed(exc) from None
     hints = [*result["hints"], *notes]
-    section = {**{k: section[k] for k in ("installed_as_app", "scope") if k in section},
-               "store_hash": values["store_hash"], "client_id": values["client_id"],
-               "connected": result["connected"], "message": result["message"], "hints": hints,
-               "store": result.get("store", {}), "tested_at": time.time()}
-    _save(store, tenant, "bigcommerce", {**stored, "access_token": token}, section)
+    section = bigcommerce_section(result, store_hash=values["store_hash"], client_id=values["client_id"],
+                                  hints=hints, kept={k: section[k] for k in ("installed_as_app", "scope")
+                                                     if k in section})
+    save_tested(store, tenant, "bigcommerce", {**stored, "access_token": token}, section)
     if result["connected"]:
         store.set_tenant_store_hash(tenant, values["store_hash"])
     _record(store, tenant, request, changed, old, new)
