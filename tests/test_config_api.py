@@ -399,12 +399,13 @@ def test_pim_url_change_after_first_import_needs_confirmation(client, pim_url):
     client.connect_pim(pim_url)
     client.first_import_done()
     moved = pim_url.replace("127.0.0.1", "localhost")
-    response = client.put("/api/config/pim", client.pim_body(moved, secret="", password=""))
+    # Another URL never gets the stored secret and password: they are typed again (issue 8, defect 1).
+    response = client.put("/api/config/pim", client.pim_body(moved))
     assert response.status_code == 409 and response.json()["changed"] == ["pim_url"]
     assert client.store.get_section(client.tenant, "pim")["url"] == pim_url
     same = client.put("/api/config/pim", client.pim_body(pim_url, secret="", password=""))
     assert same.status_code == 200  # unchanged URL: no confirmation
-    done = client.put("/api/config/pim", client.pim_body(moved, secret="", password="", confirm=True))
+    done = client.put("/api/config/pim", client.pim_body(moved, confirm=True))
     assert done.status_code == 200 and done.json()["connected"] is True
     assert client.store.get_section(client.tenant, "status")["next_import"] == "full"
     assert client.get("/api/config").json()["changes"][0]["to"] == {"pim_url": moved}

@@ -159,13 +159,15 @@ def test_a_crashing_bigcommerce_check_stores_nothing(client, pim_url, monkeypatc
     assert snapshot(client) == before
 
 
-def test_a_failed_check_stores_the_values_as_not_connected(client, pim_url):
+def test_a_failed_check_is_stored_as_an_attempt_beside_the_credentials_in_force(client, pim_url):
+    """Issue 8, defect 3: a failed re-test never replaces the credentials that passed."""
     connect_all(client, pim_url)
     body = client.put("/api/config/pim", client.pim_body(pim_url, password="wrong-password")).json()
-    assert body["connected"] is False
-    assert client.store.get_section(client.tenant, "pim")["connected"] is False
-    assert client.store.get_credentials(client.tenant, "pim")["password"] == "wrong-password"
-    assert client.get("/api/pim/channels").status_code == 409
+    assert body["connected"] is False and body["previous_in_use"] is True
+    assert client.store.get_section(client.tenant, "pim")["connected"] is True
+    assert client.store.get_credentials(client.tenant, "pim")["password"] == PIM_PASSWORD
+    assert client.store.get_section(client.tenant, "pim_attempt")["connected"] is False
+    assert client.get("/api/pim/channels").status_code == 200
 
 
 def test_stored_credentials_from_before_the_checks_answer_409_not_500(client, pim_url):

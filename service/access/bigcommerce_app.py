@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service.config.checks import CheckCrashed, check_bigcommerce
-from service.config.records import bigcommerce_section, save_tested
+from service.config.records import bigcommerce_section, has_credentials, save_tested
 from service.web import pages
 from service.web.templating import message_page
 from workers.queues import cancel_tenant_jobs
@@ -125,7 +125,7 @@ async def load(request: Request) -> Response:
         return claims
     store = request.app.state.store
     tenant = store.tenant_for_store(claims["store_hash"])
-    if not tenant or not store.get_credentials(tenant, "bigcommerce"):
+    if not tenant or not has_credentials(store, tenant, "bigcommerce"):  # in force, or an install whose test failed
         return message_page(request, 404, "App not installed", "This store has not installed the connector.",
                             hint="Install it from the BigCommerce control panel first.")
     user = claims.get("user") if isinstance(claims.get("user"), dict) else {}

@@ -167,6 +167,26 @@ def parse_store_hash(value: str) -> tuple[str | None, str | None]:
     return found_lower, note
 
 
+def retype_errors(values: dict[str, Any], names: tuple[str, ...], kept: Any, changed: list[str],
+                  identity: tuple[str, ...]) -> FieldErrors:
+    """Errors for secret fields left empty that no stored secret may fill: "is required" when nothing is
+    stored, else "must be typed again" naming what changed (a stored secret is used only with the identity
+    it was saved with, so a changed address never receives it)."""
+    errors: FieldErrors = {}
+    for name in names:
+        if values.get(name) or name in kept:
+            continue
+        if not changed:
+            errors[name] = "is required"
+            continue
+        what = " and ".join(FIELD_LABELS.get(f, f) for f in changed)
+        saved_with = ", ".join(FIELD_LABELS.get(f, f) for f in identity[:-1]) + " and " + FIELD_LABELS.get(
+            identity[-1], identity[-1])
+        errors[name] = (f"must be typed again: the {what} changed, and a stored {FIELD_LABELS.get(name, name)} is "
+                        f"only used with the {saved_with} it was saved with")
+    return errors
+
+
 def read_pim(body: dict[str, Any], *, have_secret: bool, have_password: bool) -> tuple[dict, FieldErrors, list[str]]:
     errors: FieldErrors = {}
     stripped: list[str] = []

@@ -1,23 +1,60 @@
-"""How a tested connection is recorded: credentials and their verdict, written in a safe order."""
+"""How a tested connection is recorded: the credentials that last passed stay in force until new ones
+pass; a failed attempt is kept beside them (what failed, and the typed secrets for the next try)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from service.store import Store
+from service.store import Store, attempt_name
+
+# What a secret belongs to: a stored secret is used again only with these values unchanged, so an edited
+# URL (or client, or user) never receives the secret typed for another one.
+IDENTITY = {"pim": ("url", "client_id", "username"), "bigcommerce": ("store_hash", "client_id")}
+SECRETS = {"pim": ("secret", "password"), "bigcommerce": ("access_token",)}
 
 
-def save_tested(store: Store, tenant: str, kind: str, credentials: dict, section: dict) -> None:
-    """Store tested credentials with their verdict, in the order that never shows credentials next to a
-    verdict they did not earn: a failed test first marks the section not connected, a passed one saves
-    the credentials before the section says connected."""
+def save_tested(store: Store, tenant: str, kind: str, credentials: dict, section: dict) -> str | None:
+    """Record a connection test. Passed: credentials and section go in force together with the PIM/store
+    link (atomically; None), unless another tenant's credentials in force already connect that PIM or
+    store (its id is returned and nothing is written). Failed: kept as the latest attempt, the
+    credentials in force stay as they are (None)."""
     if section["connected"]:
-        store.put_credentials(tenant, kind, credentials)
-        store.put_section(tenant, kind, section)
-    else:
-        store.put_section(tenant, kind, section)
-        store.put_credentials(tenant, kind, credentials)
+        return store.save_connection(tenant, kind, credentials, section)
+    store.save_attempt(tenant, kind, credentials, section)
+    return None
+
+
+def in_force(store: Store, tenant: str, kind: str) -> dict[str, Any] | None:
+    """The credentials that last passed their test (what imports and events use), or None."""
+    if store.get_section(tenant, kind).get("connected") is not True:
+        return None  # credentials stored as "not connected" by older versions are not in force
+    return store.get_credentials(tenant, kind)
+
+
+def has_credentials(store: Store, tenant: str, kind: str) -> bool:
+    """Whether any credentials of this kind are on file (in force or a failed attempt)."""
+    return bool(store.get_credentials(tenant, kind) or store.get_credentials(tenant, attempt_name(kind)))
+
+
+def kept_secrets(store: Store, tenant: str, kind: str, identity: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """`(secrets, changed)`: the stored secrets an empty field may keep for a save with this identity (from
+    the latest attempt, else from the credentials in force, whichever was saved with this very identity),
+    and when none was, the identity fields that differ from the stored credentials' (empty: none stored)."""
+    names = IDENTITY[kind]
+    candidates = []
+    for slot in (attempt_name(kind), kind):
+        creds = store.get_credentials(tenant, slot)
+        if creds:
+            section = store.get_section(tenant, slot)
+            candidates.append((creds, {n: section.get(n, creds.get(n)) for n in names}))
+    for creds, stored in candidates:
+        if all(stored.get(n) == identity.get(n) for n in names):
+            return {s: creds[s] for s in SECRETS[kind] if creds.get(s)}, []
+    if not candidates:
+        return {}, []
+    _, stored = candidates[-1]  # name what differs from the credentials in force (else the attempt)
+    return {}, [n for n in names if stored.get(n) != identity.get(n)]
 
 
 def bigcommerce_section(result: dict[str, Any], *, store_hash: str, client_id: str, hints: list[str],
@@ -27,3 +64,4 @@ def bigcommerce_section(result: dict[str, Any], *, store_hash: str, client_id: s
     return {**(kept or {}), "store_hash": store_hash, "client_id": client_id, "connected": result["connected"],
             "message": result["message"], "hints": hints, "store": result.get("store", {}),
             "tested_at": time.time()}
+

@@ -18,6 +18,68 @@ from service.crypto import SecretBox
 
 PREFIX = "connector"
 RUN_HISTORY_KEPT = 100
+# kind -> (index, the section field it is keyed by, the tenant record field)
+CLAIMS = {"pim": ("tenant-by-pim", "url", "pim_url"), "bigcommerce": ("tenant-by-store", "store_hash", "store_hash")}
+
+
+def attempt_name(kind: str) -> str:
+    """Where the latest failed attempt of a kind is kept (credentials hash and config hash)."""
+    return f"{kind}_attempt"
+
+
+# KEYS: index, tenant record, tenants set. ARGV: candidate id, then the record's field/value pairs.
+_ENSURE = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], unpack(ARGV, 2))
+redis.call('SADD', KEYS[3], ARGV[1])
+return ARGV[1]
+"""
+
+# KEYS: index key of the value, tenant record, credentials hash, config hash.
+# ARGV: 1 tenant, 2 value, 3 kind, 4 section JSON, 5 credentials ciphertext, 6 section field, 7 record field,
+#       8 index key prefix, 9 attempt name, 10 tenants set, 11 tenant key prefix, 12 value as JSON.
+# Returns {1, previous holder or ""} when saved, {0, holder} when another tenant is connected to the value.
+_SAVE_CONNECTION = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] and redis.call('SISMEMBER', ARGV[10], holder) == 1 then
+  local raw = redis.call('HGET', ARGV[11] .. holder .. ':config', ARGV[3])
+  if raw then
+    local ok, doc = pcall(cjson.decode, raw)
+    if ok and type(doc) == 'table' and doc['connected'] == true and doc[ARGV[6]] == ARGV[2] then
+      return {0, holder}
+    end
+  end
+end
+local old = redis.call('HGET', KEYS[2], ARGV[7])
+if old then
+  local ok, previous = pcall(cjson.decode, old)
+  if ok and type(previous) == 'string' and previous ~= '' and previous ~= ARGV[2]
+     and redis.call('GET', ARGV[8] .. previous) == ARGV[1] then
+    redis.call('DEL', ARGV[8] .. previous)
+  end
+end
+if holder and holder ~= ARGV[1] and redis.call('EXISTS', ARGV[11] .. holder) == 1 then
+  redis.call('HSET', ARGV[11] .. holder, ARGV[7], '""')
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[7], ARGV[12])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
+redis.call('HDEL', KEYS[3], ARGV[9])
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
+redis.call('HDEL', KEYS[4], ARGV[9])
+return {1, holder or ''}
+"""
+
+# KEYS: hash. ARGV: field, expected value, new value. 1 when swapped.
+_SWAP_IF_UNCHANGED = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+"""
 
 
 def _now() -> float:
@@ -28,6 +90,7 @@ class Store:
     def __init__(self, conn: redis.Redis, box: SecretBox) -> None:
         self.redis = conn
         self.box = box
+        self._scripts: dict[str, Any] = {}
 
     # -- keys (private: callers speak in tenants, sections and runs) ------------------------------
     @staticmethod
@@ -47,24 +110,23 @@ class Store:
         return tenant
 
     def ensure_tenant_for_pim(self, pim_url: str) -> str:
-        """The PIM's tenant, created on first use; two processes racing create only one."""
+        """The tenant this PIM's users land on: the one linked to it, else one created on first use (two
+        processes racing create only one). A tenant created this way has not connected the PIM: its claim
+        yields to the first tenant whose tested credentials connect it (`save_connection`)."""
         return self._ensure_tenant(f"{PREFIX}:tenant-by-pim:{pim_url}", pim_url=pim_url)
 
     def ensure_tenant_for_store(self, store_hash: str) -> str:
-        """The store's tenant, created on first use; two processes racing create only one."""
+        """The store's tenant, created on first use (app install); the claim yields like the PIM's."""
         return self._ensure_tenant(f"{PREFIX}:tenant-by-store:{store_hash}", store_hash=store_hash)
 
     def _ensure_tenant(self, index_key: str, *, pim_url: str = "", store_hash: str = "") -> str:
-        existing = self.redis.get(index_key)
-        if existing:
-            return existing.decode()
-        tenant = "t" + secrets.token_hex(8)
-        if not self.redis.set(index_key, tenant, nx=True):  # another process won: use its tenant
-            return self.redis.get(index_key).decode()
-        pipe = self.redis.pipeline()
-        self._write_tenant(pipe, tenant, pim_url, store_hash)
-        pipe.execute()
-        return tenant
+        # One script: the index and the tenant record appear together, so a concurrent claim never sees
+        # an index naming a tenant that does not exist yet.
+        candidate = "t" + secrets.token_hex(8)
+        meta = {"id": candidate, "created_at": _now(), "pim_url": pim_url, "store_hash": store_hash}
+        fields = [x for k, v in meta.items() for x in (k, json.dumps(v))]
+        return self._script(_ENSURE)(
+            keys=[index_key, self._t(candidate), f"{PREFIX}:tenants"], args=[candidate, *fields]).decode()
 
     def _write_tenant(self, pipe, tenant: str, pim_url: str, store_hash: str) -> None:
         meta = {"id": tenant, "created_at": _now(), "pim_url": pim_url, "store_hash": store_hash}
@@ -90,26 +152,111 @@ class Store:
         return value.decode() if value else None
 
     def set_tenant_pim_url(self, tenant: str, pim_url: str) -> None:
-        self._relink(tenant, "pim_url", "tenant-by-pim", pim_url)
+        """Link a PIM to a tenant unconditionally (tests, operator tools); saves go through `save_connection`."""
+        self._relink(tenant, "pim", pim_url)
 
     def set_tenant_store_hash(self, tenant: str, store_hash: str) -> None:
-        self._relink(tenant, "store_hash", "tenant-by-store", store_hash)
+        self._relink(tenant, "bigcommerce", store_hash)
 
-    def _relink(self, tenant: str, field: str, index: str, value: str) -> None:
-        old = (self.tenant(tenant) or {}).get(field) or ""
+    def _relink(self, tenant: str, kind: str, value: str) -> None:
+        index, _, meta_field = CLAIMS[kind]
+        old = (self.tenant(tenant) or {}).get(meta_field) or ""
         pipe = self.redis.pipeline()
         if old and old != value and self.redis.get(f"{PREFIX}:{index}:{old}") == tenant.encode():
             pipe.delete(f"{PREFIX}:{index}:{old}")
         if value:
             pipe.set(f"{PREFIX}:{index}:{value}", tenant)
-        pipe.hset(self._t(tenant), field, json.dumps(value))
+        pipe.hset(self._t(tenant), meta_field, json.dumps(value))
         pipe.execute()
+
+    def connected_owner(self, kind: str, value: str) -> str | None:
+        """The tenant whose credentials in force connect it to this PIM URL (kind "pim") or store hash
+        ("bigcommerce"): the only kind of claim that keeps another tenant from connecting it."""
+        index, field, _ = CLAIMS[kind]
+        holder = self.redis.get(f"{PREFIX}:{index}:{value}")
+        if not holder:
+            return None
+        holder = holder.decode()
+        section = self.get_section(holder, kind)
+        connected = self.tenant_exists(holder) and section.get("connected") is True and section.get(field) == value
+        return holder if connected else None
+
+    # -- tested connections: credentials in force, the latest failed attempt, the index claim ----------
+    def save_connection(self, tenant: str, kind: str, credentials: dict[str, Any],
+                        section: dict[str, Any]) -> str | None:
+        """Put credentials that passed their test in force, in one atomic step: claim the PIM/store index
+        (refused when another tenant's credentials in force are connected to it), store credentials and
+        section, drop the failed attempt, unlink the value this tenant used before.
+
+        Returns None when saved, else the tenant that holds the connection (nothing is written then).
+        A tenant that only had the index without a tested connection (a first PIM visit, an app install
+        whose test failed) yields: the index moves, and the tenant is deleted if nothing of it is connected."""
+        index, field, meta_field = CLAIMS[kind]
+        value = section[field]
+        ok, holder = self._script(_SAVE_CONNECTION)(
+            keys=[f"{PREFIX}:{index}:{value}", self._t(tenant), self._t(tenant, "credentials"),
+                  self._t(tenant, "config")],
+            args=[tenant, value, kind, json.dumps(section), self.box.encrypt(credentials), field, meta_field,
+                  f"{PREFIX}:{index}:", attempt_name(kind), f"{PREFIX}:tenants", f"{PREFIX}:tenant:",
+                  json.dumps(value)])
+        holder = holder.decode() if holder else ""
+        if not ok:
+            return holder
+        if holder and holder != tenant:
+            self.discard_if_unconnected(holder)
+        return None
+
+    def save_attempt(self, tenant: str, kind: str, credentials: dict[str, Any], section: dict[str, Any]) -> None:
+        """Keep a failed attempt next to the credentials in force (which stay as they are): its section
+        says what failed, its credentials let the next try keep a secret typed with the same identity."""
+        name = attempt_name(kind)
+        pipe = self.redis.pipeline()  # MULTI: the attempt's section and credentials appear together
+        pipe.hset(self._t(tenant, "credentials"), name, self.box.encrypt(credentials))
+        pipe.hset(self._t(tenant, "config"), name, json.dumps(section))
+        pipe.execute()
+
+    def discard_if_unconnected(self, tenant: str) -> bool:
+        """Delete a tenant none of whose credentials are in force (and revoke its sessions): what a
+        claim that never connected leaves behind. Anything touching it meanwhile keeps it."""
+        keys = [self._t(tenant), self._t(tenant, "config"), self._t(tenant, "credentials"),
+                self._t(tenant, "sessions")]
+        with self.redis.pipeline() as pipe:
+            try:
+                pipe.watch(*keys)
+                sections = {k.decode(): v for k, v in pipe.hgetall(self._t(tenant, "config")).items()}
+                for kind in CLAIMS:
+                    if kind in sections and json.loads(sections[kind]).get("connected") is True:
+                        return False
+                meta = {k.decode(): json.loads(v) for k, v in pipe.hgetall(self._t(tenant)).items()}
+                sids = [s.decode() for s in pipe.smembers(self._t(tenant, "sessions"))]
+                doomed = self._tenant_keys(pipe, tenant)
+                indexes = [(f"{PREFIX}:{index}:{meta[f]}") for index, _, f in CLAIMS.values() if meta.get(f)]
+                owned = [k for k in indexes if pipe.get(k) == tenant.encode()]
+                pipe.multi()
+                for key in [*doomed, *owned, *(f"{PREFIX}:session:{sid}" for sid in sids)]:
+                    pipe.delete(key)
+                pipe.srem(f"{PREFIX}:tenants", tenant)
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                return False
+
+    def _tenant_keys(self, conn, tenant: str) -> list[str]:
+        keys = [self._t(tenant)] + [k.decode() if isinstance(k, bytes) else k
+                                    for k in conn.scan_iter(match=self._t(tenant, "*"), count=500)]
+        for run_id in conn.lrange(self._t(tenant, "runs"), 0, -1):
+            keys.append(f"{PREFIX}:run:{run_id.decode()}")
+        return keys
+
+    def _script(self, source: str):
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = self.redis.register_script(source)
+        return script
 
     def delete_tenant(self, tenant: str) -> None:
         meta = self.tenant(tenant) or {}
-        keys = [self._t(tenant)] + list(self.redis.scan_iter(match=self._t(tenant, "*"), count=500))
-        for run_id in self.redis.lrange(self._t(tenant, "runs"), 0, -1):
-            keys.append(f"{PREFIX}:run:{run_id.decode()}")
+        keys = self._tenant_keys(self.redis, tenant)
         pipe = self.redis.pipeline()
         for key in keys:
             pipe.delete(key)
@@ -146,13 +293,15 @@ class Store:
             self.redis.hdel(self._t(tenant, "credentials"), kind)
 
     def rotate_credentials(self) -> int:
-        """Re-encrypt every stored credential under the current SECRET_KEY; returns how many."""
+        """Re-encrypt every stored credential under the current SECRET_KEY; returns how many.
+        Each value is replaced only if it is still the one that was read (compare-and-set in one script):
+        a save meanwhile is already under the current key and wins."""
         count = 0
+        swap = self._script(_SWAP_IF_UNCHANGED)
         for tenant in self.tenants():
             key = self._t(tenant, "credentials")
             for kind, token in self.redis.hgetall(key).items():
-                self.redis.hset(key, kind, self.box.rotate(token))
-                count += 1
+                count += int(swap(keys=[key], args=[kind, token, self.box.rotate(token)]))
         return count
 
     # -- attribute mapping -------------------------------------------------------------------------
@@ -211,12 +360,24 @@ class Store:
         return doc if doc and doc.get("tenant") == tenant else None
 
     def update_run(self, tenant: str, run_id: str, **changes: Any) -> dict[str, Any]:
-        doc = self.get_run(tenant, run_id)
-        if doc is None:
-            raise KeyError(run_id)
-        doc.update(changes)
-        self.redis.set(f"{PREFIX}:run:{run_id}", json.dumps(doc))
-        return doc
+        """Set top-level fields of a run document; concurrent updates of other fields are never lost
+        (optimistic transaction: WATCH, read, MULTI/SET, retried when the document changed)."""
+        key = f"{PREFIX}:run:{run_id}"
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    doc = json.loads(raw) if raw else None
+                    if doc is None or doc.get("tenant") != tenant:
+                        raise KeyError(run_id)
+                    doc.update(changes)
+                    pipe.multi()
+                    pipe.set(key, json.dumps(doc))
+                    pipe.execute()
+                    return doc
+                except redis.WatchError:
+                    continue
 
     def list_runs(self, tenant: str, limit: int = 30) -> list[dict[str, Any]]:
         ids = [i.decode() for i in self.redis.lrange(self._t(tenant, "runs"), 0, limit - 1)]

@@ -26,9 +26,16 @@ from service.config.checks import CheckCrashed, check_bigcommerce, check_pim
 from service.config.guard import changed_fields, confirmation_message, full_import_status
 from service.config.hints import pim_failure
 from service.config.main import MainInvalid, label, validate_main
-from service.config.records import bigcommerce_section, save_tested
+from service.config.records import (
+    IDENTITY,
+    SECRETS,
+    bigcommerce_section,
+    has_credentials,
+    kept_secrets,
+    save_tested,
+)
 from service.net import UnsafeUrl, ensure_public_url
-from service.store import Store
+from service.store import Store, attempt_name
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
@@ -119,21 +126,56 @@ def _record(store: Store, tenant: str, request: Request, changed: list[str], old
     store.put_section(tenant, "status", full_import_status(store.get_section(tenant, "status")))
 
 
-def public_pim(section: dict, credentials: dict | None) -> dict[str, Any]:
-    creds = credentials or {}
-    return {"url": section.get("url") or creds.get("url") or "", "client_id": section.get("client_id", ""),
-            "username": section.get("username", ""), "secret_set": bool(creds.get("secret")),
-            "password_set": bool(creds.get("password")), "connected": bool(section.get("connected")),
-            "message": section.get("message", ""), "hints": section.get("hints", []),
-            "tested_at": section.get("tested_at")}
+def _attempt(section: dict, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    if not section:
+        return None
+    return {**{f: section.get(f, "") for f in fields}, "connected": False, "message": section.get("message", ""),
+            "hints": section.get("hints", []), "tested_at": section.get("tested_at")}
 
 
-def public_bigcommerce(section: dict, credentials: dict | None) -> dict[str, Any]:
-    return {"store_hash": section.get("store_hash", ""), "client_id": section.get("client_id") or "",
-            "token_set": bool((credentials or {}).get("access_token")),
-            "installed_as_app": bool(section.get("installed_as_app")), "connected": bool(section.get("connected")),
-            "message": section.get("message", ""), "hints": section.get("hints", []),
-            "store": section.get("store") or {}, "tested_at": section.get("tested_at")}
+def _split(section: dict, attempt: dict | None) -> tuple[dict, dict]:
+    """(in force, latest failed attempt). A section stored as not connected (older versions stored a failed
+    test in place) is an attempt, not a connection in force."""
+    attempt = attempt or {}
+    if section and section.get("connected") is not True:
+        return {}, attempt or section
+    return section, attempt
+
+
+def public_pim(section: dict, credentials: dict | None, attempt: dict | None = None,
+               attempt_credentials: dict | None = None) -> dict[str, Any]:
+    """The PIM connection as the page shows it: the connection in force (`connected`), else the latest
+    attempt; `last_attempt` is the latest failed test, `previous_in_use` says a failed one left the
+    previous connection in force."""
+    in_force, failed = _split(section, attempt)
+    shown = in_force or failed
+    creds, tried = credentials or {}, attempt_credentials or {}
+    return {"url": shown.get("url") or creds.get("url") or "", "client_id": shown.get("client_id", ""),
+            "username": shown.get("username", ""), "secret_set": bool(tried.get("secret") or creds.get("secret")),
+            "password_set": bool(tried.get("password") or creds.get("password")),
+            "connected": bool(in_force), "message": shown.get("message", ""), "hints": shown.get("hints", []),
+            "tested_at": shown.get("tested_at"), "last_attempt": _attempt(failed, ("url", "client_id", "username")),
+            "previous_in_use": bool(in_force and failed)}
+
+
+def public_bigcommerce(section: dict, credentials: dict | None, attempt: dict | None = None,
+                       attempt_credentials: dict | None = None) -> dict[str, Any]:
+    in_force, failed = _split(section, attempt)
+    shown = in_force or failed
+    return {"store_hash": shown.get("store_hash", ""), "client_id": shown.get("client_id") or "",
+            "token_set": bool((credentials or {}).get("access_token") or (attempt_credentials or {}).get("access_token")),
+            "installed_as_app": bool(in_force.get("installed_as_app") or failed.get("installed_as_app")),
+            "connected": bool(in_force), "message": shown.get("message", ""), "hints": shown.get("hints", []),
+            "store": in_force.get("store") or {}, "tested_at": shown.get("tested_at"),
+            "last_attempt": _attempt(failed, ("store_hash", "client_id")), "previous_in_use": bool(in_force and failed)}
+
+
+def public_connection(store: Store, tenant: str, kind: str, sections: dict[str, dict] | None = None) -> dict[str, Any]:
+    """`public_pim` / `public_bigcommerce` for a tenant, read from the store."""
+    sections = store.all_sections(tenant) if sections is None else sections
+    view = public_pim if kind == "pim" else public_bigcommerce
+    return view(sections.get(kind, {}), store.get_credentials(tenant, kind), sections.get(attempt_name(kind)),
+                store.get_credentials(tenant, attempt_name(kind)))
 
 
 def public_main(section: dict) -> dict[str, Any]:
@@ -190,8 +232,8 @@ async def get_config(request: Request) -> JSONResponse:
     sections = store.all_sections(tenant)
     status = sections.get("status", {})
     return JSONResponse({
-        "pim": public_pim(sections.get("pim", {}), store.get_credentials(tenant, "pim")),
-        "bigcommerce": public_bigcommerce(sections.get("bigcommerce", {}), store.get_credentials(tenant, "bigcommerce")),
+        "pim": public_connection(store, tenant, "pim", sections),
+        "bigcommerce": public_connection(store, tenant, "bigcommerce", sections),
         "main": public_main(sections.get("main", {})),
         "events": public_events(request, store, tenant),
         "first_import_done": bool(status.get("first_import_done")),
@@ -200,21 +242,51 @@ async def get_config(request: Request) -> JSONResponse:
     })
 
 
+def _in_use(kind: str) -> ApiError:
+    if kind == "pim":
+        return ApiError(409, "pim_in_use", "Another connection of this connector already uses this PIM.",
+                        fields={"url": "is used by another connection"})
+    return ApiError(409, "store_in_use", "Another connection of this connector already uses this store.",
+                    fields={"store_hash": "is used by another connection"})
+
+
+def _check_owner(store: Store, tenant: str, kind: str, value: str) -> None:
+    """409 before any test when another tenant's tested connection holds this PIM/store (the save checks
+    again, atomically: this early answer only spares the merchant a test)."""
+    owner = store.connected_owner(kind, value)
+    if owner and owner != tenant:
+        raise _in_use(kind)
+
+
+def _kept(store: Store, tenant: str, kind: str, values: dict, errors: dict[str, str]) -> dict[str, str]:
+    """The stored secrets the empty fields keep; the fields that must be typed again go into `errors`."""
+    if any(name in errors for name in IDENTITY[kind]):  # no identity to compare: only say what is missing
+        if not has_credentials(store, tenant, kind):
+            errors.update({n: "is required" for n in SECRETS[kind] if not values.get(n) and n not in errors})
+        return {}
+    kept, changed = kept_secrets(store, tenant, kind, {n: values[n] for n in IDENTITY[kind]})
+    errors.update({k: v for k, v in forms.retype_errors(values, SECRETS[kind], kept, changed, IDENTITY[kind]).items()
+                   if k not in errors})
+    return kept
+
+
 async def put_pim(request: Request) -> JSONResponse:
     """
-    summary: Save the PIM credentials, then test them (token and one permission-checked read).
+    summary: Test the PIM credentials; those that pass are saved and used, a failed test keeps the previous ones.
+    description: "A stored secret or password is used again only while the URL, client ID and username are
+      unchanged; otherwise both must be typed again (422, nothing is sent anywhere). A failed test leaves the
+      credentials that last passed in force (`previous_in_use`) and is shown as `pim.last_attempt`."
     responses:
-      200: {description: "{connected, message, hints, pim}"}
+      200: {description: "{connected, message, hints, previous_in_use, pim}"}
       409: {description: confirmation_required (PIM URL changed after the first import) or pim_in_use}
       413: {description: body larger than 64 KB, nothing saved}
-      422: {description: invalid fields (or values the connection test could not use), nothing saved}
+      422: {description: invalid fields, secrets to type again (or values the test could not use), nothing saved}
     """
     store, tenant = _ctx(request)
     settings = request.app.state.settings
     body = await _json_object(request)
-    stored = store.get_credentials(tenant, "pim") or {}
-    values, errors, notes = forms.read_pim(body, have_secret=bool(stored.get("secret")),
-                                           have_password=bool(stored.get("password")))
+    values, errors, notes = forms.read_pim(body, have_secret=True, have_password=True)
+    kept = _kept(store, tenant, "pim", values, errors)
     if errors:
         raise _invalid(errors)
     try:
@@ -224,15 +296,13 @@ async def put_pim(request: Request) -> JSONResponse:
     except ValueError:  # a host name the resolver refuses to encode (forms should have caught it)
         raise _invalid({"url": "is not a valid URL (the host name is not valid)"}) from None
     section = store.get_section(tenant, "pim")
-    old, new = {"pim_url": section.get("url")}, {"pim_url": values["url"]}
+    in_force = section if section.get("connected") is True else {}
+    old, new = {"pim_url": in_force.get("url")}, {"pim_url": values["url"]}
     changed = _guard(store, tenant, old, new, ("pim_url",), values["confirm"])
-    owner = store.tenant_for_pim(values["url"])
-    if owner and owner != tenant:
-        raise ApiError(409, "pim_in_use", "Another connection of this connector already uses this PIM.",
-                       fields={"url": "is used by another connection"})
+    _check_owner(store, tenant, "pim", values["url"])
     creds = {"url": values["url"], "client_id": values["client_id"], "username": values["username"],
-             "secret": values["secret"] or stored.get("secret", ""),
-             "password": values["password"] or stored.get("password", "")}
+             "secret": values["secret"] or kept.get("secret", ""),
+             "password": values["password"] or kept.get("password", "")}
     # Test first, save after: a check that crashes leaves everything stored as it was.
     try:
         result = await check_pim(settings, **creds)
@@ -242,43 +312,44 @@ async def put_pim(request: Request) -> JSONResponse:
     section = {"url": creds["url"], "client_id": creds["client_id"], "username": creds["username"],
                "connected": result["connected"], "message": result["message"], "hints": hints,
                "tested_at": time.time()}
-    save_tested(store, tenant, "pim", creds, section)
+    if save_tested(store, tenant, "pim", creds, section):
+        raise _in_use("pim")  # another tenant connected this PIM while we were testing
     if result["connected"]:
-        # Only a PIM we could log in to may route that PIM's users to this tenant.
-        store.set_tenant_pim_url(tenant, creds["url"])
-    _record(store, tenant, request, changed, old, new)
+        _record(store, tenant, request, changed, old, new)
+    view = public_connection(store, tenant, "pim")
     return JSONResponse({"connected": result["connected"], "message": result["message"], "hints": hints,
-                         "pim": public_pim(section, creds)})
+                         "previous_in_use": view["previous_in_use"], "pim": view})
 
 
 async def put_bigcommerce(request: Request) -> JSONResponse:
     """
-    summary: Save the BigCommerce credentials, then test them (/v2/time, /v2/store, a catalog read).
+    summary: Test the BigCommerce credentials; those that pass are saved and used, a failed test keeps the previous ones.
+    description: "A stored token is used again only while the store hash and client ID are unchanged; a failed
+      test leaves the token that last passed in force (`previous_in_use`, `bigcommerce.last_attempt`)."
     responses:
-      200: {description: "{connected, message, hints, bigcommerce}"}
+      200: {description: "{connected, message, hints, previous_in_use, bigcommerce}"}
       409: {description: confirmation_required (store hash changed after the first import) or store_in_use}
       413: {description: body larger than 64 KB, nothing saved}
-      422: {description: invalid fields (or values the connection test could not use), nothing saved}
+      422: {description: invalid fields, a token to type again (or values the test could not use), nothing saved}
     """
     store, tenant = _ctx(request)
     settings = request.app.state.settings
     body = await _json_object(request)
-    stored = store.get_credentials(tenant, "bigcommerce") or {}
-    values, errors, notes = forms.read_bigcommerce(body, have_token=bool(stored.get("access_token")))
+    values, errors, notes = forms.read_bigcommerce(body, have_token=True)
     section = store.get_section(tenant, "bigcommerce")
-    if (not errors and section.get("installed_as_app") and section.get("store_hash")
-            and values["store_hash"] != section["store_hash"]):
+    in_force = section if section.get("connected") is True else {}
+    app = in_force if in_force.get("installed_as_app") else store.get_section(tenant, attempt_name("bigcommerce"))
+    if (not errors and app.get("installed_as_app") and app.get("store_hash")
+            and values["store_hash"] != app["store_hash"]):
         errors["store_hash"] = (f"cannot change: the connector is installed as an app in the store "
-                                f"{section['store_hash']}; install it from the other store's control panel instead")
+                                f"{app['store_hash']}; install it from the other store's control panel instead")
+    kept = _kept(store, tenant, "bigcommerce", values, errors)
     if errors:
         raise _invalid(errors)
-    old, new = {"store_hash": section.get("store_hash")}, {"store_hash": values["store_hash"]}
+    old, new = {"store_hash": in_force.get("store_hash")}, {"store_hash": values["store_hash"]}
     changed = _guard(store, tenant, old, new, ("store_hash",), values["confirm"])
-    owner = store.tenant_for_store(values["store_hash"])
-    if owner and owner != tenant:
-        raise ApiError(409, "store_in_use", "Another connection of this connector already uses this store.",
-                       fields={"store_hash": "is used by another connection"})
-    token = values["access_token"] or stored.get("access_token", "")
+    _check_owner(store, tenant, "bigcommerce", values["store_hash"])
+    token = values["access_token"] or kept.get("access_token", "")
     # Test first, save after: a check that crashes leaves everything stored as it was.
     try:
         result = await check_bigcommerce(settings, values["store_hash"], token, values["client_id"])
@@ -286,14 +357,14 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
         raise _crashed(exc) from None
     hints = [*result["hints"], *notes]
     section = bigcommerce_section(result, store_hash=values["store_hash"], client_id=values["client_id"],
-                                  hints=hints, kept={k: section[k] for k in ("installed_as_app", "scope")
-                                                     if k in section})
-    save_tested(store, tenant, "bigcommerce", {**stored, "access_token": token}, section)
+                                  hints=hints, kept={k: app[k] for k in ("installed_as_app", "scope") if k in app})
+    if save_tested(store, tenant, "bigcommerce", {"access_token": token}, section):
+        raise _in_use("bigcommerce")  # another tenant connected this store while we were testing
     if result["connected"]:
-        store.set_tenant_store_hash(tenant, values["store_hash"])
-    _record(store, tenant, request, changed, old, new)
+        _record(store, tenant, request, changed, old, new)
+    view = public_connection(store, tenant, "bigcommerce")
     return JSONResponse({"connected": result["connected"], "message": result["message"], "hints": hints,
-                         "bigcommerce": public_bigcommerce(section, {"access_token": token})})
+                         "previous_in_use": view["previous_in_use"], "bigcommerce": view})
 
 
 async def put_main(request: Request) -> JSONResponse:

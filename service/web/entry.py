@@ -51,12 +51,25 @@ async def home(request: Request) -> Response:
         return _cannot_verify(request)
     if user is None:
         return message_page(request, 401, "Log in to your PIM first", LOGIN_FIRST)
-    tenant = store.ensure_tenant_for_pim(pim_url)
-    token, session = sessions.issue(tenant, user, "pim", pim_url=pim_url, pim_cookie=cookie_fingerprint(pim_url, cookie))
+    token, session = _pim_session(store, sessions, pim_url, user, cookie_fingerprint(pim_url, cookie))
+    tenant = session.tenant
     log.info("PIM session accepted", extra={"tenant": tenant, "pim": pim_url})
     response = await pages.config_page(request, session, token)
     sessions.set_cookie(response, token)
     return response
+
+
+def _pim_session(store, sessions, pim_url: str, user: dict, fingerprint: str):
+    """A session on the tenant this PIM's users land on. A tenant that a first visit created and that never
+    connected the PIM is deleted when another tenant connects it; should that happen between the lookup
+    and the session, the session is revoked and the lookup made again (then it finds the connected one)."""
+    for _ in range(3):
+        tenant = store.ensure_tenant_for_pim(pim_url)
+        token, session = sessions.issue(tenant, user, "pim", pim_url=pim_url, pim_cookie=fingerprint)
+        if store.tenant_exists(tenant):
+            return token, session
+        sessions.revoke(session)
+    raise RuntimeError("the PIM's tenant kept disappearing")
 
 
 def _cannot_verify(request: Request) -> Response:

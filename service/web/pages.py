@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service.access.sessions import Session
-from service.web.config_api import public_bigcommerce, public_events, public_main, public_pim
+from service.web.config_api import public_connection, public_events, public_main
 from service.web.templating import templates
 
 
@@ -18,8 +18,8 @@ async def config_page(request: Request, session: Session, token: str | None = No
     context = {
         "session": session,
         "token": token or "",
-        "pim": public_pim(sections.get("pim", {}), store.get_credentials(tenant, "pim")),
-        "bc": public_bigcommerce(sections.get("bigcommerce", {}), store.get_credentials(tenant, "bigcommerce")),
+        "pim": public_connection(store, tenant, "pim", sections),
+        "bc": public_connection(store, tenant, "bigcommerce", sections),
         "main": public_main(sections.get("main", {})),
         "events": public_events(request, store, tenant),
         "first_import_done": bool(sections.get("status", {}).get("first_import_done")),
