@@ -161,14 +161,28 @@
       save(path, formValues(form), prefix, $(prefix + "-save"), "Saving and testing…").then(function (data) {
         if (!data) { return; }
         showResult(prefix + "-result", data.connected ? "ok" : "error", data.message, data.hints);
-        setBadge(prefix + "-badge", data.connected ? "ok" : "error", data.connected ? "Connected" : "Not connected");
+        // The badge tells what is in force: a failed test leaves the previous connection in use.
+        var view = data.pim || data.bigcommerce || {};
+        var inForce = view.connected === undefined ? data.connected : view.connected;
+        setBadge(prefix + "-badge", inForce ? "ok" : "error", inForce ? "Connected" : "Not connected");
+        showInUse(prefix, data.previous_in_use ? view : null);
         secretNames.forEach(function (name) {
           var input = $(prefix + "-" + name);
           if (input.value) { input.value = ""; input.placeholder = "Set — leave empty to keep it"; }
         });
-        if (onResult) { onResult(data); }
+        if (onResult) { onResult(data, inForce); }
       });
     });
+  }
+
+  /* The note under a failed test when the credentials that passed before are still in force. */
+  function showInUse(prefix, view) {
+    var note = $(prefix + "-in-use");
+    if (!note) { return; }
+    note.hidden = !view;
+    note.textContent = !view ? "" : "The previous connection is still in use (" +
+      (prefix === "pim" ? view.url + ", user " + view.username : "store " + view.store_hash) +
+      "): imports and updates go on with it until new credentials pass the test.";
   }
 
   // --- main configuration ----------------------------------------------------------------------
@@ -390,7 +404,7 @@
   // --- start ---------------------------------------------------------------------------------------
 
   document.addEventListener("DOMContentLoaded", function () {
-    credentialForm("pim", "/api/config/pim", ["secret", "password"], function (data) { setMainEnabled(data.connected); });
+    credentialForm("pim", "/api/config/pim", ["secret", "password"], function (data, inForce) { setMainEnabled(inForce); });
     credentialForm("bc", "/api/config/bigcommerce", ["access_token"]);
     $("main-form").addEventListener("submit", mainSubmit);
     $("main-channel").addEventListener("change", channelChanged);
