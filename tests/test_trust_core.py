@@ -356,6 +356,62 @@ def test_pim_user_who_connects_first_then_the_app_installs_into_that_tenant(worl
     assert app.state.store.get_section(visited, "pim")["connected"] is True
 
 
+def test_pim_connected_first_then_the_app_install_connects_that_pim_too(world):
+    """The PIM user connected the PIM (and chose the main configuration) before the store installed the
+    app: the install's tenant has the store, the visit's only the PIM. Connecting the PIM from the app
+    moves the PIM there (with its main configuration); nobody is stuck with two halves."""
+    app, url, _, pim_base = world
+    store = app.state.store
+    early, cookies = pim_visit(world)
+    session = httpx.get(f"{url}/api/session", cookies=cookies).json()
+    with httpx.Client(base_url=url, cookies=cookies, headers={"X-CSRF-Token": session["csrf_token"]}) as pim_user:
+        assert connect_pim_from(pim_user, pim_base).json()["connected"] is True
+        assert pim_user.put("/api/config/main", json=MAIN).status_code == 200
+    with app_install(world) as merchant:
+        installed = merchant.headers["X-Tenant"]
+        assert installed != early
+        response = connect_pim_from(merchant, pim_base)
+        assert response.status_code == 200 and response.json()["connected"] is True, response.text
+        assert merchant.get("/api/config").json()["main"]["category"] == MAIN["category"]
+    assert not store.tenant_exists(early)
+    assert httpx.get(f"{url}/api/session", cookies=cookies).status_code == 401
+    assert pim_visit(world)[0] == installed
+
+
+def test_pim_connected_first_then_that_tenant_connects_the_installed_store(world):
+    """The same two halves, met from the other side: the PIM's tenant connects the store by hand."""
+    app, url, bc_state, pim_base = world
+    store = app.state.store
+    token = "manualtoken0123456789abcdefghijk"
+    bc_state.add_token("abc123", token)
+    visited, cookies = pim_visit(world)
+    session = httpx.get(f"{url}/api/session", cookies=cookies).json()
+    with app_install(world) as merchant:
+        installed = merchant.headers["X-Tenant"]
+    with httpx.Client(base_url=url, cookies=cookies, headers={"X-CSRF-Token": session["csrf_token"]}) as pim_user:
+        assert connect_pim_from(pim_user, pim_base).json()["connected"] is True
+        saved = pim_user.put("/api/config/bigcommerce", json={"store_hash": "abc123", "client_id": CLIENT_ID,
+                                                              "access_token": token})
+        assert saved.status_code == 200 and saved.json()["connected"] is True, saved.text
+    assert store.tenant_for_store("abc123") == visited and not store.tenant_exists(installed)
+    loaded = httpx.get(f"{url}/bc/load", params={"signed_payload_jwt": signed_payload()})
+    assert httpx.get(f"{url}/api/session", headers={"Authorization": f"Bearer {loaded.cookies[COOKIE]}"}
+                     ).json()["tenant"] == visited
+
+
+def test_a_whole_connection_is_never_taken(service, pim_url, bc, redis_conn):
+    whole, half = Client(*service), Client(*service)
+    connect_all(whole, pim_url)
+    other_token = next(iter(bc[1].state.bc.stores[OTHER_STORE].tokens))
+    assert half.put("/api/config/bigcommerce", bc_body(store_hash=OTHER_STORE, access_token=other_token)
+                    ).json()["connected"] is True
+    response = half.put("/api/config/pim", half.pim_body(pim_url))
+    assert response.status_code == 409 and response.json()["error"] == "pim_in_use"
+    response = half.put("/api/config/bigcommerce", bc_body())
+    assert response.status_code == 409 and response.json()["error"] == "store_in_use"
+    assert whole.store.tenant_for_pim(pim_url) == whole.tenant and whole.store.tenant_exists(whole.tenant)
+
+
 # --- defect 5: no lost updates --------------------------------------------------------------------------
 
 OLD_KEY, NEW_KEY = "old-secret-key-0123456789abcdef", "new-secret-key-0123456789abcdef"
@@ -405,3 +461,60 @@ def test_concurrent_run_updates_lose_nothing(redis_conn):
     doc = store.get_run(tenant, run)
     missing = [f"w{n}_{i}" for n in range(8) for i in range(25) if f"w{n}_{i}" not in doc]
     assert missing == [] and doc["status"] == "running"
+
+
+# --- the store's side of it ------------------------------------------------------------------------------
+
+
+def _section(url: str) -> dict:
+    return {"url": url, "client_id": "c", "username": "u", "connected": True, "message": "Connected.", "hints": []}
+
+
+def test_save_connection_has_one_winner_per_value(redis_conn):
+    store = Store(redis_conn, SecretBox(NEW_KEY))
+    for round_ in range(20):
+        url = f"https://pim{round_}.example.com"
+        tenants = [store.create_tenant() for _ in range(8)]
+        start = threading.Barrier(8)
+
+        def save(tenant, url=url, start=start):
+            start.wait()
+            return store.save_connection(tenant, "pim", {"url": url, "secret": tenant}, _section(url))
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(save, tenants))
+        winners = [t for t, r in zip(tenants, results, strict=True) if r is None]
+        assert len(winners) == 1 and store.tenant_for_pim(url) == winners[0]
+        assert all(r == winners[0] for r in results if r is not None)
+        for t in tenants:  # the losers wrote nothing
+            if t != winners[0]:
+                assert store.get_credentials(t, "pim") is None and store.get_section(t, "pim") == {}
+
+
+def test_save_connection_moves_the_tenants_own_link(redis_conn):
+    store = Store(redis_conn, SecretBox(NEW_KEY))
+    tenant = store.create_tenant()
+    assert store.save_connection(tenant, "pim", {"secret": "a"}, _section("https://a.example.com")) is None
+    assert store.save_connection(tenant, "pim", {"secret": "b"}, _section("https://b.example.com")) is None
+    assert store.tenant_for_pim("https://a.example.com") is None
+    assert store.tenant_for_pim("https://b.example.com") == tenant and store.tenant(tenant)["pim_url"] == "https://b.example.com"
+    other = store.create_tenant()
+    assert store.save_connection(other, "pim", {"secret": "c"}, _section("https://a.example.com")) is None
+
+
+def test_a_yielding_claim_is_kept_when_something_of_it_is_connected(redis_conn):
+    store = Store(redis_conn, SecretBox(NEW_KEY))
+    visitor = store.ensure_tenant_for_pim("https://pim.example.com")
+    store.save_connection(visitor, "bigcommerce", {"access_token": "t"}, {"store_hash": "abc123", "connected": True})
+    winner = store.create_tenant()
+    assert store.save_connection(winner, "pim", {"secret": "s"}, _section("https://pim.example.com")) is None
+    assert store.tenant_exists(visitor) and store.tenant(visitor)["pim_url"] == ""
+    assert store.tenant_for_store("abc123") == visitor
+    assert store.ensure_tenant_for_pim("https://pim.example.com") == winner
+
+
+def test_an_index_naming_a_deleted_tenant_is_taken_over(redis_conn):
+    store = Store(redis_conn, SecretBox(NEW_KEY))
+    redis_conn.set("connector:tenant-by-pim:https://pim.example.com", "tgone")
+    tenant = store.ensure_tenant_for_pim("https://pim.example.com")
+    assert tenant != "tgone" and store.tenant_exists(tenant)

@@ -15,11 +15,16 @@ from typing import Any
 import redis
 
 from service.crypto import SecretBox
+from service.store.sessions import session_key
 
 PREFIX = "connector"
 RUN_HISTORY_KEPT = 100
 # kind -> (index, the section field it is keyed by, the tenant record field)
 CLAIMS = {"pim": ("tenant-by-pim", "url", "pim_url"), "bigcommerce": ("tenant-by-store", "store_hash", "store_hash")}
+
+
+def _other(kind: str) -> str:
+    return "bigcommerce" if kind == "pim" else "pim"
 
 
 def attempt_name(kind: str) -> str:
@@ -28,26 +33,37 @@ def attempt_name(kind: str) -> str:
 
 
 # KEYS: index, tenant record, tenants set. ARGV: candidate id, then the record's field/value pairs.
+# An index naming a tenant that no longer exists is taken over.
 _ENSURE = """
 local existing = redis.call('GET', KEYS[1])
-if existing then return existing end
+if existing and redis.call('SISMEMBER', KEYS[3], existing) == 1 then return existing end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], unpack(ARGV, 2))
 redis.call('SADD', KEYS[3], ARGV[1])
 return ARGV[1]
 """
 
-# KEYS: index key of the value, tenant record, credentials hash, config hash.
+# KEYS: index key of the value, tenant record, credentials hash, config hash. The holder's config hash and
+# record are read by name too (one Redis, no cluster: every key is on this server).
 # ARGV: 1 tenant, 2 value, 3 kind, 4 section JSON, 5 credentials ciphertext, 6 section field, 7 record field,
-#       8 index key prefix, 9 attempt name, 10 tenants set, 11 tenant key prefix, 12 value as JSON.
+#       8 index key prefix, 9 attempt name, 10 tenants set, 11 tenant key prefix, 12 value as JSON,
+#       13 the other kind (a PIM's is "bigcommerce", a store's "pim").
 # Returns {1, previous holder or ""} when saved, {0, holder} when another tenant is connected to the value.
 _SAVE_CONNECTION = """
+local function connected(config_key, kind)
+  local raw = redis.call('HGET', config_key, kind)
+  if not raw then return nil end
+  local ok, doc = pcall(cjson.decode, raw)
+  if ok and type(doc) == 'table' and doc['connected'] == true then return doc end
+  return nil
+end
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] and redis.call('SISMEMBER', ARGV[10], holder) == 1 then
-  local raw = redis.call('HGET', ARGV[11] .. holder .. ':config', ARGV[3])
-  if raw then
-    local ok, doc = pcall(cjson.decode, raw)
-    if ok and type(doc) == 'table' and doc['connected'] == true and doc[ARGV[6]] == ARGV[2] then
+  local holder_config = ARGV[11] .. holder .. ':config'
+  local doc = connected(holder_config, ARGV[3])
+  if doc and doc[ARGV[6]] == ARGV[2] then
+    -- Half a connection (this side only) yields to a tenant that has the other side: the two meet there.
+    if connected(holder_config, ARGV[13]) or not connected(KEYS[4], ARGV[13]) then
       return {0, holder}
     end
   end
@@ -169,17 +185,21 @@ class Store:
         pipe.hset(self._t(tenant), meta_field, json.dumps(value))
         pipe.execute()
 
-    def connected_owner(self, kind: str, value: str) -> str | None:
-        """The tenant whose credentials in force connect it to this PIM URL (kind "pim") or store hash
-        ("bigcommerce"): the only kind of claim that keeps another tenant from connecting it."""
+    def blocking_owner(self, tenant: str, kind: str, value: str) -> str | None:
+        """The tenant that keeps `tenant` from connecting this PIM URL (kind "pim") or store hash
+        ("bigcommerce"): one whose connection in force uses it, unless that is half a connection (this side
+        only) and `tenant` has the other side. The same rule `save_connection` applies atomically."""
         index, field, _ = CLAIMS[kind]
         holder = self.redis.get(f"{PREFIX}:{index}:{value}")
-        if not holder:
+        holder = holder.decode() if holder else None
+        if not holder or holder == tenant or not self.tenant_exists(holder):
             return None
-        holder = holder.decode()
         section = self.get_section(holder, kind)
-        connected = self.tenant_exists(holder) and section.get("connected") is True and section.get(field) == value
-        return holder if connected else None
+        if section.get("connected") is not True or section.get(field) != value:
+            return None
+        other = _other(kind)
+        half = self.get_section(holder, other).get("connected") is not True
+        return None if half and self.get_section(tenant, other).get("connected") is True else holder
 
     # -- tested connections: credentials in force, the latest failed attempt, the index claim ----------
     def save_connection(self, tenant: str, kind: str, credentials: dict[str, Any],
@@ -189,8 +209,10 @@ class Store:
         section, drop the failed attempt, unlink the value this tenant used before.
 
         Returns None when saved, else the tenant that holds the connection (nothing is written then).
-        A tenant that only had the index without a tested connection (a first PIM visit, an app install
-        whose test failed) yields: the index moves, and the tenant is deleted if nothing of it is connected."""
+        A holder without a tested connection to the value (a first PIM visit, an app install whose test
+        failed) yields, and so does half a connection (connected to this side only) to a tenant connected to
+        the other side: the index moves, and the holder is deleted if nothing else of it is connected (its
+        main configuration for this PIM is kept when the new tenant has none)."""
         index, field, meta_field = CLAIMS[kind]
         value = section[field]
         ok, holder = self._script(_SAVE_CONNECTION)(
@@ -198,13 +220,21 @@ class Store:
                   self._t(tenant, "config")],
             args=[tenant, value, kind, json.dumps(section), self.box.encrypt(credentials), field, meta_field,
                   f"{PREFIX}:{index}:", attempt_name(kind), f"{PREFIX}:tenants", f"{PREFIX}:tenant:",
-                  json.dumps(value)])
+                  json.dumps(value), _other(kind)])
         holder = holder.decode() if holder else ""
         if not ok:
             return holder
         if holder and holder != tenant:
-            self.discard_if_unconnected(holder)
+            self._adopt_main(holder, tenant, kind, value)
+            self.discard_if_unconnected(holder, taken=(kind, value))
         return None
+
+    def _adopt_main(self, holder: str, tenant: str, kind: str, value: str) -> None:
+        """The main configuration (locale, channel, category) a yielding tenant chose for this very PIM."""
+        if kind != "pim" or self.get_section(holder, "pim").get("url") != value or self.get_section(tenant, "main"):
+            return
+        if main := self.get_section(holder, "main"):
+            self.put_section(tenant, "main", main)
 
     def save_attempt(self, tenant: str, kind: str, credentials: dict[str, Any], section: dict[str, Any]) -> None:
         """Keep a failed attempt next to the credentials in force (which stay as they are): its section
@@ -215,17 +245,19 @@ class Store:
         pipe.hset(self._t(tenant, "config"), name, json.dumps(section))
         pipe.execute()
 
-    def discard_if_unconnected(self, tenant: str) -> bool:
-        """Delete a tenant none of whose credentials are in force (and revoke its sessions): what a
-        claim that never connected leaves behind. Anything touching it meanwhile keeps it."""
+    def discard_if_unconnected(self, tenant: str, *, taken: tuple[str, str] | None = None) -> bool:
+        """Delete a tenant none of whose credentials are in force (and revoke its sessions): what a claim
+        that never connected leaves behind, or half a connection whose side (`taken`: kind, value)
+        another tenant now holds. Anything touching it meanwhile keeps it."""
         keys = [self._t(tenant), self._t(tenant, "config"), self._t(tenant, "credentials"),
                 self._t(tenant, "sessions")]
         with self.redis.pipeline() as pipe:
             try:
                 pipe.watch(*keys)
                 sections = {k.decode(): v for k, v in pipe.hgetall(self._t(tenant, "config")).items()}
-                for kind in CLAIMS:
-                    if kind in sections and json.loads(sections[kind]).get("connected") is True:
+                for kind, (_, field, _) in CLAIMS.items():
+                    doc = json.loads(sections[kind]) if kind in sections else {}
+                    if doc.get("connected") is True and (kind, doc.get(field)) != taken:
                         return False
                 meta = {k.decode(): json.loads(v) for k, v in pipe.hgetall(self._t(tenant)).items()}
                 sids = [s.decode() for s in pipe.smembers(self._t(tenant, "sessions"))]
@@ -233,7 +265,7 @@ class Store:
                 indexes = [(f"{PREFIX}:{index}:{meta[f]}") for index, _, f in CLAIMS.values() if meta.get(f)]
                 owned = [k for k in indexes if pipe.get(k) == tenant.encode()]
                 pipe.multi()
-                for key in [*doomed, *owned, *(f"{PREFIX}:session:{sid}" for sid in sids)]:
+                for key in [*doomed, *owned, *(session_key(sid) for sid in sids)]:
                     pipe.delete(key)
                 pipe.srem(f"{PREFIX}:tenants", tenant)
                 pipe.execute()

@@ -10,13 +10,18 @@ import redis
 PREFIX = "connector"
 
 
+def session_key(sid: str) -> str:
+    """The record of one session (also deleted by the tenant store when it deletes a tenant)."""
+    return f"{PREFIX}:session:{sid}"
+
+
 class SessionStore:
     def __init__(self, conn: redis.Redis) -> None:
         self.redis = conn
 
     @staticmethod
     def _key(sid: str) -> str:
-        return f"{PREFIX}:session:{sid}"
+        return session_key(sid)
 
     @staticmethod
     def _tenant_index(tenant: str) -> str:

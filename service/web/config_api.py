@@ -253,8 +253,7 @@ def _in_use(kind: str) -> ApiError:
 def _check_owner(store: Store, tenant: str, kind: str, value: str) -> None:
     """409 before any test when another tenant's tested connection holds this PIM/store (the save checks
     again, atomically: this early answer only spares the merchant a test)."""
-    owner = store.connected_owner(kind, value)
-    if owner and owner != tenant:
+    if store.blocking_owner(tenant, kind, value):
         raise _in_use(kind)
 
 
