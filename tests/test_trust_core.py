@@ -518,3 +518,14 @@ def test_an_index_naming_a_deleted_tenant_is_taken_over(redis_conn):
     redis_conn.set("connector:tenant-by-pim:https://pim.example.com", "tgone")
     tenant = store.ensure_tenant_for_pim("https://pim.example.com")
     assert tenant != "tgone" and store.tenant_exists(tenant)
+
+
+def test_a_deleted_tenant_saves_nothing(redis_conn):
+    from service.store import TenantGone
+
+    store = Store(redis_conn, SecretBox(NEW_KEY))
+    tenant = store.create_tenant()
+    store.delete_tenant(tenant)
+    with pytest.raises(TenantGone):
+        store.save_connection(tenant, "pim", {"secret": "s"}, _section("https://pim.example.com"))
+    assert store.tenant_for_pim("https://pim.example.com") is None and redis_conn.keys(f"*{tenant}*") == []

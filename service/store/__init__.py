@@ -48,7 +48,8 @@ return ARGV[1]
 # ARGV: 1 tenant, 2 value, 3 kind, 4 section JSON, 5 credentials ciphertext, 6 section field, 7 record field,
 #       8 index key prefix, 9 attempt name, 10 tenants set, 11 tenant key prefix, 12 value as JSON,
 #       13 the other kind (a PIM's is "bigcommerce", a store's "pim").
-# Returns {1, previous holder or ""} when saved, {0, holder} when another tenant is connected to the value.
+# Returns {1, previous holder or ""} when saved, {0, holder} when another tenant is connected to the value,
+# {-1, ""} when the tenant itself no longer exists.
 _SAVE_CONNECTION = """
 local function connected(config_key, kind)
   local raw = redis.call('HGET', config_key, kind)
@@ -57,6 +58,7 @@ local function connected(config_key, kind)
   if ok and type(doc) == 'table' and doc['connected'] == true then return doc end
   return nil
 end
+if redis.call('SISMEMBER', ARGV[10], ARGV[1]) == 0 then return {-1, ''} end
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] and redis.call('SISMEMBER', ARGV[10], holder) == 1 then
   local holder_config = ARGV[11] .. holder .. ':config'
@@ -96,6 +98,10 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 return 0
 """
+
+
+class TenantGone(LookupError):
+    """The tenant was deleted meanwhile (uninstalled, or a claim that yielded): nothing was saved."""
 
 
 def _now() -> float:
@@ -208,7 +214,8 @@ class Store:
         (refused when another tenant's credentials in force are connected to it), store credentials and
         section, drop the failed attempt, unlink the value this tenant used before.
 
-        Returns None when saved, else the tenant that holds the connection (nothing is written then).
+        Returns None when saved, else the tenant that holds the connection (nothing is written then);
+        raises TenantGone when `tenant` itself no longer exists.
         A holder without a tested connection to the value (a first PIM visit, an app install whose test
         failed) yields, and so does half a connection (connected to this side only) to a tenant connected to
         the other side: the index moves, and the holder is deleted if nothing else of it is connected (its
@@ -222,6 +229,8 @@ class Store:
                   f"{PREFIX}:{index}:", attempt_name(kind), f"{PREFIX}:tenants", f"{PREFIX}:tenant:",
                   json.dumps(value), _other(kind)])
         holder = holder.decode() if holder else ""
+        if ok == -1:
+            raise TenantGone(tenant)
         if not ok:
             return holder
         if holder and holder != tenant:

@@ -35,7 +35,7 @@ from service.config.records import (
     save_tested,
 )
 from service.net import UnsafeUrl, ensure_public_url
-from service.store import Store, attempt_name
+from service.store import Store, TenantGone, attempt_name
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
@@ -250,6 +250,16 @@ def _in_use(kind: str) -> ApiError:
                     fields={"store_hash": "is used by another connection"})
 
 
+def _save(store: Store, tenant: str, kind: str, credentials: dict, section: dict) -> None:
+    try:
+        holder = save_tested(store, tenant, kind, credentials, section)
+    except TenantGone:  # deleted while we were testing (uninstalled, or it yielded to another tenant)
+        raise ApiError(401, "unauthorized", "This connection no longer exists: open the connector again from "
+                                            "your PIM or from the BigCommerce control panel.") from None
+    if holder:
+        raise _in_use(kind)  # another tenant connected this PIM or store while we were testing
+
+
 def _check_owner(store: Store, tenant: str, kind: str, value: str) -> None:
     """409 before any test when another tenant's tested connection holds this PIM/store (the save checks
     again, atomically: this early answer only spares the merchant a test)."""
@@ -311,8 +321,7 @@ async def put_pim(request: Request) -> JSONResponse:
     section = {"url": creds["url"], "client_id": creds["client_id"], "username": creds["username"],
                "connected": result["connected"], "message": result["message"], "hints": hints,
                "tested_at": time.time()}
-    if save_tested(store, tenant, "pim", creds, section):
-        raise _in_use("pim")  # another tenant connected this PIM while we were testing
+    _save(store, tenant, "pim", creds, section)
     if result["connected"]:
         _record(store, tenant, request, changed, old, new)
     view = public_connection(store, tenant, "pim")
@@ -357,8 +366,7 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
     hints = [*result["hints"], *notes]
     section = bigcommerce_section(result, store_hash=values["store_hash"], client_id=values["client_id"],
                                   hints=hints, kept={k: app[k] for k in ("installed_as_app", "scope") if k in app})
-    if save_tested(store, tenant, "bigcommerce", {"access_token": token}, section):
-        raise _in_use("bigcommerce")  # another tenant connected this store while we were testing
+    _save(store, tenant, "bigcommerce", {"access_token": token}, section)
     if result["connected"]:
         _record(store, tenant, request, changed, old, new)
     view = public_connection(store, tenant, "bigcommerce")
