@@ -204,7 +204,7 @@ class AkeneoClient:
         timeout: float = 30.0,
         max_attempts: int = 6,
         transport: httpx.AsyncBaseTransport | None = None,
-        allow_private_addresses: bool = True,
+        allow_private_addresses: bool = False,  # merchant URLs are the rule: opting out is explicit
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
