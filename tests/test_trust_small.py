@@ -87,3 +87,75 @@ def test_service_enqueues_by_dotted_name_and_a_worker_runs_it(redis_conn):
     run_worker(redis_conn, burst=True)
     job = Job.fetch(job.id, connection=redis_conn)
     assert job.return_value() == "pong" and job.meta["tenant"] == "t1" and job.timeout == 30
+
+
+# --- defect 10: the small ones --------------------------------------------------------------------------
+
+
+PIM_VALUES = {"url": "https://pim.example.com", "client_id": "client", "secret": "secret", "username": "api",
+              "password": "pass"}
+
+
+def test_a_revoked_token_is_not_explained_with_flow_type_and_role():
+    from service.clients.akeneo import AkeneoAuthError, AkeneoPermissionError
+    from service.config.hints import pim_failure
+
+    for text in ("The access token provided is invalid.", "The access token provided has expired."):
+        message, hints = pim_failure(AkeneoAuthError(text, "rejected", 401), PIM_VALUES)
+        said = " ".join([message, *hints]).lower()
+        assert "flow type" not in said and "role" not in said and "permission" not in said
+        assert "HTTP 401" in message and "revoked" in said and "regenerated" in said
+    # A 403 is a permission: there the flow type and the role are the answer.
+    _, hints = pim_failure(AkeneoPermissionError("Access forbidden.", 403), PIM_VALUES)
+    assert any("flow type" in h for h in hints) and any("role" in h for h in hints)
+
+
+def test_a_token_refused_on_the_read_through_the_route(tmp_path, redis_url, redis_conn):
+    from tests.test_config_support import client_of, pim_sandbox, running_connector
+
+    expiring = pim_sandbox()
+    expiring.state.pim.token_ttl = 0  # every token is expired when used: 401 on every read, even after renewal
+    with serve(expiring) as pim_url, running_connector(tmp_path, redis_url, "http://127.0.0.1:9") as service, \
+            client_of(service) as client:
+        body = client.put("/api/config/pim", client.pim_body(pim_url)).json()
+    assert body["connected"] is False and "(HTTP 401" in body["message"], body
+    assert not [h for h in body["hints"] if "flow type" in h or "role" in h], body["hints"]
+
+
+def _two_addresses(*addresses: str):
+    """A stand-in for DNS (an outside system): `pim.two-addresses.test` resolves to `addresses`."""
+    async def resolve(host, port):
+        assert host == "pim.two-addresses.test", host
+        return list(addresses)
+    return resolve
+
+
+def test_public_transport_falls_back_to_the_next_resolved_address(monkeypatch):
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from service import net
+
+    async def hello(request):
+        return PlainTextResponse("reached")
+
+    with serve(Starlette(routes=[Route("/", hello)])) as url:  # listens on 127.0.0.1 only
+        port = int(url.rsplit(":", 1)[1])
+        # Nothing listens on 127.0.0.2 at that port: the first address refuses, the second answers.
+        monkeypatch.setattr(net, "resolve", _two_addresses("127.0.0.2", "127.0.0.1"), raising=False)
+
+        async def get(allow_private: bool):
+            async with httpx.AsyncClient(transport=net.public_transport(allow_private=allow_private)) as http:
+                return await http.get(f"http://pim.two-addresses.test:{port}/")
+
+        assert asyncio.run(get(True)).text == "reached"
+        # Refusing internal addresses checks every address before connecting to any: no public first
+        # address (that may fail on purpose) opens the way to an internal second one.
+        monkeypatch.setattr(net, "resolve", _two_addresses("93.184.215.14", "127.0.0.1"))
+        with pytest.raises(httpx.ConnectError, match=r"internal address \(127\.0\.0\.1\)"):
+            asyncio.run(get(False))
+        monkeypatch.setattr(net, "resolve", _two_addresses("127.0.0.2", "127.0.0.3"))
+        with pytest.raises(httpx.ConnectError):  # every address refused: the last failure is reported
+            asyncio.run(get(True))
