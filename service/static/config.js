@@ -405,7 +405,12 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     credentialForm("pim", "/api/config/pim", ["secret", "password"], function (data, inForce) { setMainEnabled(inForce); });
-    credentialForm("bc", "/api/config/bigcommerce", ["access_token"]);
+    credentialForm("bc", "/api/config/bigcommerce", ["access_token"], function (data) {
+      // Show the hash the server kept, not the URL that was pasted (the answer's notes say it was cut out);
+      // after a failed test, the one that was tried (the connection in force may use another).
+      var shown = data.bigcommerce && (data.bigcommerce.last_attempt || data.bigcommerce);
+      if (shown && shown.store_hash) { $("bc-store_hash").value = shown.store_hash; }
+    });
     $("main-form").addEventListener("submit", mainSubmit);
     $("main-channel").addEventListener("change", channelChanged);
     $("category-search").addEventListener("input", searchChanged);
