@@ -5,6 +5,7 @@ secrets never leave the server: the answers say whether a secret is set, never w
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -295,7 +296,7 @@ async def put_pim(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     body = await _json_object(request)
     values, errors, notes = forms.read_pim(body, have_secret=True, have_password=True)
-    kept = _kept(store, tenant, "pim", values, errors)
+    kept = await asyncio.to_thread(_kept, store, tenant, "pim", values, errors)
     if errors:
         raise _invalid(errors)
     try:
@@ -304,11 +305,11 @@ async def put_pim(request: Request) -> JSONResponse:
         raise _invalid({"url": str(exc)}) from None
     except ValueError:  # a host name the resolver refuses to encode (forms should have caught it)
         raise _invalid({"url": "is not a valid URL (the host name is not valid)"}) from None
-    section = store.get_section(tenant, "pim")
+    section = await asyncio.to_thread(store.get_section, tenant, "pim")
     in_force = section if section.get("connected") is True else {}
     old, new = {"pim_url": in_force.get("url")}, {"pim_url": values["url"]}
     changed = _guard(store, tenant, old, new, ("pim_url",), values["confirm"])
-    _check_owner(store, tenant, "pim", values["url"])
+    await asyncio.to_thread(_check_owner, store, tenant, "pim", values["url"])
     creds = {"url": values["url"], "client_id": values["client_id"], "username": values["username"],
              "secret": values["secret"] or kept.get("secret", ""),
              "password": values["password"] or kept.get("password", "")}
@@ -321,10 +322,10 @@ async def put_pim(request: Request) -> JSONResponse:
     section = {"url": creds["url"], "client_id": creds["client_id"], "username": creds["username"],
                "connected": result["connected"], "message": result["message"], "hints": hints,
                "tested_at": time.time()}
-    _save(store, tenant, "pim", creds, section)
+    await asyncio.to_thread(_save, store, tenant, "pim", creds, section)
     if result["connected"]:
-        _record(store, tenant, request, changed, old, new)
-    view = public_connection(store, tenant, "pim")
+        await asyncio.to_thread(_record, store, tenant, request, changed, old, new)
+    view = await asyncio.to_thread(public_connection, store, tenant, "pim")
     return JSONResponse({"connected": result["connected"], "message": result["message"], "hints": hints,
                          "previous_in_use": view["previous_in_use"], "pim": view})
 
@@ -344,19 +345,20 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     body = await _json_object(request)
     values, errors, notes = forms.read_bigcommerce(body, have_token=True)
-    section = store.get_section(tenant, "bigcommerce")
+    sections = await asyncio.to_thread(store.all_sections, tenant)
+    section = sections.get("bigcommerce", {})
     in_force = section if section.get("connected") is True else {}
-    app = in_force if in_force.get("installed_as_app") else store.get_section(tenant, attempt_name("bigcommerce"))
+    app = in_force if in_force.get("installed_as_app") else sections.get(attempt_name("bigcommerce"), {})
     if (not errors and app.get("installed_as_app") and app.get("store_hash")
             and values["store_hash"] != app["store_hash"]):
         errors["store_hash"] = (f"cannot change: the connector is installed as an app in the store "
                                 f"{app['store_hash']}; install it from the other store's control panel instead")
-    kept = _kept(store, tenant, "bigcommerce", values, errors)
+    kept = await asyncio.to_thread(_kept, store, tenant, "bigcommerce", values, errors)
     if errors:
         raise _invalid(errors)
     old, new = {"store_hash": in_force.get("store_hash")}, {"store_hash": values["store_hash"]}
     changed = _guard(store, tenant, old, new, ("store_hash",), values["confirm"])
-    _check_owner(store, tenant, "bigcommerce", values["store_hash"])
+    await asyncio.to_thread(_check_owner, store, tenant, "bigcommerce", values["store_hash"])
     token = values["access_token"] or kept.get("access_token", "")
     # Test first, save after: a check that crashes leaves everything stored as it was.
     try:
@@ -366,10 +368,10 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
     hints = [*result["hints"], *notes]
     section = bigcommerce_section(result, store_hash=values["store_hash"], client_id=values["client_id"],
                                   hints=hints, kept={k: app[k] for k in ("installed_as_app", "scope") if k in app})
-    _save(store, tenant, "bigcommerce", {"access_token": token}, section)
+    await asyncio.to_thread(_save, store, tenant, "bigcommerce", {"access_token": token}, section)
     if result["connected"]:
-        _record(store, tenant, request, changed, old, new)
-    view = public_connection(store, tenant, "bigcommerce")
+        await asyncio.to_thread(_record, store, tenant, request, changed, old, new)
+    view = await asyncio.to_thread(public_connection, store, tenant, "bigcommerce")
     return JSONResponse({"connected": result["connected"], "message": result["message"], "hints": hints,
                          "previous_in_use": view["previous_in_use"], "bigcommerce": view})
 

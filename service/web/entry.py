@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.requests import Request
@@ -61,7 +62,8 @@ async def home(request: Request) -> Response:
         return _cannot_verify(request)
     if user is None:
         return message_page(request, 401, "Log in to your PIM first", LOGIN_FIRST)
-    token, session = _pim_session(store, sessions, pim_url, user, cookie_fingerprint(pim_url, cookie))
+    token, session = await asyncio.to_thread(_pim_session, store, sessions, pim_url, user,
+                                             cookie_fingerprint(pim_url, cookie))
     tenant = session.tenant
     log.info("PIM session accepted", extra={"tenant": tenant, "pim": pim_url})
     response = await pages.config_page(request, session, token)
