@@ -41,6 +41,7 @@ from service.sync_context import (
 from service.transform.context import Catalog, StoreSettings
 from service.transform.mapping import Mapping as FieldMapping
 from service.transform.mapping import mapping_document, parse_mapping_document, suggest_mapping
+from service.transform.product import ProductPlan, build_product_model, build_simple_product
 
 log = logging.getLogger("connector.mapping")
 
@@ -336,8 +337,6 @@ async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> d
     request = read_preview_request(body)
     conns = await connections(store, tenant)
     conns.require()
-    from service.transform.product import build_product_model, build_simple_product  # noqa: PLC0415 - lands soon
-
     try:
         await main_config(store, tenant)
     except MainNotConfigured as exc:
@@ -377,7 +376,7 @@ async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> d
     return _answer(plan, ctx.mapping, notes)
 
 
-def _answer(plan: Any, mapping: FieldMapping, notes: list[str]) -> dict[str, Any]:
+def _answer(plan: ProductPlan, mapping: FieldMapping, notes: list[str]) -> dict[str, Any]:
     return {"payload": plan.payload, "warnings": _issues(plan.warnings), "errors": _issues(plan.errors),
             "sku": plan.sku, "key": plan.key, "content_hash": plan.content_hash, "media": list(plan.media),
             "mapping_version": mapping.version, "notes": notes}

@@ -116,11 +116,11 @@ async def with_options(pim: AkeneoClient, catalog: Catalog, codes: Iterable[str]
 
 
 async def fetch_product(pim: AkeneoClient, identifier: str) -> dict | None:
-    """The product with this identifier (Akeneo compares identifiers case-insensitively), or None."""
+    """The product with this identifier, or None. (`/products-uuid` items carry the identifier only as the
+    identifier attribute's value; the PIM's `identifier` filter matches it, case-insensitively.)"""
     search = search_filter(identifier=("IN", [identifier]))
     async for product in pim.iter_products(search=search, page_size=10):
-        if str(product.get("identifier", "")).lower() == identifier.lower():
-            return product
+        return product
     return None
 
 
@@ -128,12 +128,12 @@ async def fetch_product(pim: AkeneoClient, identifier: str) -> dict | None:
 class ModelTree:
     model: dict                 # the root product model
     sub_models: list[dict]      # its level-1 sub-models ([] for a one-level family variant)
-    variants: list[dict]        # the variant products (leaves), by identifier
+    variants: list[dict]        # the variant products (leaves), by uuid
 
 
 async def fetch_model_tree(pim: AkeneoClient, code: str) -> ModelTree | None:
     """A product model's whole tree from its root (a sub-model's code gives its root's tree), None when
-    there is no such model. Sub-models and variants come sorted by code/identifier so that the payload
+    there is no such model. Sub-models and variants come sorted (by code, by uuid) so that the payload
     (its variant order) does not depend on the PIM's paging."""
     try:
         model = await pim.get_product_model(code)
@@ -149,5 +149,5 @@ async def fetch_model_tree(pim: AkeneoClient, code: str) -> ModelTree | None:
                   if str(m.get("code", "")).lower() != root.lower()]
     variants = [p async for p in pim.iter_products(search=search, page_size=PAGE)]
     sub_models.sort(key=lambda m: str(m.get("code", "")).lower())
-    variants.sort(key=lambda p: str(p.get("identifier", "")).lower())
+    variants.sort(key=lambda p: str(p.get("identifier") or p.get("uuid") or "").lower())
     return ModelTree(model, sub_models, variants)

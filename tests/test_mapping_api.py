@@ -18,18 +18,16 @@ from service.store import mapping as mapping_store
 from service.transform.mapping import FIELD_SPECS, suggest_mapping
 from tests.servers import serve
 from tests.test_config_support import (
-    BC_CLIENT,
-    BC_TOKEN,
     PIM_CLIENT,
     PIM_PASSWORD,
     PIM_SECRET,
     PIM_USER,
-    STORE,
     bc_sandbox_app,
     client_of,
     pim_sandbox,
     running_connector,
 )
+from tests.test_mapping_support import connect, fields_of, saved, with_value
 
 PRICE = "pim_catalog_price_collection"
 
@@ -62,39 +60,12 @@ def catalog(pim):
     return asyncio.run(read())
 
 
-def connect(client, pim_url: str, *, bigcommerce: bool = True, main: bool = True) -> None:
-    client.connect_pim(pim_url)
-    if bigcommerce:
-        response = client.put("/api/config/bigcommerce", {"store_hash": STORE, "client_id": BC_CLIENT,
-                                                          "access_token": BC_TOKEN})
-        assert response.status_code == 200 and response.json()["connected"], response.text
-    if main:
-        response = client.put("/api/config/main", {"locale": "en_US", "channel": "ecommerce", "category": "master"})
-        assert response.status_code == 200, response.text
-
-
 @pytest.fixture
 def merchant(service, redis_conn, pim):
     """A tenant with both connections green and the main configuration saved."""
     with client_of(service) as c:
         connect(c, pim[0])
         yield c
-
-
-def fields_of(doc: dict) -> dict:
-    return {f["field"]: f for f in doc["fields"]}
-
-
-def with_value(doc: dict, field: str, value) -> dict:
-    edited = copy.deepcopy(doc)
-    for f in edited["fields"]:
-        if f["field"] == field:
-            f["value"] = value
-    return edited
-
-
-def saved(client) -> dict | None:
-    return mapping_store.get_mapping(client.store, client.tenant)
 
 
 # --- connections ---------------------------------------------------------------------------------------
