@@ -327,10 +327,6 @@ def _category_ids(store: Store, tenant: str) -> dict[str, int]:
     return ids
 
 
-def _issues(items: list[Any]) -> list[dict[str, str]]:
-    return [dataclasses.asdict(i) for i in items]
-
-
 async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> dict[str, Any]:
     """The payload the import would send for one product or product model, with its warnings and errors:
     the same fetch (sync_context), the same Context (build_context), the same build_* function."""
@@ -377,6 +373,4 @@ async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> d
 
 
 def _answer(plan: ProductPlan, mapping: FieldMapping, notes: list[str]) -> dict[str, Any]:
-    return {"payload": plan.payload, "warnings": _issues(plan.warnings), "errors": _issues(plan.errors),
-            "sku": plan.sku, "key": plan.key, "content_hash": plan.content_hash, "media": list(plan.media),
-            "mapping_version": mapping.version, "notes": notes}
+    return {**plan.to_json(), "mapping_version": mapping.version, "notes": notes}

@@ -15,6 +15,7 @@ from typing import Any
 
 from service.clients.akeneo import AkeneoClient, AkeneoNotFound, search_filter
 from service.clients.bigcommerce import BigCommerceClient
+from service.media import media_token, media_url
 from service.pim_schema import load_catalog, load_store_settings, option_attributes_for
 from service.settings import Settings
 from service.store import Store
@@ -55,8 +56,6 @@ async def load_mapping(store: Store, tenant: str, catalog: Catalog) -> FieldMapp
 
 def image_signer(settings: Settings, tenant: str) -> Callable[[str], str]:
     """media-file code -> the signed `GET /media/{token}` URL BigCommerce downloads the image from."""
-    from service.media import media_token, media_url  # noqa: PLC0415 - lands with the transform branch
-
     def image_url(code: str) -> str:
         return media_url(settings.app_url, media_token(settings.secret_key, tenant, code))
     return image_url

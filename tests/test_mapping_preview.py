@@ -11,6 +11,7 @@ import pytest
 
 from service.clients.akeneo import AkeneoClient
 from service.clients.bigcommerce import BigCommerceClient
+from service.media import read_media_token
 from service.store import mapping as mapping_store
 from service.sync_context import build_context, fetch_model_tree, fetch_product
 from service.transform.product import build_product_model, build_simple_product
@@ -28,8 +29,6 @@ from tests.test_config_support import (
     running_connector,
 )
 from tests.test_mapping_support import connect, fields_of, with_value
-
-read_media_token = pytest.importorskip("service.media").read_media_token  # until the transform branch adds it
 
 CAMERA = "10970033"   # digital camera: picture, weight in grams, categories
 STICKER = "AKNSTK"    # the one simple product with a price (EUR and USD)
