@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from service.clients.akeneo import AkeneoClient, AkeneoError
+from service.clients.akeneo import AkeneoClient, AkeneoError, search_filter
 from service.clients.bigcommerce import BigCommerceClient, BigCommerceError
 from service.config.forms import code_problem, text_problem
 from service.config.hints import pim_failure
@@ -334,7 +334,7 @@ async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> d
     conns = await connections(store, tenant)
     conns.require()
     try:
-        await main_config(store, tenant)
+        main = await main_config(store, tenant)
     except MainNotConfigured as exc:
         raise NotReady(str(exc), error="main_not_configured") from None
     if request.mapping is not None:
@@ -356,6 +356,9 @@ async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> d
             if product is None:
                 raise NotFound(f"The PIM has no product with the identifier \u201c{code}\u201d.",
                                fields={"identifier": "is not a product of this PIM"})
+            if main.category and not await _in_category(pim, code, main.category):
+                notes.append(f"\u201c{code}\u201d is not in the main category \u201c{main.category}\u201d: the import "
+                             "does not send it.")
             if product.get("parent"):
                 notes.append(f"\u201c{product.get('identifier')}\u201d is a variant of the product model "
                              f"\u201c{product['parent']}\u201d: BigCommerce gets one product for the whole model, "
@@ -370,6 +373,18 @@ async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> d
                                fields={"model": "is not a product model of this PIM"})
             plan = build_product_model(tree.model, tree.sub_models, tree.variants, ctx)
     return _answer(plan, ctx.mapping, notes)
+
+
+async def _in_category(pim: AkeneoClient, identifier: str, category: str) -> bool:
+    """Whether the product lies in the main category or below it (what the import reads). True when the
+    PIM cannot tell (e.g. the category was deleted since): the note is a help, not a verdict."""
+    search = search_filter(identifier=("IN", [identifier]), categories=("IN CHILDREN", [category]))
+    try:
+        async for _ in pim.iter_products(search=search, page_size=1):
+            return True
+    except AkeneoError:
+        return True
+    return False
 
 
 def _answer(plan: ProductPlan, mapping: FieldMapping, notes: list[str]) -> dict[str, Any]:

@@ -300,7 +300,7 @@ def test_raw_bodies_that_are_not_json(merchant):
     for raw in (b"", b"{", b"\xff\xfe", b"[" * 100000, b'{"fields": {"name": "name"}' + b" " * 10):
         response = merchant.put("/api/mapping", content=raw, headers={"Content-Type": "application/json"})
         assert response.status_code == 422, (raw[:20], response.text)
-    huge = b'{"fields": {"name": "' + b"a" * (5 * 1024 * 1024) + b'"}}'
+    huge = b'{"fields": {"name": "' + b"a" * (17 * 1024 * 1024) + b'"}}'
     response = merchant.put("/api/mapping", content=huge, headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert saved(merchant) is None

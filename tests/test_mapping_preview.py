@@ -187,6 +187,16 @@ def test_preview_follows_the_saved_mapping_and_its_version(merchant, pim, bc):
     assert after["mapping_version"] == 2 and after["content_hash"] != before
 
 
+def test_a_product_outside_the_main_category_says_the_import_skips_it(merchant):
+    response = merchant.put("/api/config/main", {"locale": "en_US", "channel": "ecommerce", "category": "cameras"})
+    assert response.status_code == 200, response.text
+    camera = preview(merchant, identifier=CAMERA).json()
+    assert camera["notes"] == []  # a digital camera lies under "cameras"
+    sticker = preview(merchant, identifier=STICKER).json()
+    assert sticker["payload"]["sku"] == STICKER
+    assert len(sticker["notes"]) == 1 and "not in the main category" in sticker["notes"][0]
+
+
 def test_unknown_codes_are_404_with_a_clear_message(merchant):
     response = preview(merchant, identifier="no-such-product")
     assert response.status_code == 404

@@ -17,7 +17,7 @@ from service.web.guard import current_session
 
 # The document GET returns carries every field's compatible attributes: a PIM with hundreds of attributes
 # makes it large, and PUT takes it back whole.
-MAX_BODY = 4 * 1024 * 1024
+MAX_BODY = 16 * 1024 * 1024
 Handler = Callable[[Request], Awaitable[JSONResponse]]
 
 
@@ -94,7 +94,7 @@ async def put_mapping(request: Request) -> JSONResponse:
       200: {description: "{saved, version, changed, mapping: <the document GET returns>}"}
       409: {description: "pim_not_connected, bigcommerce_not_connected, or mapping_changed (the body's version
         is not the current one)"}
-      413: {description: body larger than 4 MB}
+      413: {description: body larger than 16 MB}
       422: {description: "invalid: {fields: {field: message naming the accepted types}}; nothing saved"}
       502: {description: the PIM failed}
     """
@@ -114,7 +114,7 @@ async def preview_mapping(request: Request) -> JSONResponse:
       200: {description: "{payload, warnings, errors, sku, key, content_hash, media, mapping_version, notes}"}
       404: {description: no such product or product model in the PIM}
       409: {description: pim_not_connected, bigcommerce_not_connected or main_not_configured}
-      413: {description: body larger than 4 MB}
+      413: {description: body larger than 16 MB}
       422: {description: neither or both of identifier and model, or an invalid mapping}
       502: {description: the PIM or BigCommerce failed}
     """
