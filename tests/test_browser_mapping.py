@@ -79,7 +79,8 @@ def open_from_pim(browser, connector, pim, width=1280):
     page.on("console", lambda msg: errors.append(msg.text)
             if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
-    assert page.goto(f"{url}/?pim={pim[0]}").status == 200
+    response = page.goto(f"{url}/?pim={pim[0]}")
+    assert response.status == 200 and "script-src 'self';" in response.headers["content-security-policy"]
     page.wait_for_selector("body[data-ready=true]")
     context.clear_cookies(name="connector_session")
     return page, page.get_attribute('meta[name="tenant"]', "content"), errors
@@ -159,6 +160,9 @@ def test_pick_save_reload_and_it_is_kept(browser, connector, pim):
     app, _ = connector
     page, tenant, errors = ready(browser, connector, pim)
     shot(page, "mapping-1-suggested-1280")
+    # Scripts come from files only (CSP script-src 'self'): no inline script on the page.
+    assert page.eval_on_selector_all("script", "els => els.filter(e => !e.src).length") == 0
+    assert "mapping.js" in " ".join(page.eval_on_selector_all("script", "els => els.map(e => e.src)"))
     page.select_option("#map-name", "erp_name")
     assert page.inner_text("#mapping-badge") == "Unsaved changes"
     page.click("#mapping-save")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import random
 
 import pytest
 
@@ -222,3 +223,19 @@ def test_preview_needs_the_main_configuration(service, redis_conn, pim):
         connect(c, pim[0], main=False)
         response = preview(c, identifier=CAMERA)
         assert response.status_code == 409 and response.json()["error"] == "main_not_configured"
+
+
+def test_fuzzed_preview_bodies_never_fail(merchant):
+    rng = random.Random(7)
+    odd = ["%", "%2F", "a/b", "..", "./x", "#1", "?q=1", "é", "\u202e", "A" * 255, "1111111171 ", "AMOR",
+           "Model-tshirt-divided-blue", "*", "\\", '"', "null", "0"]
+    bodies: list = [{"identifier": v} for v in odd] + [{"model": v} for v in odd]
+    for _ in range(20):
+        body = {rng.choice(["identifier", "model", "mapping", "x"]): rng.choice(
+            [*odd, None, 1, [], {}, {"fields": {"name": rng.choice(odd)}}]) for _ in range(rng.randint(1, 3))}
+        bodies.append(body)
+    for body in bodies:
+        response = preview(merchant, **body)
+        assert response.status_code in (200, 404, 422), (body, response.text)
+        assert set(response.json()) >= ({"payload", "sku"} if response.status_code == 200 else {"error", "message"})
+    assert mapping_store.get_mapping(merchant.store, merchant.tenant) is None
