@@ -582,6 +582,20 @@ class AkeneoClient:
     async def list_family_variants(self, family: str) -> list[dict]:
         return await self._all(f"{API}/families/{quote(family, safe='')}/variants")
 
+    async def list_measurement_families(self) -> list[dict]:
+        """Every measurement family (units with their convert_from_standard operations). Akeneo
+        answers a plain JSON list here, not a paginated `_embedded` object."""
+        response = await self._send("GET", f"{API}/measurement-families", headers={"Accept": "application/json"})
+        if 200 <= response.status_code < 300:
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+            if isinstance(data, list):
+                return [item for item in data if isinstance(item, dict)]
+        self._check(response)  # raises the typed error (or not_akeneo) for anything but a list
+        raise AkeneoUnreachable("The measurement families answer is not a JSON list", "not_akeneo", response.status_code)
+
     # --- categories ----------------------------------------------------------------------------
 
     def iter_categories(
