@@ -29,21 +29,13 @@ import redis
 
 from service.clients.bigcommerce import BatchResult, BigCommerceClient, ItemError
 from service.store.categories import CategoryStore
+from service.transform.product import Issue
 
 log = logging.getLogger("connector.categories")
 
 MAX_NAME = 50  # BigCommerce category names
 MAX_DEPTH = 8  # BigCommerce nesting
 COUNT_FIELDS = ("created", "updated", "unchanged", "hidden", "deleted", "failed")
-
-
-@dataclass(frozen=True)
-class Issue:
-    """Same shape as `service.transform.product.Issue` (item, field, message)."""
-
-    item: str
-    field: str
-    message: str
 
 
 @dataclass
