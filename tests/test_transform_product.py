@@ -532,3 +532,11 @@ def test_clothing_model_name_falls_back_to_the_global_name(data, suggested):
     plan = model_plan(data, make_ctx(data, suggested), "apollon")
     assert plan.payload["name"] == "Long gray suit jacket and matching pants unstructured"
     assert messages(plan, "name") == []
+
+
+def test_plan_to_json_for_the_preview(data, suggested):
+    plan = build_simple_product(data.products["10970033"], make_ctx(data, suggested))
+    doc = json.loads(json.dumps(plan.to_json()))
+    assert doc["payload"] == plan.payload and doc["sku"] == "10970033" and doc["errors"] == []
+    assert doc["warnings"] == [{"item": "product 10970033", "field": "price", "message": messages(plan)[0]}]
+    assert doc["content_hash"] == plan.content_hash and doc["skipped"] is None

@@ -57,6 +57,9 @@ class Issue:
     field: str  # the BigCommerce field (or "product" / "variants")
     message: str  # what is wrong and what to change in the PIM
 
+    def to_json(self) -> dict:
+        return {"item": self.item, "field": self.field, "message": self.message}
+
 
 @dataclass
 class ProductPlan:
@@ -72,6 +75,20 @@ class ProductPlan:
     # Why nothing is to be sent although nothing is wrong (a model without variant products yet): the
     # import neither sends it nor counts it as failed. Errors take precedence.
     skipped: str | None = None
+
+    def to_json(self) -> dict:
+        """The plan as the preview shows it (plain JSON)."""
+        return {
+            "key": self.key,
+            "sku": self.sku,
+            "payload": self.payload,
+            "warnings": [issue.to_json() for issue in self.warnings],
+            "errors": [issue.to_json() for issue in self.errors],
+            "content_hash": self.content_hash,
+            "media": list(self.media),
+            "variant_media": dict(self.variant_media),
+            "skipped": self.skipped,
+        }
 
 
 # --- reading mapped fields ------------------------------------------------------------------------
