@@ -30,6 +30,7 @@ from service.pim_schema import load_catalog, load_store_settings
 from service.settings import Settings
 from service.store import Store
 from service.store import mapping as mapping_store
+from service.store.categories import CategoryStore
 from service.sync_context import (
     MainNotConfigured,
     build_context,
@@ -318,13 +319,9 @@ def read_preview_request(body: Any) -> PreviewRequest:
 
 
 def _category_ids(store: Store, tenant: str) -> dict[str, int]:
-    """The categories the last import created, as the import's category sync records them
-    (`idmap:category`, PIM code -> BigCommerce id): the preview names the same ones."""
-    ids: dict[str, int] = {}
-    for code, value in store.all_ids(tenant, "category").items():
-        with contextlib.suppress(ValueError):
-            ids[code.lower()] = int(value)
-    return ids
+    """The categories the category sync made in the store (visible ones, PIM code lowercased -> id), as
+    the import passes them to build_context after syncing: the preview names the same ones."""
+    return CategoryStore(store.redis).ids(tenant)
 
 
 async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> dict[str, Any]:

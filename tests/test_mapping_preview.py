@@ -14,6 +14,7 @@ from service.clients.akeneo import AkeneoClient
 from service.clients.bigcommerce import BigCommerceClient
 from service.media import read_media_token
 from service.store import mapping as mapping_store
+from service.store.categories import CategoryStore
 from service.sync_context import build_context, fetch_model_tree, fetch_product
 from service.transform.product import build_product_model, build_simple_product
 from tests.servers import serve
@@ -62,7 +63,10 @@ def merchant(service, redis_conn, pim):
     with client_of(service) as c:
         connect(c, pim[0])
         # Categories an earlier import created in the store: the preview names them as the import would.
-        c.store.map_ids(c.tenant, "category", {"digital_cameras": 21, "goodies": 7, "master_men_blazers_deals": 30})
+        CategoryStore(c.store.redis).save(c.tenant, {
+            "digital_cameras": {"code": "digital_cameras", "id": 21, "hash": "h", "visible": True},
+            "goodies": {"code": "goodies", "id": 7, "hash": "h", "visible": True},
+            "fujifilm": {"code": "fujifilm", "id": 8, "hash": "h", "visible": False}})  # hidden: not filed under
         yield c
 
 
@@ -77,7 +81,7 @@ def import_plan(client, pim_url: str, bc_url: str, *, identifier: str | None = N
     async def build():
         async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD) as akeneo, \
                 BigCommerceClient(STORE, BC_TOKEN, api_url=bc_url) as store_api:
-            ids = {k: int(v) for k, v in client.store.all_ids(client.tenant, "category").items()}
+            ids = {"digital_cameras": 21, "goodies": 7}  # what the import's category sync hands over
             ctx = await build_context(app.state.store, client.tenant, app.state.settings, pim=akeneo, bc=store_api,
                                       category_ids=ids)
             if identifier:
@@ -133,6 +137,7 @@ def test_preview_of_a_simple_product_is_what_the_import_sends(merchant, pim, bc)
 def test_preview_uses_the_store_currency(merchant, pim, bc):
     answer = preview(merchant, identifier=STICKER).json()
     assert answer["payload"]["price"] == 2.0  # EUR, the sandbox store's currency (USD would be 3)
+    assert answer["payload"]["categories"] == [7]
     assert_same_as_import(merchant, answer, import_plan(merchant, pim[0], bc[0], identifier=STICKER))
 
 
