@@ -285,5 +285,6 @@ def test_narrow_screen(browser, connector, pim):
     page.wait_for_selector("#preview-details:not([hidden])")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     shot(page, "mapping-4-375")
+    shot(page, "mapping-5-preview-375", "#mapping-preview")
     assert errors == []
     page.context.close()
