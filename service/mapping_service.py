@@ -31,6 +31,8 @@ from service.settings import Settings
 from service.store import Store
 from service.store import mapping as mapping_store
 from service.store.categories import CategoryStore
+from service.store.imports import ImportStore
+from service.store.leases import Slots, run_sync
 from service.sync_context import (
     MainNotConfigured,
     build_context,
@@ -124,11 +126,39 @@ async def connections(store: Store, tenant: str) -> Connections:
     return await asyncio.to_thread(_read_connections, store, tenant)
 
 
+AKENEO_IN_FLIGHT = 4  # as the import's (workers/sync/context.py) and /media's: one budget per PIM connection
+
+
+class _TokenCache:
+    """The tenant's cached PIM access token, shared with the import and /media (same fingerprint): a
+    preview while typing costs no password grant, and grants no token the import then has to replace."""
+
+    def __init__(self, imports: ImportStore, tenant: str, fingerprint: str) -> None:
+        self.imports, self.tenant, self.fingerprint = imports, tenant, fingerprint
+
+    async def load(self) -> dict | None:
+        return await run_sync(self.imports.get_pim_token, self.tenant, self.fingerprint)
+
+    async def save(self, doc: dict) -> None:
+        await run_sync(self.imports.put_pim_token, self.tenant, self.fingerprint, doc)
+
+
 @contextlib.asynccontextmanager
-async def open_pim(settings: Settings, creds: dict[str, Any]) -> AsyncIterator[AkeneoClient]:
+async def open_pim(settings: Settings, creds: dict[str, Any], *, store: Store | None = None,
+                   tenant: str | None = None) -> AsyncIterator[AkeneoClient]:
+    """A client on the tenant's PIM connection. With `store` and `tenant` it shares the import's limits:
+    the connection's 4 requests in flight are the cross-process Redis slots (a preview during an import
+    never pushes the PIM over its limit) and the access token is the tenant's cached one."""
+    slots = cache = None
     try:
+        if store is not None and tenant is not None:
+            connection = hashlib.sha256(f"{creds['url']}\n{creds['client_id']}".encode()).hexdigest()[:16]
+            slots = Slots(store.redis, f"akeneo:{connection}", AKENEO_IN_FLIGHT)
+            fingerprint = ImportStore.token_fingerprint(creds["url"], creds["client_id"], creds["username"])
+            cache = _TokenCache(ImportStore(store.redis, store.box), tenant, fingerprint)
         client = AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
                               creds["password"], timeout=PIM_TIMEOUT, max_attempts=ATTEMPTS,
+                              max_in_flight=AKENEO_IN_FLIGHT, slots=slots, token_cache=cache,
                               allow_private_addresses=settings.allow_private_urls)
     except (KeyError, TypeError, *UNUSABLE):
         raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
@@ -143,6 +173,8 @@ async def open_pim(settings: Settings, creds: dict[str, Any]) -> AsyncIterator[A
         raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
                        error="pim_not_connected") from None
     finally:
+        if slots is not None:
+            await slots.drain()
         await client.aclose()
 
 
@@ -192,7 +224,7 @@ async def cached_catalog(store: Store, tenant: str, settings: Settings, creds: d
         cached = await asyncio.to_thread(mapping_store.cache_get, store, tenant, "catalog", fingerprint)
         if cached is not None:
             return catalog_from_json(cached["catalog"]), max(0.0, time.time() - cached["at"])
-    async with open_pim(settings, creds) as pim:
+    async with open_pim(settings, creds, store=store, tenant=tenant) as pim:
         catalog = await load_catalog(pim)
     await remember_catalog(store, tenant, creds, catalog)
     return catalog, 0.0
@@ -342,7 +374,7 @@ async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> d
     store_settings = await cached_store_settings(store, tenant, settings, conns.bigcommerce)
     category_ids = await asyncio.to_thread(_category_ids, store, tenant)
     notes: list[str] = []
-    async with open_pim(settings, conns.pim) as pim:
+    async with open_pim(settings, conns.pim, store=store, tenant=tenant) as pim:
         ctx = await build_context(store, tenant, settings, pim=pim, bc=None, catalog=catalog, mapping=mapping,
                                   store_settings=store_settings, category_ids=category_ids)
         if len(ctx.catalog.options) > len(catalog.options):  # keep the options read for the next preview

@@ -79,7 +79,8 @@ def import_plan(client, pim_url: str, bc_url: str, *, identifier: str | None = N
     app = client.app
 
     async def build():
-        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD) as akeneo, \
+        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD,
+                                allow_private_addresses=True) as akeneo, \
                 BigCommerceClient(STORE, BC_TOKEN, api_url=bc_url) as store_api:
             ids = {"digital_cameras": 21, "goodies": 7}  # what the import's category sync hands over
             ctx = await build_context(app.state.store, client.tenant, app.state.settings, pim=akeneo, bc=store_api,
@@ -244,3 +245,14 @@ def test_fuzzed_preview_bodies_never_fail(merchant):
         assert response.status_code in (200, 404, 422), (body, response.text)
         assert set(response.json()) >= ({"payload", "sku"} if response.status_code == 200 else {"error", "message"})
     assert mapping_store.get_mapping(merchant.store, merchant.tenant) is None
+
+
+def test_previews_share_the_tenant_pim_token_and_free_their_slots(merchant, pim):
+    counts = pim[1].state.pim.request_counts
+    preview(merchant, identifier=CAMERA)
+    grants = counts["POST /api/oauth/v1/token"]
+    for code in (CAMERA, STICKER, CAMERA):
+        assert preview(merchant, identifier=code).status_code == 200
+    assert counts["POST /api/oauth/v1/token"] == grants  # the cached token, no password grant each
+    assert not [k for k in merchant.store.redis.scan_iter("connector:slots:akeneo:*")
+                if merchant.store.redis.zcard(k)]  # every slot given back
