@@ -31,7 +31,7 @@ import redis
 from service.crypto import DecryptionError, SecretBox
 
 PREFIX = "connector"
-ISSUES_KEPT = 1000
+ISSUES_KEPT = 5000
 RUN_KEYS_TTL = 14 * 24 * 3600
 COUNT_FIELDS = ("created", "updated", "unchanged", "hidden", "deleted", "failed")
 
