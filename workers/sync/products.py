@@ -219,7 +219,8 @@ class ProductLoader:
                 item.adopted = product
                 item.product_id = int(product["id"])
                 item.state = self._state_from_product(item, product)
-                variants = {str(v.get("sku")): int(v["id"]) for v in product.get("variants") or [] if v.get("sku")}
+                variants = {str(v.get("sku")): int(v["id"]) for v in product.get("variants") or []
+                            if v.get("sku") and v.get("option_values")}
                 await run_sync(self.ctx.imports.map_product, self.tenant, item.key, item.product_id, variants)
 
     # -- creates ----------------------------------------------------------------------------------
@@ -253,7 +254,8 @@ class ProductLoader:
                 self._failed(item, exc, commit)
                 return
         item.product_id = int(product["id"])
-        variants = {str(v.get("sku")): int(v["id"]) for v in product.get("variants") or [] if v.get("sku")}
+        variants = {str(v.get("sku")): int(v["id"]) for v in product.get("variants") or []
+                    if v.get("sku") and v.get("option_values")}
         await run_sync(self.ctx.imports.map_product, self.tenant, item.key, item.product_id, variants)
         state = self._state_from_product(item, product)
         await self._post_missing_images(item, state, commit)
@@ -291,7 +293,9 @@ class ProductLoader:
         for code, image in zip(item.media, images, strict=False):
             img[code] = int(image["id"])
         cf = [[f.get("name"), int(f["id"])] for f in product.get("custom_fields") or [] if "id" in f]
-        v = {str(x.get("sku")): [int(x["id"]), None, None] for x in product.get("variants") or [] if x.get("sku")}
+        # a simple product's base variant (no option values) is the product itself, not ours to manage
+        v = {str(x.get("sku")): [int(x["id"]), None, None] for x in product.get("variants") or []
+             if x.get("sku") and x.get("option_values")}
         for variant in item.variants:
             entry = v.get(str(variant.get("sku")))
             if entry is not None and item.adopted is None:
