@@ -57,6 +57,9 @@ class Issue:
     field: str  # the BigCommerce field (or "product" / "variants")
     message: str  # what is wrong and what to change in the PIM
 
+    def to_json(self) -> dict:
+        return {"item": self.item, "field": self.field, "message": self.message}
+
 
 @dataclass
 class ProductPlan:
@@ -69,6 +72,23 @@ class ProductPlan:
     content_hash: str  # sha256 of the canonical payload + mapping version: change detection
     media: list[str]  # media-file codes of the images, in payload order
     variant_media: dict[str, str] = field(default_factory=dict)  # variant SKU -> its image's media code
+    # Why nothing is to be sent although nothing is wrong (a model without variant products yet): the
+    # import neither sends it nor counts it as failed. Errors take precedence.
+    skipped: str | None = None
+
+    def to_json(self) -> dict:
+        """The plan as the preview shows it (plain JSON)."""
+        return {
+            "key": self.key,
+            "sku": self.sku,
+            "payload": self.payload,
+            "warnings": [issue.to_json() for issue in self.warnings],
+            "errors": [issue.to_json() for issue in self.errors],
+            "content_hash": self.content_hash,
+            "media": list(self.media),
+            "variant_media": dict(self.variant_media),
+            "skipped": self.skipped,
+        }
 
 
 # --- reading mapped fields ------------------------------------------------------------------------
@@ -623,7 +643,11 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
         built.append(((tuple(order), sku.lower()), variant, media, purchasable))
 
     built.sort(key=lambda entry: entry[0])
-    if not built and not b.errors:
+    skipped = None
+    if not variants:
+        skipped = f"Model {code} has no variant products yet: not sent until it has one"
+        b.warn("variants", skipped)
+    elif not built and not b.errors:
         b.error("variants", f"Model {code} has no variant that can be sent (each needs a SKU and a value for "
                             f"every axis): not sent")
     if len(built) > MAX_VARIANTS:
@@ -675,7 +699,9 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     if media:
         payload["images"] = _image_entries(media)
     payload["variants"] = variant_list
-    return _finish(b, key, sku, payload, media, variant_media)
+    plan = _finish(b, key, sku, payload, media, variant_media)
+    plan.skipped = skipped
+    return plan
 
 
 def _model_sku(code: str, variant_skus: set[str]) -> str:
