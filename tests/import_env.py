@@ -21,9 +21,9 @@ from sandbox.bigcommerce import create_app as create_bc
 from sandbox.pim import DEFAULT_CATALOG
 from sandbox.pim import create_app as create_pim
 from service.crypto import SecretBox
+from service.imports import get_run, start_import
 from service.store import Store
 from tests.servers import serve
-from workers.queues import IMPORTS, queue
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "import-tests-secret-key-0123456789abcdef"
@@ -61,15 +61,12 @@ class Env:
         return httpx.get(f"{self.pim_url}/sandbox/requests", timeout=30).json()
 
     def start(self, mode: str = "full") -> str:
-        """What POST /api/imports does: a run document, then `run_import` on the imports queue."""
-        run_id = self.store.create_run(self.tenant, {"mode": mode, "status": "queued", "progress": {"done": 0,
-                                                                                                  "total": 0}})
-        queue(self.conn, IMPORTS).enqueue("workers.jobs.imports.run_import", self.tenant, run_id,
-                                          job_timeout=900, meta={"tenant": self.tenant})
-        return run_id
+        """POST /api/imports' own path: checks, a run document, `run_import` on the imports queue."""
+        return start_import(self.store, self.conn, self.tenant, mode)
 
     def run(self, run_id: str) -> dict:
-        return self.store.get_run(self.tenant, run_id)
+        """The run as GET /api/imports/{id} answers it."""
+        return get_run(self.store, self.conn, self.tenant, run_id)
 
     def worker(self, *, burst: bool = True) -> subprocess.Popen:
         """A worker process (`connector worker`), in its own process group so it can be killed whole."""

@@ -202,7 +202,8 @@ def run_document(store: Store, imports: ImportStore, tenant: str, run_id: str) -
 def _publish(store: Store, imports: ImportStore, tenant: str, run_id: str, **changes: Any) -> None:
     doc = run_document(store, imports, tenant, run_id)
     if doc is not None:
-        keep = {k: doc[k] for k in ("counts", "progress", "errors", "warnings")}
+        # issues stay in their capped lists (service.imports.run_document reads them live)
+        keep = {k: doc[k] for k in ("counts", "progress")}
         store.update_run(tenant, run_id, **keep, **changes)
 
 
@@ -247,9 +248,16 @@ def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str, expected
     imports = ImportStore(conn, store.box)
     checkpoint = imports.checkpoint(run_id)
     run = store.get_run(tenant, run_id)
-    if checkpoint is None or run is None or run.get("status") in ("succeeded", "partial", "failed"):
+    if run is None or run.get("status") in ("succeeded", "partial", "failed"):
         imports.mark_finished(run_id)
         return "finished"
+    if checkpoint is None:  # queued, never started: its first job must still exist
+        if _job_status(conn, f"import-{run_id}") in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED,
+                                                     JobStatus.STARTED):
+            return "queued"
+        queue(conn, IMPORTS).enqueue(run_import, tenant, run_id, job_id=f"import-{run_id}-r{secrets.token_hex(3)}",
+                                     job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
+        return "re-enqueued"
     nxt = checkpoint.get("next_job")
     if expected_job is not None and nxt != expected_job:
         return "moved on"

@@ -30,11 +30,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from service.clients.akeneo import API, AkeneoError, AkeneoNotFound, search_filter, updated_since
-from service.pim_schema import load_catalog, load_store_settings
 from service.store.imports import PageCommit
 from service.store.leases import run_sync
+from service.sync_context import build_context, image_signer
 from service.transform.context import Catalog, Context, StoreSettings
-from service.transform.mapping import Mapping, suggest_mapping
+from service.transform.mapping import Mapping
 from workers.sync.context import SyncContext
 from workers.sync.products import ProductLoader, issue, placeholder_url
 
@@ -71,30 +71,18 @@ def _catalog_json(catalog: Catalog) -> dict:
             "measurement_families": dict(catalog.measurement_families)}
 
 
-async def _mapping_for(ctx: SyncContext, catalog: Catalog) -> Mapping:
-    try:
-        from service.store.mapping import get_mapping
-    except ImportError:  # pragma: no cover - the mapping store lives on another branch
-        doc = None
-    else:
-        doc = await run_sync(get_mapping, ctx.store, ctx.tenant)
-    return Mapping.from_json(doc) if doc else suggest_mapping(catalog)
-
-
 async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
-    """Schema, store settings, mapping and categories, cached for the whole run."""
-    # the option labels needed depend on the mapping, which needs the schema: two passes
-    bare = await load_catalog(ctx.pim)
-    mapping = await _mapping_for(ctx, bare)
-    catalog = await load_catalog(ctx.pim, mapping=mapping)
-    store_settings = await load_store_settings(ctx.bc)
+    """Categories, then the transform context (service.sync_context.build_context: the same one the
+    mapping preview uses), cached for the whole run."""
     category_ids = await _sync_categories(ctx, commit)
-    doc = {"catalog": _catalog_json(catalog), "mapping": mapping.to_json(),
-           "store": {"currency": store_settings.currency, "weight_units": store_settings.weight_units,
-                     "dimension_units": store_settings.dimension_units},
-           "category_ids": category_ids}
+    built = await build_context(ctx.store, ctx.tenant, ctx.settings, pim=ctx.pim, bc=ctx.bc,
+                                category_ids=category_ids)
+    doc = {"catalog": _catalog_json(built.catalog), "mapping": built.mapping.to_json(),
+           "store": {"currency": built.store.currency, "weight_units": built.store.weight_units,
+                     "dimension_units": built.store.dimension_units},
+           "category_ids": dict(built.category_ids)}
     await run_sync(ctx.imports.put_catalog, ctx.run_id, doc)
-    return {**_next_phase(checkpoint, "prepare"), "mapping_version": mapping.version}
+    return {**_next_phase(checkpoint, "prepare"), "mapping_version": built.mapping.version}
 
 
 async def _sync_categories(ctx: SyncContext, commit: PageCommit) -> dict[str, int]:
@@ -129,17 +117,7 @@ async def transform_context(ctx: SyncContext) -> Context:
 
 def media_functions(ctx: SyncContext) -> tuple[Any, Any]:
     """(media code -> URL BigCommerce fetches, or None to upload; async code -> file tuple)."""
-    image_url = None
-    if ctx.options.image_mode == "url":
-        try:
-            from service.media import media_token, media_url
-        except ImportError:  # pragma: no cover - the media route is built on another branch
-            media_token = media_url = None
-        if media_token is not None:
-            secret, app_url, tenant = ctx.settings.secret_key, ctx.settings.app_url, ctx.tenant
-
-            def image_url(code: str) -> str:
-                return media_url(app_url, media_token(secret, tenant, code))
+    image_url = image_signer(ctx.settings, ctx.tenant) if ctx.options.image_mode == "url" else None
 
     async def image_bytes(code: str) -> tuple[str, bytes, str]:
         chunks, size = [], 0
@@ -171,12 +149,9 @@ def _filters(ctx: SyncContext, checkpoint: dict, *, models: bool, **extra: Any) 
     return conditions
 
 
-def _params(ctx: SyncContext, search: dict, *, count: bool = False) -> dict:
-    params = {"pagination_type": "search_after", "limit": PAGE_SIZE, "search": search_filter(**search),
-              "scope": ctx.main.channel, "locales": ctx.main.locale}
-    if count:
-        params["with_count"] = "true"
-    return params
+def _params(ctx: SyncContext, search: dict) -> dict:
+    return {"pagination_type": "search_after", "limit": PAGE_SIZE, "search": search_filter(**search),
+            "scope": ctx.main.channel, "locales": ctx.main.locale}
 
 
 async def _page(ctx: SyncContext, path: str, checkpoint: dict, search: dict) -> tuple[list[dict], str | None]:
@@ -184,11 +159,12 @@ async def _page(ctx: SyncContext, path: str, checkpoint: dict, search: dict) -> 
     cursor = checkpoint.get("cursor")
     if cursor:
         return await ctx.pim.get_page(cursor)
-    data = await ctx.pim.get(path, _params(ctx, search, count=True))
-    items = data.get("_embedded", {}).get("items", [])
-    if isinstance(data.get("items_count"), int):
-        await run_sync(ctx.imports.add_total, ctx.run_id, data["items_count"])
-    return items, data.get("_links", {}).get("next", {}).get("href")
+    # search_after pages carry no count: one page-pagination call of one item gives the phase's total
+    counted = await ctx.pim.get(path, {**_params(ctx, search), "pagination_type": "page", "limit": 1,
+                                       "with_count": "true"})
+    if isinstance(counted.get("items_count"), int):
+        await run_sync(ctx.imports.add_total, ctx.run_id, counted["items_count"])
+    return await ctx.pim.get_page(path, _params(ctx, search))
 
 
 async def _all_pages(ctx: SyncContext, path: str, search: dict) -> list[dict]:
@@ -309,6 +285,9 @@ async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: P
         _all_pages(ctx, f"{API}/product-models", {"parent": ("IN", stored_codes)}),
         _all_pages(ctx, f"{API}/products-uuid", {"parent": ("IN", stored_codes)}),
     ) if stored_codes else ([], [])
+    # the order fetch_model_tree gives the preview: the payload never depends on the PIM's paging
+    subs = sorted(subs, key=lambda m: str(m.get("code", "")).lower())
+    variants = sorted(variants, key=lambda p: str(p.get("identifier") or p.get("uuid") or "").lower())
     sub_root = {str(s["code"]).lower(): str(s.get("parent") or "").lower() for s in subs}
     subs_by_root: dict[str, list[dict]] = {}
     for s in subs:
