@@ -113,10 +113,14 @@ class ImportStore:
         values = self.redis.hmget(key, fields)
         return {f: int(v) for f, v in zip(fields, values, strict=True) if v is not None}
 
-    def map_product(self, tenant: str, key: str, product_id: int, variants: Mapping[str, int] | None = None) -> None:
-        """Written right after a create is confirmed: a crash after this never creates it again."""
+    def map_product(self, tenant: str, key: str, product_id: int, variants: Mapping[str, int] | None = None,
+                    state: Mapping[str, Any] | None = None) -> None:
+        """Written right after a create is confirmed (with what the answer told: images, custom fields,
+        variants): a crash after this never creates it, nor its inline images, again."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self._t(tenant, "idmap", "product"), key, str(product_id))
+        if state is not None:
+            pipe.hset(self._t(tenant, "import", "products"), key, _dumps(dict(state)))
         if variants:
             pipe.hset(self._t(tenant, "idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
         pipe.execute()

@@ -256,10 +256,12 @@ class ProductLoader:
         item.product_id = int(product["id"])
         variants = {str(v.get("sku")): int(v["id"]) for v in product.get("variants") or []
                     if v.get("sku") and v.get("option_values")}
-        await run_sync(self.ctx.imports.map_product, self.tenant, item.key, item.product_id, variants)
         state = self._state_from_product(item, product)
+        # no hash yet: a crash before the images below are posted leaves it to be completed, not skipped
+        state.update(h=None, r=self.run_id, o="created", ch=False)
+        await run_sync(self.ctx.imports.map_product, self.tenant, item.key, item.product_id, variants, state)
         await self._post_missing_images(item, state, commit)
-        state.update(h=item.hash, r=self.run_id, o="created", ch=False)
+        state["h"] = item.hash
         result.states[item.key] = state
         result.to_assign.append(item.product_id)
         commit.count("products", "created")
@@ -390,12 +392,14 @@ class ProductLoader:
             await self._sync_images(item, state, commit)
             variant_updates.append((item, state))
             adopted = item.adopted is not None
+            # finishing a create that a killed worker left half done still counts as the create
+            outcome = "created" if state.get("r") == self.run_id and state.get("o") == "created" else "updated"
             state.update(n=item.name, sku=item.sku, hidden=False, h=item.hash, r=self.run_id,
-                         o="updated", ch=state.get("ch", False) and not adopted)
+                         o=outcome, ch=state.get("ch", False) and not adopted)
             result.states[item.key] = state
             if not state["ch"]:
                 result.to_assign.append(item.product_id)
-            commit.count("products", "updated")
+            commit.count("products", outcome)
         await self._sync_variants(variant_updates, commit)
 
     @staticmethod
