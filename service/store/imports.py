@@ -31,7 +31,7 @@ import redis
 from service.crypto import DecryptionError, SecretBox
 
 PREFIX = "connector"
-ISSUES_KEPT = 1000
+ISSUES_KEPT = 5000
 RUN_KEYS_TTL = 14 * 24 * 3600
 COUNT_FIELDS = ("created", "updated", "unchanged", "hidden", "deleted", "failed")
 
@@ -113,10 +113,14 @@ class ImportStore:
         values = self.redis.hmget(key, fields)
         return {f: int(v) for f, v in zip(fields, values, strict=True) if v is not None}
 
-    def map_product(self, tenant: str, key: str, product_id: int, variants: Mapping[str, int] | None = None) -> None:
-        """Written right after a create is confirmed: a crash after this never creates it again."""
+    def map_product(self, tenant: str, key: str, product_id: int, variants: Mapping[str, int] | None = None,
+                    state: Mapping[str, Any] | None = None) -> None:
+        """Written right after a create is confirmed (with what the answer told: images, custom fields,
+        variants): a crash after this never creates it, nor its inline images, again."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self._t(tenant, "idmap", "product"), key, str(product_id))
+        if state is not None:
+            pipe.hset(self._t(tenant, "import", "products"), key, _dumps(dict(state)))
         if variants:
             pipe.hset(self._t(tenant, "idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
         pipe.execute()

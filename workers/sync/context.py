@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ from service.store.leases import Lease, Slots, run_sync
 from service.store.rate_governor import RateGovernor
 
 AKENEO_IN_FLIGHT = 4  # Akeneo SaaS: 4 concurrent calls per connection
+# seconds before a BigCommerce answer counts as lost (tests shorten it; a lost create is looked up by SKU)
+BC_TIMEOUT = float(os.environ.get("CONNECTOR_BC_TIMEOUT", "30"))
 
 
 class NotConfigured(Exception):
@@ -124,7 +127,8 @@ async def open_sync_context(
         allow_private_addresses=settings.allow_private_urls,
     )
     governor = RateGovernor(conn, store_hash)
-    bc = BigCommerceClient(store_hash, bc_creds["access_token"], api_url=settings.bc_api_url, governor=governor)
+    bc = BigCommerceClient(store_hash, bc_creds["access_token"], api_url=settings.bc_api_url, governor=governor,
+                           timeout=BC_TIMEOUT)
     ctx = SyncContext(tenant=tenant, run_id=run_id, pim=pim, bc=bc, main=main, store=store, imports=imports,
                       settings=settings, redis=conn, channel_id=channel_id, options=options, store_hash=store_hash)
     try:
