@@ -40,10 +40,12 @@ from bench.catalog_gen import generate  # noqa: E402
 from sandbox.bigcommerce import create_app as create_bc  # noqa: E402
 from sandbox.pim import DEFAULT_CATALOG  # noqa: E402
 from sandbox.pim import create_app as create_pim  # noqa: E402
-from sandbox.serving import serve  # noqa: E402
+from sandbox.serving import free_port, serve  # noqa: E402
+from service.app import create_app as create_connector  # noqa: E402
 from service.crypto import SecretBox  # noqa: E402
 from service.imports import get_run, start_import  # noqa: E402
 from service.redis_conn import EmbeddedRedis  # noqa: E402
+from service.settings import load_settings  # noqa: E402
 from service.store import Store  # noqa: E402
 
 SECRET = "bench-import-secret-key-0123456789abcdef"
@@ -58,6 +60,7 @@ class Bench:
         self.pim_app = create_pim(catalog_dir)
         self.bc_app = create_bc(rate_limit=UNLIMITED)
         self.store = Store(self.conn, SecretBox(SECRET))
+        self.app_url = "http://127.0.0.1:9"
 
     def configure(self, store_hash: str, pim_url: str, bc_url: str) -> str:
         bc = self.bc_app.state.bc
@@ -155,7 +158,7 @@ def main() -> None:
     parser.add_argument("--update-share", type=float, default=0.1)
     parser.add_argument("--quota", default="150/30000", help="N/WINDOW_MS for the quota scenario")
     parser.add_argument("--time-limit", type=float, default=3600, help="seconds per scenario")
-    parser.add_argument("--image-mode", choices=("url", "upload"), default="upload")
+    parser.add_argument("--image-mode", choices=("url", "upload"), default="url")
     args = parser.parse_args()
     scenarios = args.scenarios.split(",")
 
@@ -175,19 +178,14 @@ def main() -> None:
           f"{args.latency * 1000:.0f} ms, images {args.image_mode}", flush=True)
     bench = Bench(args, url, catalog_dir, tmp)
     redis.Redis.from_url(url).flushdb()
-    try:
-        from service.app import create_app as create_connector  # the media route, for image_mode url
-        from service.settings import load_settings
-
-        os.environ.setdefault("SECRET_KEY", SECRET)
-        os.environ.setdefault("DATA_DIR", str(tmp))
-        connector = create_connector(load_settings(), bench.conn) if args.image_mode == "url" else None
-    except Exception as exc:  # noqa: BLE001 - the upload mode needs no web app
-        print(f"connector app unavailable ({exc}); use --image-mode upload", flush=True)
-        connector = None
+    port = free_port()
+    connector = None
+    if args.image_mode == "url":  # the connector's GET /media route, where BigCommerce fetches the images
+        bench.app_url = f"http://127.0.0.1:{port}"
+        connector = create_connector(load_settings({"REDIS_URL": url, "SECRET_KEY": SECRET, "DATA_DIR": str(tmp),
+                                                    "APP_URL": bench.app_url, "ALLOW_PRIVATE_URLS": "true"}))
     with serve(bench.pim_app) as pim_url, serve(bench.bc_app) as bc_url, \
-            (serve(connector) if connector is not None else _null()) as app_url:
-        bench.app_url = app_url or "http://127.0.0.1:9"
+            (serve(connector, port=port) if connector is not None else _null()):
         hash_ = "benchimport"
         tenant = bench.configure(hash_, pim_url, bc_url)
         bc = bench.bc_app.state.bc
