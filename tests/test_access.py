@@ -202,15 +202,14 @@ def test_remove_user_revokes_only_that_users_sessions(app):
 
 
 def test_uninstall_forgets_the_tenant_and_its_sessions(app, redis_conn):
-    from workers.jobs import maintenance
-    from workers.queues import IMPORTS, enqueue, queue
+    from service.queues import IMPORTS, enqueue, queue
 
     tenant = installed_tenant(app)
     other = installed_tenant(app, "other1")
     app.state.store.put_section(tenant, "main", {"locale": "en_US"})
     token, _ = app.state.sessions.issue(tenant, {"id": 7}, "bigcommerce")
-    enqueue(redis_conn, IMPORTS, maintenance.ping, "mine", tenant=tenant)
-    theirs = enqueue(redis_conn, IMPORTS, maintenance.ping, "theirs", tenant=other)
+    enqueue(redis_conn, IMPORTS, "workers.jobs.maintenance.ping", "mine", tenant=tenant, job_timeout=60)
+    theirs = enqueue(redis_conn, IMPORTS, "workers.jobs.maintenance.ping", "theirs", tenant=other, job_timeout=60)
     with serve(app) as base:
         response = httpx.get(f"{base}/bc/uninstall", params={"signed_payload_jwt": signed_payload()})
         assert response.status_code == 204

@@ -39,6 +39,7 @@ def pim(sandbox):
 
 
 def client(base_url: str, username: str = "admin", password: str = "admin", **options) -> AkeneoClient:
+    options.setdefault("allow_private_addresses", True)  # the sandbox listens on loopback
     pim = AkeneoClient(base_url, *CLIENT, username, password, **options)
     pim.backoff_base = 0.05  # keep retried tests quick; Retry-After still applies in full
     return pim
@@ -83,7 +84,7 @@ def test_token_errors_are_typed_and_keep_akeneo_message(pim, credentials, kind, 
     base_url, _ = pim
 
     async def go():
-        async with AkeneoClient(base_url, *credentials) as akeneo:
+        async with AkeneoClient(base_url, *credentials, allow_private_addresses=True) as akeneo:
             with pytest.raises(AkeneoAuthError) as info:
                 await akeneo.check_connection()
             return info.value, akeneo.requests_made

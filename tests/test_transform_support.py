@@ -36,7 +36,7 @@ class Icecat:
 
 
 async def _read(base_url: str) -> Icecat:
-    async with AkeneoClient(base_url, *CLIENT) as pim:
+    async with AkeneoClient(base_url, *CLIENT, allow_private_addresses=True) as pim:
         attributes = await pim.list_attributes()
         selects = [a["code"] for a in attributes if a["type"] in (*t.SELECTS, *t.MULTISELECTS)]
         catalog = await load_catalog(pim, option_attributes=selects)

@@ -1,49 +1,6 @@
-"""The RQ queues. Workers drain `events` before `imports`: a change event never waits behind a full import."""
+"""The RQ queues live in `service/queues.py` (the web app enqueues and cancels too, and `service/` never
+imports `workers/`); re-exported here for the workers' own code."""
 
-from __future__ import annotations
+from service.queues import EVENTS, IMPORTS, QUEUE_NAMES, cancel_tenant_jobs, enqueue, queue, queues
 
-import contextlib
-
-import redis
-from rq import Queue
-from rq.command import send_stop_job_command
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
-from rq.job import Job
-from rq.registry import ScheduledJobRegistry, StartedJobRegistry
-
-EVENTS = "events"
-IMPORTS = "imports"
-QUEUE_NAMES = (EVENTS, IMPORTS)
-
-
-def queue(conn: redis.Redis, name: str) -> Queue:
-    if name not in QUEUE_NAMES:
-        raise ValueError(f"unknown queue {name!r}")
-    return Queue(name, connection=conn)
-
-
-def queues(conn: redis.Redis) -> list[Queue]:
-    return [Queue(name, connection=conn) for name in QUEUE_NAMES]
-
-
-def enqueue(conn: redis.Redis, name: str, func, *args, tenant: str, **kwargs) -> Job:
-    """Enqueue a job for a tenant; the tenant is recorded so the tenant's jobs can be found and cancelled."""
-    return queue(conn, name).enqueue(func, *args, meta={"tenant": tenant}, **kwargs)
-
-
-def cancel_tenant_jobs(conn: redis.Redis, tenant: str) -> int:
-    """Cancel the tenant's queued and scheduled jobs and stop its running ones; returns how many."""
-    count = 0
-    for q in queues(conn):
-        ids = set(q.get_job_ids()) | set(ScheduledJobRegistry(queue=q).get_job_ids())
-        running = set(StartedJobRegistry(queue=q).get_job_ids())
-        for job in Job.fetch_many(list(ids | running), connection=conn):
-            if job is None or job.meta.get("tenant") != tenant:
-                continue
-            if job.id in running:
-                with contextlib.suppress(InvalidJobOperation, NoSuchJobError):
-                    send_stop_job_command(conn, job.id)
-            else:
-                job.cancel()
-            count += 1
-    return count
+__all__ = ["EVENTS", "IMPORTS", "QUEUE_NAMES", "cancel_tenant_jobs", "enqueue", "queue", "queues"]

@@ -6,18 +6,37 @@ import asyncio
 import hmac
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from service.access.pim_session import PimUnavailable, cookie_fingerprint, pim_user
 from service.access.sessions import Session
+from service.store.limits import TooManyChecks
+from service.web.templating import message_page
 
-__all__ = ["PimUnavailable", "authenticate"]
+__all__ = ["PimUnavailable", "TooManyChecks", "authenticate", "client_address", "too_many_checks_page"]
+
+TOO_MANY_CHECKS = "Too many PIM session checks came from your address. Wait a minute, then open the connector again."
+
+
+def client_address(request: Request) -> str:
+    """Whom PIM cookie checks are counted against: the peer address (X-Forwarded-For only from the
+    proxies uvicorn trusts, FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
+def too_many_checks_page(request: Request, exc: TooManyChecks) -> Response:
+    response = message_page(request, 429, "Too many attempts", TOO_MANY_CHECKS,
+                            hint=f"Try again in {exc.retry_after} seconds.")
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def authenticate(request: Request) -> Session | None:
     """The request's session, or None. A session obtained through the PIM stays good only while the PIM
     still accepts the very PIM session it was granted for (asked again once the 60 s cache runs out),
     so logging out of the PIM, or a disabled PIM account, ends access to the connector too.
-    Raises PimUnavailable when the PIM cannot be asked: never access then."""
+    Raises PimUnavailable when the PIM cannot be asked: never access then; TooManyChecks when this
+    client address has used its PIM checks for now."""
     app = request.app
     sessions = app.state.sessions
     session = await asyncio.to_thread(sessions.from_request, request)
@@ -28,7 +47,8 @@ async def authenticate(request: Request) -> Session | None:
     if (not cookie or session.pim_url not in settings.pim_urls
             or not hmac.compare_digest(cookie_fingerprint(session.pim_url, cookie), session.pim_cookie)):
         return None
-    if await pim_user(app.state.store, session.pim_url, settings.pim_session_cookie, cookie) is None:
+    if await pim_user(app.state.store, session.pim_url, settings.pim_session_cookie, cookie,
+                      client=client_address(request)) is None:
         await asyncio.to_thread(sessions.revoke, session)
         return None
     return session

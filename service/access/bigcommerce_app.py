@@ -15,9 +15,9 @@ from starlette.responses import Response
 
 from service.config.checks import CheckCrashed, check_bigcommerce
 from service.config.records import bigcommerce_section, save_tested
+from service.queues import cancel_tenant_jobs
 from service.web import pages
 from service.web.templating import message_page
-from workers.queues import cancel_tenant_jobs
 
 log = logging.getLogger("connector.access")
 CONTEXT = re.compile(r"stores/([a-z0-9]{1,32})")  # always used with fullmatch

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from service.store import Store
+from service.store.limits import PimCheckLimits
 
 log = logging.getLogger("connector.access")
 CACHE_SECONDS = 60  # a positive answer is trusted this long, then the PIM is asked again
@@ -24,13 +25,17 @@ def cookie_fingerprint(pim_url: str, cookie: str) -> str:
     return hashlib.sha256(f"{pim_url}\n{cookie}".encode()).hexdigest()
 
 
-async def pim_user(store: Store, pim_url: str, cookie_name: str, cookie: str,
-                   *, transport: httpx.AsyncBaseTransport | None = None) -> dict[str, Any] | None:
-    """The PIM user logged in with this session cookie, or None when the PIM says nobody is."""
+async def pim_user(store: Store, pim_url: str, cookie_name: str, cookie: str, *, client: str,
+                   transport: httpx.AsyncBaseTransport | None = None) -> dict[str, Any] | None:
+    """The PIM user logged in with this session cookie, or None when the PIM says nobody is. `client`:
+    the requester's address, whose checks that reach the PIM are limited (raises TooManyChecks)."""
     key = cookie_fingerprint(pim_url, cookie)
     cached = await asyncio.to_thread(store.cache_get, "pim-user", key)
     if cached:
         return cached
+    limits = PimCheckLimits(store.redis)
+    if await asyncio.to_thread(limits.before_check, key, client):  # refused moments ago
+        return None
     try:
         async with httpx.AsyncClient(timeout=5.0, follow_redirects=False, transport=transport) as http:
             # Only the PIM's session cookie goes to the PIM, never anything else the browser sent us.
@@ -41,6 +46,7 @@ async def pim_user(store: Store, pim_url: str, cookie_name: str, cookie: str,
         log.warning("cannot reach the PIM to verify a session", extra={"pim": pim_url, "error": type(exc).__name__})
         raise PimUnavailable(f"{pim_url} did not answer") from None
     if response.status_code in (401, 403) or response.is_redirect:
+        await asyncio.to_thread(limits.remember_refusal, key)
         return None
     if response.status_code != 200:
         raise PimUnavailable(f"{pim_url} answered {response.status_code}")

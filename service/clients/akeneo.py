@@ -204,7 +204,7 @@ class AkeneoClient:
         timeout: float = 30.0,
         max_attempts: int = 6,
         transport: httpx.AsyncBaseTransport | None = None,
-        allow_private_addresses: bool = True,
+        allow_private_addresses: bool = False,  # merchant URLs are the rule: opting out is explicit
         slots: Any = None,
         token_cache: Any = None,
     ) -> None:

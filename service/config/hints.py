@@ -70,7 +70,16 @@ def pim_failure(exc: AkeneoError, values: dict[str, str], *, swapped_client: boo
                "any client, or secret is invalid\u201d).", hints
     if isinstance(exc, AkeneoAuthError) and exc.kind == "missing":
         return f"The PIM says a field is missing or empty: {exc.message}", ["Fill in every field of the form."]
-    if isinstance(exc, AkeneoPermissionError) or (isinstance(exc, AkeneoAuthError) and exc.kind == "rejected"):
+    if isinstance(exc, AkeneoAuthError) and exc.kind == "rejected":
+        # A 401 with a token just issued (the client renews once): revoked or expired, not a permission.
+        return (f"The credentials are valid, but the PIM refused to let this connection read the catalog "
+                f"(HTTP {exc.status or 401}: {exc.message}): it no longer accepts the access token it had just "
+                "issued."), [
+            "The access token was revoked or expired at once: if the connection's secret or the API user's "
+            f"password was regenerated in {PIM_CONNECTION_PLACE} meanwhile, paste the new values and SAVE again.",
+            "If this keeps happening, a proxy in front of the PIM may drop the Authorization header, or the PIM "
+            "server's clock may be wrong: ask the PIM's administrator."]
+    if isinstance(exc, AkeneoPermissionError):
         status = exc.status or 403
         return (f"The credentials are valid, but the PIM refused to let this connection read the catalog "
                 f"(HTTP {status}: {exc.message})."), [

@@ -391,7 +391,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     credentialForm("pim", "/api/config/pim", ["secret", "password"], function (data) { setMainEnabled(data.connected); });
-    credentialForm("bc", "/api/config/bigcommerce", ["access_token"]);
+    credentialForm("bc", "/api/config/bigcommerce", ["access_token"], function (data) {
+      // Show the hash the server kept, not the URL that was pasted (the answer's notes say it was cut out).
+      if (data.bigcommerce && data.bigcommerce.store_hash) { $("bc-store_hash").value = data.bigcommerce.store_hash; }
+    });
     $("main-form").addEventListener("submit", mainSubmit);
     $("main-channel").addEventListener("change", channelChanged);
     $("category-search").addEventListener("input", searchChanged);

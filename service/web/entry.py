@@ -7,7 +7,13 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.access.authenticate import PimUnavailable, authenticate
+from service.access.authenticate import (
+    PimUnavailable,
+    TooManyChecks,
+    authenticate,
+    client_address,
+    too_many_checks_page,
+)
 from service.access.pim_session import cookie_fingerprint, pim_user
 from service.settings import normalise_url
 from service.web import pages
@@ -26,6 +32,8 @@ async def home(request: Request) -> Response:
     if pim is None:
         try:
             session = await authenticate(request)
+        except TooManyChecks as exc:
+            return too_many_checks_page(request, exc)
         except PimUnavailable:
             return _cannot_verify(request)
         if session is None:
@@ -45,7 +53,9 @@ async def home(request: Request) -> Response:
         return message_page(request, 401, "Log in to your PIM first", LOGIN_FIRST)
     store = request.app.state.store
     try:
-        user = await pim_user(store, pim_url, settings.pim_session_cookie, cookie)
+        user = await pim_user(store, pim_url, settings.pim_session_cookie, cookie, client=client_address(request))
+    except TooManyChecks as exc:
+        return too_many_checks_page(request, exc)
     except PimUnavailable as exc:
         log.warning("PIM session check failed", extra={"pim": pim_url, "reason": str(exc)})
         return _cannot_verify(request)

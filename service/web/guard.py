@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.access.authenticate import PimUnavailable, authenticate
+from service.access.authenticate import TOO_MANY_CHECKS, PimUnavailable, TooManyChecks, authenticate
 from service.access.sessions import Session
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -38,16 +38,20 @@ class ApiGuard:
             return
         request = Request(scope)
         rid = scope.get("state", {}).get("request_id", "")
+        headers: dict[str, str] = {}
         try:
             session = await authenticate(request)
             failure = _refusal(request, session)
+        except TooManyChecks as exc:
+            session, failure = None, (429, "too_many_checks", TOO_MANY_CHECKS)
+            headers["Retry-After"] = str(exc.retry_after)
         except PimUnavailable:
             session, failure = None, (503, "pim_unavailable", "Cannot verify your PIM session: your PIM did "
                                                               "not answer. Try again in a minute.")
         if failure:
             status, error, message = failure
-            await JSONResponse({"error": error, "message": message, "request_id": rid}, status_code=status)(
-                scope, receive, send)
+            await JSONResponse({"error": error, "message": message, "request_id": rid}, status_code=status,
+                               headers=headers)(scope, receive, send)
             return
         scope.setdefault("state", {})["session"] = session
         await self.app(scope, receive, send)

@@ -1,4 +1,7 @@
-"""Jinja2 templates from the repository's `templates/` folder."""
+"""Jinja2 templates from `service/templates/`; static files from `service/static/`.
+
+Both are package data (pyproject.toml): found next to this package, so an installed wheel serves the same
+pages as a checkout."""
 
 from __future__ import annotations
 
@@ -8,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-ROOT = Path(__file__).resolve().parents[2]
-templates = Jinja2Templates(directory=str(ROOT / "templates"))
-STATIC_DIR = ROOT / "service" / "static"
+PACKAGE = Path(__file__).resolve().parents[1]  # service/, wherever it is installed
+templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
+STATIC_DIR = PACKAGE / "static"
 
 
 def message_page(request: Request, status: int, title: str, message: str, *, hint: str | None = None) -> HTMLResponse:
