@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 from dataclasses import dataclass
 
 import httpx
@@ -130,7 +131,8 @@ def assert_store_matches(bc_http, expected: dict[str, dict], ids: dict[str, int]
 # --- tests ---------------------------------------------------------------------------------------
 
 
-def test_icecat_tree_is_built_then_costs_nothing(sandboxes, redis_conn):
+def test_icecat_tree_is_built_then_costs_nothing(sandboxes, redis_conn, caplog):
+    caplog.set_level(logging.INFO)  # the sync's log record must be valid when INFO is on
     _, _, _, bc_http = sandboxes
     rows = csv_tree()
     expected = expected_tree(rows)
