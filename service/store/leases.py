@@ -70,6 +70,10 @@ class Lease:
             return True
         return bool(self._renew(keys=[self.key], args=[self.owner, self.ttl_ms]))
 
+    def take(self) -> bool:
+        """Take the lease only if nobody (the same owner included) holds it."""
+        return bool(self.redis.set(self.key, self.owner, nx=True, px=self.ttl_ms))
+
     def renew(self) -> bool:
         return bool(self._renew(keys=[self.key], args=[self.owner, self.ttl_ms]))
 
