@@ -109,6 +109,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if stopping else 1
 
 
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from service.demo import run_demo
+
+    return run_demo(settings, args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="connector", description="Akeneo PIM → BigCommerce connector")
     sub = p.add_subparsers(dest="command", required=True)
@@ -120,10 +126,14 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
         if name == "worker":
             cmd.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    from service.demo import add_arguments
+
+    add_arguments(sub.add_parser("demo", help="the whole job on sandboxes: import the icecat catalog into a "
+                                              "sandbox store"))
     return p
 
 
-COMMANDS = {"run": cmd_run, "web": cmd_web, "worker": cmd_worker}
+COMMANDS = {"run": cmd_run, "web": cmd_web, "worker": cmd_worker, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

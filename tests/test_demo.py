@@ -1,0 +1,72 @@
+"""`connector demo` on a fresh data directory: the whole job on sandboxes, as a merchant would see it."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from service.demo import reason
+from tests.servers import free_port
+
+ICECAT = Path(__file__).resolve().parents[1] / ".." / "shared" / "catalogs" / "icecat_demo_dev"
+
+
+def small_catalog(target: Path, simple: int = 20, models: tuple[str, ...] = ("apollon", "brooksblue", "model-tshirt-divided")) -> dict:
+    """A slice of icecat: `simple` simple products and the named root models with their sub-models and
+    variants; every other fixture file as it is. Returns the expected counts."""
+    target.mkdir()
+    for item in ICECAT.iterdir():
+        if item.name not in ("products.csv", "product_models.csv"):
+            (target / item.name).symlink_to(item.resolve())
+
+    def rows(name: str) -> tuple[list[str], list[dict]]:
+        with (ICECAT / name).open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f, delimiter=";")
+            return reader.fieldnames, list(reader)
+
+    model_fields, model_rows = rows("product_models.csv")
+    wanted = {m.lower() for m in models}
+    kept_models = [r for r in model_rows if r["code"].lower() in wanted or r["parent"].lower() in wanted]
+    model_codes = {r["code"].lower() for r in kept_models}
+    product_fields, product_rows = rows("products.csv")
+    simples = [r for r in product_rows if not r["parent"]][:simple]
+    variants = [r for r in product_rows if r["parent"].lower() in model_codes]
+    for name, fields, kept in (("product_models.csv", model_fields, kept_models),
+                               ("products.csv", product_fields, simples + variants)):
+        with (target / name).open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=fields, delimiter=";")
+            writer.writeheader()
+            writer.writerows(kept)
+    return {"products": len(simples) + len(wanted), "variants": len(variants)}
+
+
+def test_reason_groups_messages_of_the_same_kind():
+    assert reason("no price in EUR for 'price' of 1111111171") == reason("no price in EUR for 'price' of 99")
+    assert reason("name cut to 250 characters") != reason("weight missing")
+
+
+def test_demo_imports_the_catalog_and_prints_where_to_look(tmp_path):
+    expected = small_catalog(tmp_path / "catalog")
+    ports = [str(free_port()) for _ in range(3)]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "APP_URL")}
+    env["DATA_DIR"] = str(tmp_path / "var")
+    argv = [sys.executable, "-m", "service.cli", "demo", "--exit-after-import", "--unlimited",
+            "--catalog", str(tmp_path / "catalog"), "--port", ports[0], "--pim-port", ports[1],
+            "--store-port", ports[2]]
+    for attempt in ("first", "second"):  # a second run starts cleanly from what the first left
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=240)
+        out = done.stdout
+        assert done.returncode == 0, f"{attempt} run: {done.stderr[-3000:]}\n{out[-3000:]}"
+        assert re.search(r"Import (succeeded|partial)", out), out[-3000:]
+        store_line = re.search(r"store: (\d+) products, (\d+) variants, (\d+) categories, (\d+) images", out)
+        assert store_line, out[-3000:]
+        products, variants, categories, images = map(int, store_line.groups())
+        assert (products, variants) == (expected["products"], expected["variants"])
+        assert categories > 0 and images > 0
+        assert f"http://127.0.0.1:{ports[0]}/bc/load?signed_payload_jwt=" in out
+        assert "/sandbox/stores/icecatdemo/storefront" in out
+        assert "BigCommerce requests:" in out and "without a price" in out
