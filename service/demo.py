@@ -34,7 +34,7 @@ from service.redis_conn import EmbeddedRedis, connect
 from service.settings import Settings
 
 APP_CLIENT_ID = "connector-demo"
-APP_CLIENT_SECRET = "connector-demo-app-secret"
+APP_CLIENT_SECRET = "connector-demo-app-secret-0123456789"  # ≥ 32 bytes for HS256
 STORE_HASH = "icecatdemo"
 STORE_NAME = "Icecat Demo Store"
 PIM_CLIENT = {"client_id": "sandbox-client", "secret": "sandbox-secret", "username": "admin",
