@@ -5,9 +5,14 @@ from __future__ import annotations
 import csv
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from service.demo import reason
 from tests.servers import free_port
@@ -33,7 +38,11 @@ def small_catalog(target: Path, simple: int = 20, models: tuple[str, ...] = ("ap
     kept_models = [r for r in model_rows if r["code"].lower() in wanted or r["parent"].lower() in wanted]
     model_codes = {r["code"].lower() for r in kept_models}
     product_fields, product_rows = rows("products.csv")
-    simples = [r for r in product_rows if not r["parent"]][:simple]
+    # simple products with a picture first, so the storefront shows what the import can do (icecat's simple
+    # products have no price but AKNSTK's: they are created hidden, with a warning); a few without one too
+    simples = sorted((r for r in product_rows if not r["parent"]),
+                     key=lambda r: (not r.get("price-EUR"), not r.get("picture")))[:simple - 4]
+    simples += [r for r in product_rows if not r["parent"] and r not in simples][:4]
     variants = [r for r in product_rows if r["parent"].lower() in model_codes]
     for name, fields, kept in (("product_models.csv", model_fields, kept_models),
                                ("products.csv", product_fields, simples + variants)):
@@ -70,3 +79,61 @@ def test_demo_imports_the_catalog_and_prints_where_to_look(tmp_path):
         assert f"http://127.0.0.1:{ports[0]}/bc/load?signed_payload_jwt=" in out
         assert "/sandbox/stores/icecatdemo/storefront" in out
         assert "BigCommerce requests:" in out and "without a price" in out
+
+
+CHROMIUM = "/usr/bin/chromium"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="Chromium is not installed")
+def test_demo_keeps_running_shows_its_pages_and_stops_on_ctrl_c(tmp_path):
+    """The demo as a visitor meets it: the storefront, the configuration page with its demo session and the
+    import history, photographed for the README (docs/screenshots/); Ctrl-C then stops every process."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser_config import ARGS
+
+    small_catalog(tmp_path / "catalog")
+    ports = [str(free_port()) for _ in range(3)]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "APP_URL")}
+    env["DATA_DIR"] = str(tmp_path / "var")
+    demo = subprocess.Popen([sys.executable, "-m", "service.cli", "demo", "--unlimited", "--catalog",
+                             str(tmp_path / "catalog"), "--port", ports[0], "--pim-port", ports[1],
+                             "--store-port", ports[2]], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    out = []
+    try:
+        deadline = time.monotonic() + 240
+        for line in demo.stdout:
+            out.append(line)
+            if "Ctrl-C stops everything" in line or time.monotonic() > deadline:
+                break
+        text = "".join(out)
+        assert "Ctrl-C stops everything" in text, text[-3000:]
+        load_url = re.search(r"(http://127\.0\.0\.1:\d+/bc/load\?signed_payload_jwt=\S+)", text).group(1)
+        storefront = re.search(r"(http://\S+/storefront)", text).group(1)
+        DOCS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(storefront)
+            assert page.locator("article.product").count() > 0
+            assert page.locator("article.product img").count() > 0
+            page.screenshot(path=str(DOCS / "demo-storefront.png"))
+            page.goto(load_url)
+            page.wait_for_selector("text=Connected", timeout=15000)
+            page.screenshot(path=str(DOCS / "demo-configuration.png"), full_page=True)
+            history = page.locator("#imports-section")
+            history.scroll_into_view_if_needed()
+            page.wait_for_selector("#runs-body >> text=/Succeeded|Partial/", timeout=15000)
+            history.screenshot(path=str(DOCS / "demo-import-history.png"))
+            browser.close()
+    finally:
+        os.killpg(demo.pid, signal.SIGINT)
+        rest, _ = demo.communicate(timeout=60)
+    assert demo.returncode == 0, rest[-2000:]
+    assert "demo stopped" in rest
+    for port in ports:  # every process it started is gone
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", int(port))) != 0, f"port {port} still answers after Ctrl-C"

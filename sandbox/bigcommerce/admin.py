@@ -137,29 +137,53 @@ async def image(request: Request) -> Response:
     return Response("image not found", status_code=404, media_type="text/plain")
 
 
+STOREFRONT_CSS = """
+body{font-family:system-ui,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}
+header{background:#1d2330;color:#fff;padding:18px 28px}header h1{margin:0;font-size:22px}
+header p{margin:4px 0 0;color:#b8c0d0;font-size:14px}
+main{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:16px;padding:24px 28px}
+.product{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:14px;display:flex;
+flex-direction:column;gap:6px}.product.hidden{opacity:.55}
+.images{height:150px;display:flex;align-items:center;justify-content:center;background:#fafbfc;border-radius:6px}
+.images img{max-height:140px;max-width:100%;object-fit:contain}.images img+img{display:none}
+.noimage{color:#9aa3b5;font-size:13px}h2{font-size:15px;margin:4px 0 0;line-height:1.3}
+.price{font-size:18px;font-weight:700}.meta,.categories{font-size:12px;color:#5b6477;margin:0}
+.badge{display:inline-block;font-size:11px;border-radius:9px;padding:1px 7px;background:#e7ebf3;color:#3d4760}
+.badge.off{background:#fde8e8;color:#9b1c1c}ul{margin:0;padding-left:16px;font-size:12px;color:#3d4760}
+"""
+
+
 async def storefront(request: Request) -> Response:
+    """One page with every product (visible ones first): what a visitor of the store would look at."""
     store = _store(request)
     if store is None:
         return HTMLResponse("<h1>Unknown store</h1>", status_code=404)
     e = html.escape
     names = {c["category_id"]: c["name"] for c in store.categories.values()}
     brands = {b["id"]: b["name"] for b in store.brands.values()}
+    symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(store.currency, store.currency + " ")
     rows = []
-    for p in sorted(store.products.values(), key=lambda p: p["id"]):
-        pics = "".join(f'<img src="/sandbox/images/{i["id"]}" alt="" height="80">'
-                       for i in cat.product_images(store, p["id"]))
+    products = sorted(store.products.values(), key=lambda p: (not p["is_visible"], p["id"]))
+    for p in products:
+        pics = "".join(f'<img src="/sandbox/images/{i["id"]}" alt="{e(p["name"])}">'
+                       for i in sorted(cat.product_images(store, p["id"]), key=lambda i: not i.get("is_thumbnail")))
         variants = "".join(
             f"<li>{e(v['sku'])}: {e(', '.join(o['label'] for o in cat.render_variant(store, v)['option_values']))}"
-            f"</li>" for v in store.variants.values() if v["product_id"] == p["id"])
+            f"</li>" for v in store.variants.values() if v["product_id"] == p["id"]
+            and cat.render_variant(store, v)["option_values"])
         fields = "".join(f"<li>{e(f['name'])}: {e(f['value'])}</li>"
-                         for f in cat.product_custom_fields(store, p["id"]))
+                         for f in cat.product_custom_fields(store, p["id"])[:4])
+        state = '<span class="badge">visible</span>' if p["is_visible"] else '<span class="badge off">hidden</span>'
         rows.append(
-            f'<article class="product" data-id="{p["id"]}"><h2>{e(p["name"])}</h2>'
-            f'<p class="sku">SKU {e(p["sku"])} · price {p["price"]} · '
-            f'{"visible" if p["is_visible"] else "hidden"} · brand {e(brands.get(p["brand_id"], "-"))}</p>'
+            f'<article class="product{"" if p["is_visible"] else " hidden"}" data-id="{p["id"]}">'
+            f'<div class="images">{pics or "<span class=noimage>no image</span>"}</div>'
+            f'<h2>{e(p["name"])}</h2><p class="price">{symbol}{float(p["price"]):,.2f}</p>'
+            f'<p class="meta sku">SKU {e(p["sku"])} · brand {e(brands.get(p["brand_id"], "-"))} {state}</p>'
             f'<p class="categories">{e(", ".join(names.get(c, str(c)) for c in p["categories"]))}</p>'
-            f'<div class="images">{pics}</div><ul class="variants">{variants}</ul>'
-            f'<ul class="fields">{fields}</ul><div class="description">{e(p["description"][:500])}</div></article>')
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{e(store.name)}</title></head>"
-            f"<body><h1>{e(store.name)}</h1><p>{len(store.products)} products</p>{''.join(rows)}</body></html>")
+            f'<ul class="variants">{variants}</ul><ul class="fields">{fields}</ul></article>')
+    visible = sum(1 for p in products if p["is_visible"])
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{e(store.name)}</title>"
+            f"<style>{STOREFRONT_CSS}</style></head><body><header><h1>{e(store.name)}</h1>"
+            f"<p>{len(products)} products · {visible} visible · {len(store.variants)} variants · "
+            f"{len(store.categories)} categories</p></header><main>{''.join(rows)}</main></body></html>")
     return HTMLResponse(page)
