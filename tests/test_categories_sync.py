@@ -59,7 +59,8 @@ def run_sync(sandboxes, redis_conn, category="master", locale="en_US"):
     pim_url, bc_url, _, _ = sandboxes
 
     async def go():
-        async with AkeneoClient(pim_url, "sandbox-client", "sandbox-secret", "admin", "admin") as pim, \
+        async with AkeneoClient(pim_url, "sandbox-client", "sandbox-secret", "admin", "admin",
+                             allow_private_addresses=True) as pim, \
                 BigCommerceClient(STORE, TOKEN, api_url=bc_url, retry_base=0.01) as bc:
             return await sync_categories(Job(TENANT, pim, bc, Main(locale, "ecommerce", category), redis_conn))
 
