@@ -100,7 +100,7 @@ def import_env(redis_url: str, tmp_path: Path, *, category: str = "master", opti
         env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "BC_API_URL": bc_url,
                "BC_LOGIN_URL": bc_url, "APP_URL": app_url, "DATA_DIR": str(tmp_path),
                "ALLOW_PRIVATE_URLS": "true", "LOG_LEVEL": "WARNING", "CONNECTOR_IMPORT_LEASE_TTL": "3",
-               "CONNECTOR_IMPORT_RETRY_BASE": "0.5", "CONNECTOR_BC_TIMEOUT": "3", **(extra_env or {})}
+               "CONNECTOR_IMPORT_RETRY_BASE": "0.5", **(extra_env or {})}
         # the connector's web app serves GET /media/{token}: BigCommerce downloads the images from it
         connector = create_app(load_settings({k: env[k] for k in ("REDIS_URL", "SECRET_KEY", "BC_API_URL",
                                                                  "APP_URL", "DATA_DIR", "ALLOW_PRIVATE_URLS")}))

@@ -61,7 +61,8 @@ def test_worker_killed_mid_import_resumes_without_duplicates(redis_url, tmp_path
 
 def test_injected_faults_and_lost_answers_give_the_same_store(redis_url, tmp_path):
     category = "tvs_projectors"
-    with import_env(redis_url, tmp_path, category=category) as env:
+    # a lost answer is held 10 s: the worker gives up on it after 4 s and looks the create up by SKU
+    with import_env(redis_url, tmp_path, category=category, extra_env={"CONNECTOR_BC_TIMEOUT": "4"}) as env:
         env.bc_app.state.bc.set_faults(STORE_HASH, error_rate=0.1, statuses=(500, 502, 503, 504),
                                        timeout_after_apply_rate=0.05, timeout_delay=10.0, seed=7)
         env.pim_app.state.pim.set_faults(error_rate=0.1, statuses=(500, 502, 503))

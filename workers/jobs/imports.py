@@ -95,7 +95,7 @@ def run_page(tenant: str, run_id: str) -> None:
         if checkpoint.get("next_job") not in (job_id, None):
             return
         try:
-            next_checkpoint = _step(ctx, tenant, run_id, checkpoint, imports, store)
+            next_checkpoint = _step(ctx, tenant, run_id, checkpoint, imports, store, lease)
         except Exception as exc:  # the page is retried from its checkpoint, a bounded number of times
             next_checkpoint = None
             _retry_later(conn, store, imports, tenant, run_id, checkpoint, exc)
@@ -148,7 +148,8 @@ def _heartbeat(lease: Lease, stop: threading.Event) -> None:
             lease.renew()
 
 
-def _step(ctx: Any, tenant: str, run_id: str, checkpoint: dict, imports: ImportStore, store: Store) -> dict | None:
+def _step(ctx: Any, tenant: str, run_id: str, checkpoint: dict, imports: ImportStore, store: Store,
+          lease: Lease) -> dict | None:
     commit = PageCommit()
     try:
         nxt = asyncio.run(_async_step(ctx, tenant, run_id, checkpoint, commit))
@@ -159,6 +160,11 @@ def _step(ctx: Any, tenant: str, run_id: str, checkpoint: dict, imports: ImportS
     nxt = {**nxt, "step": checkpoint["step"] + 1, "next_job": _job_id(run_id, checkpoint["step"] + 1),
            "attempts": 0}
     nxt.pop("last_error", None)
+    still_ours = lease.renew() or (lease.acquire() and (imports.checkpoint(run_id) or {}).get("next_job")
+                                   == checkpoint.get("next_job"))
+    if not still_ours:  # starved past the lease and the watchdog gave the page to another job
+        log.warning("import page lost its lease; not committed", extra={"run": run_id})
+        return None
     imports.commit_page(run_id, commit, nxt)
     if nxt["phase"] == "done":
         counts = imports.counts(run_id)

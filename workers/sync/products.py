@@ -276,8 +276,14 @@ class ProductLoader:
         try:
             return await self.ctx.bc.create_product(payload, include=INCLUDE)
         except BigCommerceConflict as exc:
+            text = " ".join(map(str, exc.errors)).lower() + " " + exc.title.lower()
+            if "sku" in text:  # created meanwhile (by another attempt): adopt it, never a second one
+                found = await self.ctx.bc.get_products_by_skus([item.sku], include=INCLUDE)
+                if found:
+                    return found[0]
+                raise
             # a product we do not know holds the name: take the suffixed one (deterministic)
-            if "name" not in " ".join(map(str, exc.errors)).lower() + exc.title.lower():
+            if "name" not in text:
                 raise
             before = item.name
             self._suffix_name(item, commit)
