@@ -18,7 +18,7 @@ from service.redis_conn import connect
 from service.settings import Settings
 from service.store import Store
 from service.store.sessions import SessionStore
-from service.web import config_api, entry, health
+from service.web import config_api, entry, health, imports_api, mapping_api
 from service.web.errors import EXCEPTION_HANDLERS
 from service.web.guard import ApiGuard
 from service.web.middleware import RequestContext
@@ -38,6 +38,8 @@ def build_routes() -> list[BaseRoute]:
         Route("/api/session", entry.get_session, methods=["GET"]),
         Route("/api/session", entry.delete_session, methods=["DELETE"]),
         *config_api.routes,
+        *mapping_api.routes,
+        *imports_api.routes,
         # Operations
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),

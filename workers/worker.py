@@ -7,6 +7,7 @@ import logging
 import redis
 from rq import Worker
 
+from workers.jobs.schedules import rearm_schedules
 from workers.queues import queues
 
 log = logging.getLogger("connector.worker")
@@ -14,6 +15,10 @@ log = logging.getLogger("connector.worker")
 
 def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = None) -> bool:
     worker = Worker(queues(conn), connection=conn, name=name)
+    rearm_schedules(conn)  # a tick lost with a killed worker must not end a tenant's schedule
+    from workers.jobs.imports import recover_imports  # imports left by a dead worker go on
+
+    recover_imports(conn)
     log.info("worker started", extra={"queues": [q.name for q in worker.queues], "burst": burst})
     return worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level),
                        with_scheduler=True)

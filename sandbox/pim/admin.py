@@ -351,6 +351,133 @@ async def delete_model(request: Request) -> Response:
                                       "deleted_products": [p["identifier"] for p in doomed_products]})
 
 
+# ---------------------------------------------------------------- categories
+
+def _own_categories(state: PimState) -> None:
+    """The fixture catalog is cached and shared by every sandbox of the process: copy the category list
+    before the first edit so one test's edits never leak into another's PIM."""
+    if state.categories_owned:
+        return
+    state.catalog = copy.copy(state.catalog)
+    state.catalog.categories = [dict(c, labels=dict(c["labels"])) for c in state.catalog.categories]
+    state.store.catalog = state.catalog
+    state.store.categories = {c["code"].lower(): c for c in state.catalog.categories}
+    state.categories_owned = True
+
+
+def _reorder_categories(state: PimState) -> None:
+    """Depth-first order with 1-based sibling positions, as the API lists them."""
+    children: dict[str, list[dict]] = {}
+    for cat in state.catalog.categories:
+        children.setdefault((cat["parent"] or "").lower(), []).append(cat)
+    ordered: list[dict] = []
+
+    def walk(parent: str, depth: int) -> None:
+        kids = sorted(children.get(parent, []), key=lambda c: c["position"])
+        for position, cat in enumerate(kids, start=1):
+            cat["position"], cat["depth"] = position, depth
+            ordered.append(cat)
+            walk(cat["code"].lower(), depth + 1)
+
+    walk("", 0)
+    state.catalog.categories = ordered
+
+
+def _category_labels(cat: dict, labels: Any) -> None:
+    if not isinstance(labels, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, str))
+                                               for k, v in labels.items()):
+        raise _Invalid('Property "labels" expects an object of locale codes to strings or null.')
+    for locale, label in labels.items():
+        if label in (None, ""):
+            cat["labels"].pop(locale, None)
+        else:
+            cat["labels"][locale] = label
+
+
+def _category_place(state: PimState, cat: dict, body: dict, siblings_of_new_parent: bool) -> None:
+    """Parent and position from the body; a new position puts the category before that sibling."""
+    store = state.store
+    if "parent" in body:
+        parent = body["parent"]
+        if parent is not None and (not isinstance(parent, str) or parent.lower() not in store.categories):
+            raise _Invalid(f'Property "parent" expects a valid category code, {json.dumps(parent)} given.')
+        if parent is not None and parent.lower() in store.category_descendants(cat["code"]):
+            raise _Invalid("A category cannot be moved under itself or one of its children.")
+        cat["parent"] = store.categories[parent.lower()]["code"] if parent else None
+    position = body.get("position")
+    if position is not None and (not isinstance(position, int) or isinstance(position, bool) or position < 1):
+        raise _Invalid('Property "position" expects a positive integer.')
+    siblings = sorted((c for c in state.catalog.categories
+                       if (c["parent"] or "").lower() == (cat["parent"] or "").lower()
+                       and c["code"].lower() != cat["code"].lower()), key=lambda c: c["position"])
+    if position is None and not siblings_of_new_parent:
+        return
+    for number, sibling in enumerate(siblings, start=1):
+        sibling["position"] = number
+    # at `position` among its siblings (0.5 sorts it ahead of the one there), or last
+    cat["position"] = (position - 0.5) if position is not None else len(siblings) + 1
+
+
+async def create_category(request: Request) -> Response:
+    state = _state(request)
+    body = await _json(request)
+    code = body.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise _Invalid('Property "code" is required.')
+    if body.get("parent") is None:
+        raise _Invalid('Property "parent" is required (the sandbox does not create category trees).')
+    _own_categories(state)
+    if code.lower() in state.store.categories:
+        raise _Invalid(f'The category code "{code}" is already used.')
+    cat = {"code": code, "parent": None, "labels": {}, "position": 0, "depth": 0, "updated": state.now_dt()}
+    _category_labels(cat, body.get("labels", {}))
+    _category_place(state, cat, body, siblings_of_new_parent=True)
+    state.catalog.categories.append(cat)
+    state.store.categories[code.lower()] = cat
+    _reorder_categories(state)
+    return JSONResponse(api.category_resource(state, cat), status_code=201)
+
+
+async def patch_category(request: Request) -> Response:
+    state = _state(request)
+    code = request.path_params["code"]
+    if code.lower() not in state.store.categories:
+        return _fail(404, f'Category "{code}" does not exist.')
+    body = await _json(request)
+    _own_categories(state)
+    cat = state.store.categories[code.lower()]
+    if cat["parent"] is None and body.get("parent") is not None:
+        raise _Invalid("A category tree cannot be moved under another category.")
+    candidate = dict(cat, labels=dict(cat["labels"]))
+    _category_labels(candidate, body.get("labels", {}))
+    moved = "parent" in body and (body["parent"] or "").lower() != (cat["parent"] or "").lower()
+    _category_place(state, candidate, body, siblings_of_new_parent=moved)
+    cat.update(candidate)
+    cat["updated"] = state.now_dt()
+    _reorder_categories(state)
+    return JSONResponse(api.category_resource(state, cat))
+
+
+async def delete_category(request: Request) -> Response:
+    """Removes the category and its children, and unclassifies products and models from them."""
+    state = _state(request)
+    code = request.path_params["code"]
+    if code.lower() not in state.store.categories:
+        return _fail(404, f'Category "{code}" does not exist.')
+    _own_categories(state)
+    doomed = state.store.category_descendants(code)
+    state.catalog.categories = [c for c in state.catalog.categories if c["code"].lower() not in doomed]
+    for lowered in doomed:
+        state.store.categories.pop(lowered, None)
+    now = state.now_dt()
+    for entity in [*state.store.products.values(), *state.store.models.values()]:
+        kept = [c for c in entity["categories"] if c.lower() not in doomed]
+        if len(kept) != len(entity["categories"]):
+            entity["categories"], entity["updated"] = kept, now
+    _reorder_categories(state)
+    return JSONResponse({"deleted": sorted(doomed)})
+
+
 ROUTES = [
     Route("/sandbox/users", _handler(add_user), methods=["POST"]),
     Route("/sandbox/connections", _handler(add_connection), methods=["POST"]),
@@ -367,4 +494,7 @@ ROUTES = [
     Route("/sandbox/product-models", _handler(create_model), methods=["POST"]),
     Route("/sandbox/product-models/{code}", _handler(patch_model), methods=["PATCH"]),
     Route("/sandbox/product-models/{code}", _handler(delete_model), methods=["DELETE"]),
+    Route("/sandbox/categories", _handler(create_category), methods=["POST"]),
+    Route("/sandbox/categories/{code}", _handler(patch_category), methods=["PATCH"]),
+    Route("/sandbox/categories/{code}", _handler(delete_category), methods=["DELETE"]),
 ]

@@ -88,6 +88,12 @@ def _reduce_values(values: dict, reduce: dict | None) -> dict:
 
 # ---------------------------------------------------------------- renderers
 
+def stored_code(store, parent: str | None) -> str | None:
+    """Akeneo resolves a parent reference case-insensitively and answers with the model's code as stored."""
+    model = store.model(parent) if parent else None
+    return model["code"] if model is not None else parent
+
+
 def render_product(state: PimState, product: dict, *, by_uuid: bool, reduce: dict | None = None,
                    completenesses: bool = False) -> dict:
     store = state.store
@@ -111,7 +117,7 @@ def render_product(state: PimState, product: dict, *, by_uuid: bool, reduce: dic
             "family": product["family"],
             "categories": store.merged_categories(product),
             "groups": list(product["groups"]),
-            "parent": product["parent"],
+            "parent": stored_code(store, product["parent"]),
             "values": _reduce_values(values, reduce),
             "created": stamp(product["created"]),
             "updated": stamp(store.effective_updated(product)),
@@ -133,7 +139,7 @@ def render_model(state: PimState, model: dict, reduce: dict | None = None) -> di
         "code": model["code"],
         "family": model["family"],
         "family_variant": model["family_variant"],
-        "parent": model["parent"],
+        "parent": stored_code(store, model["parent"]),
         "categories": store.merged_categories(model),
         "values": _reduce_values(store.merged_values(model), reduce),
         "created": stamp(model["created"]),
@@ -277,12 +283,21 @@ def _category_date(value: Any) -> datetime:
     raise SearchError(f'Property "updated" expects a string with the ISO 8601 format as data, "{shown}" given.')
 
 
+def category_updated(cat: dict, state: PimState) -> datetime:
+    """A category edited through the admin routes carries its own `updated`; the fixture's share one."""
+    return cat.get("updated") or state.catalog_time()
+
+
 def _category_body(cat: dict, state: PimState, with_position: bool) -> dict:
-    body = {"code": cat["code"], "parent": cat["parent"], "updated": stamp(state.catalog_time()),
+    body = {"code": cat["code"], "parent": cat["parent"], "updated": stamp(category_updated(cat, state)),
             "labels": cat["labels"]}
     if with_position:
         body["position"] = cat["position"]
     return body
+
+
+def category_resource(state: PimState, cat: dict) -> dict:
+    return _category_body(cat, state, True)
 
 
 async def list_categories(request: Request) -> JSONResponse:
@@ -304,7 +319,8 @@ async def list_categories(request: Request) -> JSONResponse:
                     raise SearchError('Property "is_root" expects a boolean as data.')
                 items = [c for c in items if (c["parent"] is None) == value]
             elif key == "updated":
-                items = [] if state.catalog_time() <= _category_date(value) else items
+                since = _category_date(value)
+                items = [c for c in items if category_updated(c, state) > since]
     with_position = _bool_param(request, "with_position")
     return _simple_list(request, items, f"{API}/categories", lambda c: f"{API}/categories/{c['code']}",
                         lambda c: _category_body(c, state, with_position))

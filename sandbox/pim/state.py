@@ -66,6 +66,7 @@ class PimState:
     request_counts: dict[str, int] = field(default_factory=dict)
     clock_offset: float = 0.0
     store: ProductStore | None = None
+    categories_owned: bool = False  # the category list was copied from the shared fixture (admin edits)
 
     # ---- time: tests move the clock instead of sleeping
 

@@ -205,6 +205,8 @@ class AkeneoClient:
         max_attempts: int = 6,
         transport: httpx.AsyncBaseTransport | None = None,
         allow_private_addresses: bool = False,  # merchant URLs are the rule: opting out is explicit
+        slots: Any = None,
+        token_cache: Any = None,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -222,7 +224,12 @@ class AkeneoClient:
         self.backoff_cap = 30.0
         self.requests_made = 0
         self.bytes_received = 0  # response bodies, as sent on the wire (compressed when gzip)
-        self._slots = asyncio.Semaphore(max_in_flight)
+        # `slots`: an object shaped like asyncio.Semaphore (async acquire, sync release) shared by
+        # processes, e.g. service.store.leases.Slots; the local semaphore caps this client alone.
+        self._slots = slots if slots is not None else asyncio.Semaphore(max_in_flight)
+        # `token_cache`: async `load() -> {access_token, refresh_token, expires_at} | None` and
+        # `save(doc)`, so processes of one tenant share a token instead of a password grant each.
+        self._token_cache = token_cache
         limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
         if transport is None and not allow_private_addresses:
             # A merchant-typed URL: every connection is checked to reach a public address only.
@@ -252,10 +259,27 @@ class AkeneoClient:
 
     async def _access_token(self) -> str:
         async with self._token_lock:
+            if self._token is None and self._token_cache is not None:
+                await self._load_cached_token()
             if self._token is None or time.monotonic() >= self._token_refresh_at:
                 await self._renew()
             assert self._token is not None
             return self._token
+
+    async def _load_cached_token(self) -> None:
+        try:
+            doc = await self._token_cache.load()
+        except Exception:  # a cache is an optimisation: a failure means a fresh grant
+            logger.warning("akeneo token cache unreadable", exc_info=True)
+            return
+        if not doc or not isinstance(doc.get("access_token"), str):
+            return
+        remaining = float(doc.get("expires_at", 0)) - time.time()
+        if remaining <= 60:
+            return
+        self._token = doc["access_token"]
+        self._refresh_token = doc.get("refresh_token") or None
+        self._token_refresh_at = time.monotonic() + remaining - min(60.0, remaining / 5)
 
     async def _renew(self) -> None:
         """Refresh grant when we hold a refresh token (falling back to the password grant)."""
@@ -302,6 +326,13 @@ class AkeneoClient:
         self._refresh_token = data.get("refresh_token") or None
         # Renew a little before expiry so a long run never sends a token that dies in flight.
         self._token_refresh_at = time.monotonic() + expires_in - min(60.0, expires_in / 5)
+        if self._token_cache is not None:
+            doc = {"access_token": self._token, "refresh_token": self._refresh_token,
+                   "expires_at": time.time() + expires_in}
+            try:
+                await self._token_cache.save(doc)
+            except Exception:
+                logger.warning("akeneo token cache not written", exc_info=True)
         logger.info("akeneo token obtained", extra={"grant": body["grant_type"], "expires_in": expires_in})
 
     # --- transport ----------------------------------------------------------------------------
@@ -550,6 +581,20 @@ class AkeneoClient:
 
     async def list_family_variants(self, family: str) -> list[dict]:
         return await self._all(f"{API}/families/{quote(family, safe='')}/variants")
+
+    async def list_measurement_families(self) -> list[dict]:
+        """Every measurement family (units with their convert_from_standard operations). Akeneo
+        answers a plain JSON list here, not a paginated `_embedded` object."""
+        response = await self._send("GET", f"{API}/measurement-families", headers={"Accept": "application/json"})
+        if 200 <= response.status_code < 300:
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+            if isinstance(data, list):
+                return [item for item in data if isinstance(item, dict)]
+        self._check(response)  # raises the typed error (or not_akeneo) for anything but a list
+        raise AkeneoUnreachable("The measurement families answer is not a JSON list", "not_akeneo", response.status_code)
 
     # --- categories ----------------------------------------------------------------------------
 

@@ -255,7 +255,11 @@ class BigCommerceClient:
             else:
                 status = response.status_code
                 if self.governor is not None:
-                    self.governor.observe(response.headers, status, ticket=ticket)
+                    observe_async = getattr(self.governor, "observe_async", None)
+                    if observe_async is not None:  # never block the event loop on Redis
+                        await observe_async(response.headers, status, ticket=ticket)
+                    else:
+                        self.governor.observe(response.headers, status, ticket=ticket)
                 if status not in _RETRY:
                     try:
                         result = self._parse(response)

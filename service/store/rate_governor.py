@@ -12,6 +12,9 @@ window's quota is spent. Each process asks `acquire()` before a request and repo
   have seen yet becomes a budget until `Time-Reset-Ms`. This catches traffic from other apps.
 
 A 429 pauses everybody until the reset the server gave. Keys: `bc:rate:{store_hash}:*`, all with TTLs.
+
+The async methods (`acquire`, `observe_async`) run the Lua calls in a thread with a timeout, so an
+event loop never blocks on Redis; the sync ones (`try_acquire`, `observe`) are for sync callers.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ STATE_TTL_MS = 24 * 3600 * 1000  # quota/window outlive a quiet night; refreshed
 NO_HEADERS_429_PAUSE_MS = 1000  # a 429 without rate headers means platform load: back off briefly
 MIN_MARGIN_MS = 100
 MARGIN_RATIO = 0.03
+REDIS_TIMEOUT = 10.0  # seconds an async caller waits for one governor call
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -153,7 +157,7 @@ class RateGovernor:
     async def acquire(self) -> int:
         """Wait until a request may go; returns its ticket for `observe`."""
         while True:
-            wait, now = self.try_acquire()
+            wait, now = await asyncio.wait_for(asyncio.to_thread(self.try_acquire), REDIS_TIMEOUT)
             if wait == 0:
                 return now
             # a little jitter so the processes woken by the same expiry do not race in lockstep
@@ -175,6 +179,10 @@ class RateGovernor:
                 STATE_TTL_MS,
             ],
         )
+
+    async def observe_async(self, headers: Mapping[str, str], status: int, *, ticket: int | None = None) -> None:
+        """`observe` off the event loop (a thread), bounded by REDIS_TIMEOUT."""
+        await asyncio.wait_for(asyncio.to_thread(self.observe, headers, status, ticket=ticket), REDIS_TIMEOUT)
 
     def snapshot(self) -> dict[str, int]:
         """The shared state as integers (quota, window, budget, reset_at, left, rejected, in_window)."""

@@ -1,0 +1,382 @@
+"""The mapping page's policy: what `GET/PUT /api/mapping` and `POST /api/mapping/preview` do, apart from
+HTTP. The pure parts (fields, compatibility, suggestions, validation, payloads) are `service.transform`;
+the Context a preview builds is `service.sync_context.build_context`, the very one the import builds, so
+the preview shows what the import sends.
+
+The PIM's catalog (attributes, families, family variants, measurement families, and the options loaded so
+far) and the store's settings are cached for a few minutes (`service.store.mapping`): the page opens
+without re-reading a PIM that may have hundreds of attributes, and previews while typing stay fast. No
+Redis call runs on the event loop (asyncio.to_thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from service.clients.akeneo import AkeneoClient, AkeneoError
+from service.clients.bigcommerce import BigCommerceClient, BigCommerceError
+from service.config.forms import code_problem, text_problem
+from service.config.hints import pim_failure
+from service.pim_schema import load_catalog, load_store_settings
+from service.settings import Settings
+from service.store import Store
+from service.store import mapping as mapping_store
+from service.sync_context import (
+    MainNotConfigured,
+    build_context,
+    effective_mapping,
+    fetch_model_tree,
+    fetch_product,
+    main_config,
+)
+from service.transform.context import Catalog, StoreSettings
+from service.transform.mapping import Mapping as FieldMapping
+from service.transform.mapping import mapping_document, parse_mapping_document, suggest_mapping
+from service.transform.product import ProductPlan, build_product_model, build_simple_product
+
+log = logging.getLogger("connector.mapping")
+
+STORE_SETTINGS_TTL = 60
+REREAD_AFTER = 30.0  # seconds
+PIM_TIMEOUT = 15.0
+ATTEMPTS = 3
+MAX_CODE = 255
+# What stored credentials from before today's checks may fail with when used.
+UNUSABLE = (UnicodeError, ValueError, httpx.InvalidURL)
+
+
+class MappingServiceError(Exception):
+    """A refusal the web layer answers as `{"error", "message", **extra}` with `status`."""
+
+    status = 400
+    error = "bad_request"
+
+    def __init__(self, message: str, *, error: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error = error or self.error
+        self.extra = extra
+
+
+class NotReady(MappingServiceError):
+    status, error = 409, "not_ready"
+
+
+class Invalid(MappingServiceError):
+    status, error = 422, "invalid"
+
+    def __init__(self, fields: dict[str, str], message: str | None = None) -> None:
+        summary = message or "The mapping is not valid: " + "; ".join(fields.values())
+        super().__init__(summary, fields=fields)
+
+
+class Conflict(MappingServiceError):
+    status, error = 409, "mapping_changed"
+
+
+class NotFound(MappingServiceError):
+    status, error = 404, "not_found"
+
+
+class Upstream(MappingServiceError):
+    status, error = 502, "upstream_error"
+
+
+# --- the tenant's connections ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Connections:
+    pim: dict[str, Any] | None          # the PIM credentials, when the PIM connection passed its test
+    bigcommerce: dict[str, Any] | None  # {store_hash, access_token}, when the store connection passed its test
+
+    def require(self, *, pim: bool = True, bigcommerce: bool = True) -> None:
+        if pim and self.pim is None:
+            raise NotReady("Connect the PIM first: save PIM credentials that pass the connection test.",
+                           error="pim_not_connected")
+        if bigcommerce and self.bigcommerce is None:
+            raise NotReady("Connect the BigCommerce store first: save store credentials that pass the "
+                           "connection test.", error="bigcommerce_not_connected")
+
+
+def _read_connections(store: Store, tenant: str) -> Connections:
+    sections = store.all_sections(tenant)
+    pim = store.get_credentials(tenant, "pim") if sections.get("pim", {}).get("connected") else None
+    bc_section = sections.get("bigcommerce", {})
+    bc = None
+    if bc_section.get("connected") and bc_section.get("store_hash"):
+        token = (store.get_credentials(tenant, "bigcommerce") or {}).get("access_token")
+        bc = {"store_hash": bc_section["store_hash"], "access_token": token} if token else None
+    return Connections(pim or None, bc)
+
+
+async def connections(store: Store, tenant: str) -> Connections:
+    return await asyncio.to_thread(_read_connections, store, tenant)
+
+
+@contextlib.asynccontextmanager
+async def open_pim(settings: Settings, creds: dict[str, Any]) -> AsyncIterator[AkeneoClient]:
+    try:
+        client = AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
+                              creds["password"], timeout=PIM_TIMEOUT, max_attempts=ATTEMPTS,
+                              allow_private_addresses=settings.allow_private_urls)
+    except (KeyError, TypeError, *UNUSABLE):
+        raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
+                       error="pim_not_connected") from None
+    try:
+        yield client
+    except AkeneoError as exc:
+        message, hints = pim_failure(exc, creds)
+        raise Upstream(message, error="pim_error", hints=hints) from None
+    except (UnicodeError, httpx.InvalidURL):  # credentials stored before today's checks
+        log.exception("stored PIM credentials cannot be used")
+        raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
+                       error="pim_not_connected") from None
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_bigcommerce(settings: Settings, creds: dict[str, Any]) -> AsyncIterator[BigCommerceClient]:
+    client = BigCommerceClient(creds["store_hash"], creds["access_token"], api_url=settings.bc_api_url,
+                               timeout=PIM_TIMEOUT, max_attempts=ATTEMPTS)
+    try:
+        yield client
+    except BigCommerceError as exc:
+        raise Upstream(f"BigCommerce could not be read: {exc}", error="bigcommerce_error") from None
+    finally:
+        await client.aclose()
+
+
+# --- cached reads ------------------------------------------------------------------------------------
+
+
+def _fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
+
+
+def _pim_fingerprint(creds: dict[str, Any]) -> str:
+    # Which PIM and which API user: another user may see other attributes. No secret in it.
+    return _fingerprint(creds.get("url"), creds.get("client_id"), creds.get("username"))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy of catalog data (Mapping views become dicts)."""
+    return json.loads(json.dumps(value, default=dict))
+
+
+def catalog_to_json(catalog: Catalog) -> dict[str, Any]:
+    return _plain({f.name: getattr(catalog, f.name) for f in dataclasses.fields(Catalog)})
+
+
+def catalog_from_json(doc: dict[str, Any]) -> Catalog:
+    return Catalog(**{f.name: doc.get(f.name) or {} for f in dataclasses.fields(Catalog)})
+
+
+async def cached_catalog(store: Store, tenant: str, settings: Settings, creds: dict[str, Any], *,
+                         refresh: bool = False) -> tuple[Catalog, float]:
+    """(catalog, its age in seconds: 0 when just read). Read without options: they are added per
+    mapping, then cached with it."""
+    fingerprint = _pim_fingerprint(creds)
+    if not refresh:
+        cached = await asyncio.to_thread(mapping_store.cache_get, store, tenant, "catalog", fingerprint)
+        if cached is not None:
+            return catalog_from_json(cached["catalog"]), max(0.0, time.time() - cached["at"])
+    async with open_pim(settings, creds) as pim:
+        catalog = await load_catalog(pim)
+    await remember_catalog(store, tenant, creds, catalog)
+    return catalog, 0.0
+
+
+async def remember_catalog(store: Store, tenant: str, creds: dict[str, Any], catalog: Catalog) -> None:
+    await asyncio.to_thread(mapping_store.cache_put, store, tenant, "catalog", _pim_fingerprint(creds),
+                            {"catalog": catalog_to_json(catalog), "at": time.time()})
+
+
+async def cached_store_settings(store: Store, tenant: str, settings: Settings,
+                                creds: dict[str, Any]) -> StoreSettings:
+    fingerprint = _fingerprint(creds["store_hash"], settings.bc_api_url)
+    cached = await asyncio.to_thread(mapping_store.cache_get, store, tenant, "store-settings", fingerprint)
+    if cached is not None:
+        return StoreSettings(**cached)
+    async with open_bigcommerce(settings, creds) as bc:
+        found = await load_store_settings(bc)
+    await asyncio.to_thread(mapping_store.cache_put, store, tenant, "store-settings", fingerprint,
+                            dataclasses.asdict(found), STORE_SETTINGS_TTL)
+    return found
+
+
+async def _locale(store: Store, tenant: str) -> str:
+    try:
+        return (await main_config(store, tenant)).locale
+    except MainNotConfigured:
+        return "en_US"  # labels only: the mapping itself does not depend on the locale
+
+
+# --- GET / PUT ----------------------------------------------------------------------------------------
+
+
+def _document(saved: dict[str, Any] | None, catalog: Catalog, locale: str, conns: Connections) -> dict[str, Any]:
+    suggested = suggest_mapping(catalog)
+    doc = mapping_document(effective_mapping(saved, catalog), suggested, catalog, locale)
+    doc["saved"] = saved is not None  # False: the suggested defaults are in force (version 0)
+    doc["connections"] = {"pim": conns.pim is not None, "bigcommerce": conns.bigcommerce is not None}
+    return doc
+
+
+async def get_document(store: Store, tenant: str, settings: Settings, *, refresh: bool = False) -> dict[str, Any]:
+    """The mapping document: every field with its compatible attributes, the current choice (the suggested
+    defaults until a first save) and the suggestion. Needs the PIM connection (409 pim_not_connected)."""
+    conns = await connections(store, tenant)
+    conns.require(bigcommerce=False)
+    catalog, _ = await cached_catalog(store, tenant, settings, conns.pim, refresh=refresh)
+    saved = await asyncio.to_thread(mapping_store.get_mapping, store, tenant)
+    return _document(saved, catalog, await _locale(store, tenant), conns)
+
+
+async def _parse(store: Store, tenant: str, settings: Settings, creds: dict[str, Any],
+                 doc: Any) -> tuple[FieldMapping, Catalog]:
+    """A valid mapping from `doc` or Invalid. An attribute the cached catalog does not know may be new in
+    the PIM since the catalog was cached: then it is read again before the verdict."""
+    catalog, age = await cached_catalog(store, tenant, settings, creds)
+    mapping, errors = parse_mapping_document(doc, catalog)
+    # At most one re-read per REREAD_AFTER: a stream of bad codes must not become a stream of PIM reads.
+    if errors and age > REREAD_AFTER and any("unknown" in m for m in errors.values()):
+        catalog, _ = await cached_catalog(store, tenant, settings, creds, refresh=True)
+        mapping, errors = parse_mapping_document(doc, catalog)
+    if errors or mapping is None:
+        raise Invalid(errors or {"mapping": "is not a mapping document"})
+    return mapping, catalog
+
+
+async def save_document(store: Store, tenant: str, settings: Settings, body: Any, *,
+                        by: str | None = None) -> dict[str, Any]:
+    """Validate and save an edited document (the one GET returned, or `{fields: {field: code}, families}`);
+    nothing is saved unless all of it is valid. A `version` in the body must be the current one (409
+    mapping_changed otherwise: someone saved in between). Answers `{saved, version, changed, mapping}`."""
+    conns = await connections(store, tenant)
+    conns.require()
+    mapping, catalog = await _parse(store, tenant, settings, conns.pim, body)
+    expected = body.get("version") if isinstance(body, dict) and "version" in body else None
+    before = await asyncio.to_thread(mapping_store.get_mapping, store, tenant)
+    try:
+        version = await asyncio.to_thread(mapping_store.save_mapping, store, tenant, mapping.to_json(), by=by,
+                                          expected_version=expected)
+    except mapping_store.MappingConflict as exc:
+        raise Conflict(f"The mapping was changed elsewhere (it is now at version {exc.current}): reload it, "
+                       "then make your change again.", current_version=exc.current) from None
+    saved = await asyncio.to_thread(mapping_store.get_mapping, store, tenant)
+    changed = before is None or int(before.get("version", 0)) != version
+    if changed:
+        log.info("mapping saved", extra={"tenant": tenant, "version": version})
+    return {"saved": True, "version": version, "changed": changed,
+            "mapping": _document(saved, catalog, await _locale(store, tenant), conns)}
+
+
+# --- preview --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PreviewRequest:
+    kind: str             # "identifier" | "model"
+    code: str
+    mapping: Any = None   # an edited, unsaved document to preview instead of the mapping in force
+
+
+def read_preview_request(body: Any) -> PreviewRequest:
+    """`{"identifier"}` or `{"model"}`, optionally `"mapping"`; Invalid (422) otherwise."""
+    if not isinstance(body, dict):
+        raise Invalid({"body": "must be a JSON object"}, "The request body must be a JSON object.")
+    given = [k for k in ("identifier", "model") if body.get(k) not in (None, "")]
+    if len(given) != 1:
+        message = ("give either a product identifier or a product model code, not both" if given else
+                   "a product identifier or a product model code is required")
+        raise Invalid({"identifier": message}, f"Type a product identifier or a product model code: {message}.")
+    kind = given[0]
+    value = body[kind]
+    if not isinstance(value, str):
+        raise Invalid({kind: "must be a string"})
+    code = value.strip()
+    problem = ("must not be empty" if not code else
+               f"is too long (at most {MAX_CODE} characters)" if len(code) > MAX_CODE else
+               text_problem(code) or code_problem(code))
+    if problem:
+        raise Invalid({kind: problem})
+    mapping = body.get("mapping")
+    if mapping is not None and not isinstance(mapping, dict):
+        raise Invalid({"mapping": "must be a mapping document (a JSON object) or absent"})
+    return PreviewRequest(kind, code, mapping)
+
+
+def _category_ids(store: Store, tenant: str) -> dict[str, int]:
+    """The categories the last import created, as the import's category sync records them
+    (`idmap:category`, PIM code -> BigCommerce id): the preview names the same ones."""
+    ids: dict[str, int] = {}
+    for code, value in store.all_ids(tenant, "category").items():
+        with contextlib.suppress(ValueError):
+            ids[code.lower()] = int(value)
+    return ids
+
+
+def _issues(items: list[Any]) -> list[dict[str, str]]:
+    return [dataclasses.asdict(i) for i in items]
+
+
+async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> dict[str, Any]:
+    """The payload the import would send for one product or product model, with its warnings and errors:
+    the same fetch (sync_context), the same Context (build_context), the same build_* function."""
+    request = read_preview_request(body)
+    conns = await connections(store, tenant)
+    conns.require()
+    try:
+        await main_config(store, tenant)
+    except MainNotConfigured as exc:
+        raise NotReady(str(exc), error="main_not_configured") from None
+    if request.mapping is not None:
+        mapping, catalog = await _parse(store, tenant, settings, conns.pim, request.mapping)
+    else:
+        catalog, _ = await cached_catalog(store, tenant, settings, conns.pim)
+        mapping = effective_mapping(await asyncio.to_thread(mapping_store.get_mapping, store, tenant), catalog)
+    store_settings = await cached_store_settings(store, tenant, settings, conns.bigcommerce)
+    category_ids = await asyncio.to_thread(_category_ids, store, tenant)
+    notes: list[str] = []
+    async with open_pim(settings, conns.pim) as pim:
+        ctx = await build_context(store, tenant, settings, pim=pim, bc=None, catalog=catalog, mapping=mapping,
+                                  store_settings=store_settings, category_ids=category_ids)
+        if len(ctx.catalog.options) > len(catalog.options):  # keep the options read for the next preview
+            await remember_catalog(store, tenant, conns.pim, ctx.catalog)
+        kind, code = request.kind, request.code
+        if kind == "identifier":
+            product = await fetch_product(pim, code)
+            if product is None:
+                raise NotFound(f"The PIM has no product with the identifier \u201c{code}\u201d.",
+                               fields={"identifier": "is not a product of this PIM"})
+            if product.get("parent"):
+                notes.append(f"\u201c{product.get('identifier')}\u201d is a variant of the product model "
+                             f"\u201c{product['parent']}\u201d: BigCommerce gets one product for the whole model, "
+                             "shown here.")
+                kind, code = "model", str(product["parent"])
+            else:
+                plan = build_simple_product(product, ctx)
+        if kind == "model":
+            tree = await fetch_model_tree(pim, code)
+            if tree is None:
+                raise NotFound(f"The PIM has no product model with the code \u201c{code}\u201d.",
+                               fields={"model": "is not a product model of this PIM"})
+            plan = build_product_model(tree.model, tree.sub_models, tree.variants, ctx)
+    return _answer(plan, ctx.mapping, notes)
+
+
+def _answer(plan: ProductPlan, mapping: FieldMapping, notes: list[str]) -> dict[str, Any]:
+    return {"payload": plan.payload, "warnings": _issues(plan.warnings), "errors": _issues(plan.errors),
+            "sku": plan.sku, "key": plan.key, "content_hash": plan.content_hash, "media": list(plan.media),
+            "mapping_version": mapping.version, "notes": notes}

@@ -1,0 +1,8 @@
+"""Pure transforms from Akeneo PIM data to BigCommerce payloads (no I/O: no client, store or web code).
+
+- context.py: the inputs (the PIM's schema, the store's settings, the tenant's locale/channel/mapping)
+- values.py: reading a value for a locale and channel
+- convert.py: one value to what a BigCommerce field takes
+- mapping.py: which attribute feeds which field, its suggested defaults and its validation
+- product.py: a product or product model to one POST /v3/catalog/products body
+"""

@@ -1,0 +1,97 @@
+"""Clean-up after a confirmed guarded change: hide or delete, in the store, what the connector created
+before it, from the id maps (products and their variants, categories).
+
+- hide: products `is_visible: false` (batches of 10), categories hidden (batches of 50); the products are
+  unmapped, so the next full import adopts each one by SKU and sends it again (shown if it is in the new
+  scope); hidden categories are shown again by the category sync when they are in the new subtree.
+- delete: products deleted (100 ids a request; BigCommerce deletes their variants), categories deleted;
+  their id-map entries removed, so the next full import creates what the new setting selects.
+Every request goes through the store's shared rate governor. Re-running is harmless: a product
+already gone is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from service.clients.bigcommerce import BigCommerceClient, BigCommerceNotFound
+from service.imports import CLEANUP_SECTION
+from service.store import Store
+from service.store.categories import CategoryStore
+from service.store.imports import ImportStore
+from service.store.leases import run_sync
+from service.store.rate_governor import RateGovernor
+from workers.context import job_context
+
+log = logging.getLogger("connector.cleanup")
+
+CHUNK = 100
+
+
+def run_cleanup(tenant: str, action: str) -> dict[str, Any]:
+    ctx = job_context()
+    store = ctx.store
+    section = store.get_section(tenant, CLEANUP_SECTION)
+    section.update({"action": action, "state": "running", "started_at": time.time()})
+    store.put_section(tenant, CLEANUP_SECTION, section)
+    try:
+        counts = asyncio.run(_clean(ctx.settings.bc_api_url, ctx.redis, store, tenant, action, section))
+    except Exception as exc:
+        section.update({"state": "failed", "finished_at": time.time(), "message": str(exc)[:500]})
+        store.put_section(tenant, CLEANUP_SECTION, section)
+        raise
+    section.update({"state": "succeeded", "finished_at": time.time(), "counts": counts})
+    store.put_section(tenant, CLEANUP_SECTION, section)
+    log.info("clean-up finished", extra={"tenant": tenant, "action": action, **counts})
+    return counts
+
+
+async def _clean(api_url: str, conn, store: Store, tenant: str, action: str, section: dict) -> dict[str, int]:
+    creds = await run_sync(store.get_credentials, tenant, "bigcommerce") or {}
+    store_hash = (await run_sync(store.get_section, tenant, "bigcommerce")).get("store_hash")
+    if not store_hash or not creds.get("access_token"):
+        raise RuntimeError("the BigCommerce store is not connected")
+    imports = ImportStore(conn)
+    categories = CategoryStore(conn)
+    counts = {"products": 0, "categories": 0, "failed": 0}
+    governor = RateGovernor(conn, store_hash)
+    async with BigCommerceClient(store_hash, creds["access_token"], api_url=api_url, governor=governor) as bc:
+        mapped = await run_sync(store.all_ids, tenant, "product")
+        keys = sorted(mapped)
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start:start + CHUNK]
+            ids = {int(mapped[k]): k for k in chunk}
+            params = {"id:in": ",".join(map(str, ids)), "include": "variants", "include_fields": "sku"}
+            present = [p async for p in bc.iter_products(params)]
+            skus = [str(v["sku"]) for p in present for v in p.get("variants") or [] if v.get("sku")]
+            alive = [int(p["id"]) for p in present]
+            if action == "hide":
+                result = await bc.update_products([{"id": pid, "is_visible": False} for pid in alive])
+                counts["failed"] += len(result.errors)
+            elif alive:
+                with contextlib.suppress(BigCommerceNotFound):  # gone meanwhile: what we wanted
+                    await bc.delete_products(alive)
+            counts["products"] += len(alive)
+            await run_sync(imports.unmap, tenant, chunk, skus)
+            section["counts"] = counts
+            await run_sync(store.put_section, tenant, CLEANUP_SECTION, section)
+        states = await run_sync(categories.states, tenant)
+        if action == "hide":
+            visible = {code: s for code, s in states.items() if s.get("visible", True)}
+            result = await bc.update_categories([{"category_id": int(s["id"]), "is_visible": False}
+                                                 for s in visible.values()])
+            refused = {int(e.item.get("category_id", 0)) for e in result.errors}
+            await run_sync(categories.save, tenant, {code: {**s, "visible": False, "hash": "hidden"}
+                                                     for code, s in visible.items() if int(s["id"]) not in refused})
+            counts["categories"] += len(visible) - len(refused)
+            counts["failed"] += len(refused)
+        else:
+            if states:
+                await bc.delete_categories(sorted({int(s["id"]) for s in states.values()}))
+            await run_sync(categories.clear, tenant)
+            counts["categories"] += len(states)
+    return counts

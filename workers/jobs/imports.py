@@ -1,0 +1,292 @@
+"""Imports as a chain of page-sized RQ jobs.
+
+`run_import(tenant, run_id)` (enqueued by service.imports.start_import) and every `run_page` after it
+do ONE step of workers.sync.engine and commit the checkpoint (cursor, counts, issues) in one Redis
+transaction after the page's load succeeded, then enqueue the next page. Guarantees:
+
+- one import per tenant at a time: each page holds the lease `connector:lease:import:{tenant}`
+  (renewed by a heartbeat thread while it works, short TTL so a killed worker frees it soon);
+- exactly one chain: the checkpoint names the job expected next (`next_job`); any other job for the
+  run (a duplicate, a stale retry) exits without touching anything;
+- re-entrant: a worker killed mid-page leaves the checkpoint at the page's start; the watchdog
+  (`recover_imports`, run when a worker starts and scheduled behind every page) re-enqueues the
+  page once the lease has expired. The page is redone; creates adopt by SKU and the id map is
+  written per product, so nothing is duplicated and finished pages are never redone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import redis
+from rq import get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from service.crypto import SecretBox
+from service.settings import load_settings
+from service.store import Store
+from service.store.imports import ImportStore, PageCommit
+from service.store.leases import Lease
+from workers.context import job_context
+from workers.queues import IMPORTS, queue
+from workers.sync.context import NotConfigured, open_sync_context
+from workers.sync.engine import first_checkpoint, run_step
+
+log = logging.getLogger("connector.jobs.imports")
+
+PAGE_TIMEOUT = int(os.environ.get("CONNECTOR_IMPORT_PAGE_TIMEOUT", "900"))  # RQ job_timeout per page
+LEASE_TTL = float(os.environ.get("CONNECTOR_IMPORT_LEASE_TTL", "60"))  # seconds; renewed every third
+RUN_ISSUES_IN_DOC = 1000
+MAX_PAGE_ATTEMPTS = 8
+RETRY_BASE = float(os.environ.get("CONNECTOR_IMPORT_RETRY_BASE", "5"))  # seconds before a failed page's retry
+LAST_SUCCESS = "import:last_success_started_at"
+
+
+def _lease(conn: redis.Redis, tenant: str, owner: str) -> Lease:
+    return Lease(conn, f"import:{tenant}", owner=owner, ttl_ms=int(LEASE_TTL * 1000))
+
+
+def run_import(tenant: str, run_id: str) -> None:
+    """The first job of a run (its id is the run's first `next_job`)."""
+    run_page(tenant, run_id)
+
+
+def run_page(tenant: str, run_id: str) -> None:
+    """One step of the run: the one the checkpoint says, whatever step this job was meant for."""
+    ctx = job_context()
+    conn, store = ctx.redis, ctx.store
+    imports = ImportStore(conn, store.box)
+    job = get_current_job()
+    job_id = job.id if job is not None else f"direct-{secrets.token_hex(6)}"
+    checkpoint = imports.checkpoint(run_id)
+    run = store.get_run(tenant, run_id)
+    if run is None or run.get("status") in ("succeeded", "partial", "failed"):
+        imports.mark_finished(run_id)
+        return
+    if checkpoint is None:
+        checkpoint = _start(store, imports, tenant, run_id, run, job_id)
+    elif checkpoint.get("next_job") not in (job_id, None):
+        log.info("import page job superseded", extra={"run": run_id, "job": job_id})
+        return
+    lease = _lease(conn, tenant, f"{run_id}:{job_id}")
+    if not lease.acquire():
+        holder = lease.holder() or ""
+        if holder.startswith(f"{run_id}:"):
+            return  # another job of this run is alive: this one is a duplicate
+        # another run of this tenant is still working: come back later
+        queue(conn, IMPORTS).enqueue_in(timedelta(seconds=max(LEASE_TTL / 2, 1)), run_page, tenant, run_id,
+                                        job_id=job_id, job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
+        return
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(lease, stop), daemon=True)
+    beat.start()
+    try:
+        # re-read under the lease: a previous holder may have committed meanwhile
+        checkpoint = imports.checkpoint(run_id) or checkpoint
+        if checkpoint.get("next_job") not in (job_id, None):
+            return
+        try:
+            next_checkpoint = _step(ctx, tenant, run_id, checkpoint, imports, store)
+        except Exception as exc:  # the page is retried from its checkpoint, a bounded number of times
+            next_checkpoint = None
+            _retry_later(conn, store, imports, tenant, run_id, checkpoint, exc)
+    finally:
+        stop.set()
+        beat.join(timeout=5)
+        lease.release()
+    if next_checkpoint is not None and next_checkpoint.get("phase") != "done":
+        _enqueue(conn, tenant, run_id, next_checkpoint["next_job"])
+
+
+def _start(store: Store, imports: ImportStore, tenant: str, run_id: str, run: dict, job_id: str) -> dict:
+    mode = "full" if run.get("mode") != "delta" else "delta"
+    status = store.get_section(tenant, "status")
+    since = None
+    last = store.get_checkpoint(tenant, LAST_SUCCESS)
+    if mode == "delta":
+        if status.get("next_import") == "full" or not last:
+            mode = "full"  # a guarded setting changed, or nothing was imported yet
+        else:
+            since = float(last)
+    checkpoint = {**first_checkpoint(mode, since), "next_job": job_id}
+    imports.set_checkpoint(run_id, checkpoint)
+    imports.mark_active(run_id, tenant)
+    store.update_run(tenant, run_id, status="running", started_at=time.time(), effective_mode=mode,
+                     progress={"done": 0, "total": 0})
+    return checkpoint
+
+
+def _retry_later(conn: redis.Redis, store: Store, imports: ImportStore, tenant: str, run_id: str,
+                 checkpoint: dict, exc: Exception) -> None:
+    attempts = int(checkpoint.get("attempts", 0)) + 1
+    log.warning("import page failed", extra={"run": run_id, "step": checkpoint.get("step"), "attempt": attempts,
+                                             "error": f"{type(exc).__name__}: {exc}"})
+    if attempts > MAX_PAGE_ATTEMPTS:
+        _finish(store, imports, tenant, run_id, checkpoint, "failed",
+                f"The import stopped: {type(exc).__name__}: {exc}")
+        return
+    new_job = _job_id(run_id, int(checkpoint.get("step", 0)))
+    imports.set_checkpoint(run_id, {**checkpoint, "next_job": new_job, "attempts": attempts,
+                                    "last_error": f"{type(exc).__name__}: {exc}"[:500]})
+    delay = min(RETRY_BASE * 2 ** (attempts - 1), 600)
+    queue(conn, IMPORTS).enqueue_in(timedelta(seconds=delay), run_page, tenant, run_id, job_id=new_job,
+                                    job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
+
+
+def _heartbeat(lease: Lease, stop: threading.Event) -> None:
+    while not stop.wait(LEASE_TTL / 3):
+        with contextlib.suppress(redis.RedisError):
+            lease.renew()
+
+
+def _step(ctx: Any, tenant: str, run_id: str, checkpoint: dict, imports: ImportStore, store: Store) -> dict | None:
+    commit = PageCommit()
+    try:
+        nxt = asyncio.run(_async_step(ctx, tenant, run_id, checkpoint, commit))
+    except NotConfigured as exc:
+        _finish(store, imports, tenant, run_id, checkpoint, "failed", str(exc))
+        return None
+    # on any other exception the job fails; the watchdog re-enqueues the page (bounded by `attempts`)
+    nxt = {**nxt, "step": checkpoint["step"] + 1, "next_job": _job_id(run_id, checkpoint["step"] + 1),
+           "attempts": 0}
+    nxt.pop("last_error", None)
+    imports.commit_page(run_id, commit, nxt)
+    if nxt["phase"] == "done":
+        counts = imports.counts(run_id)
+        status = "partial" if counts["issues"]["errors"] or counts["products"]["failed"] else "succeeded"
+        _finish(store, imports, tenant, run_id, nxt, status, None)
+    else:
+        _publish(store, imports, tenant, run_id)
+    return nxt
+
+
+async def _async_step(ctx: Any, tenant: str, run_id: str, checkpoint: dict, commit: PageCommit) -> dict:
+    async with open_sync_context(ctx.settings, ctx.redis, ctx.store, tenant, run_id) as sync:
+        return await run_step(sync, checkpoint, commit)
+
+
+def _job_id(run_id: str, step: int) -> str:
+    return f"import-{run_id}-{step}-{secrets.token_hex(3)}"
+
+
+def _enqueue(conn: redis.Redis, tenant: str, run_id: str, job_id: str) -> None:
+    q = queue(conn, IMPORTS)
+    q.enqueue(run_page, tenant, run_id, job_id=job_id, job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
+    # the dead man's switch: if this page's worker dies, the run is picked up again
+    q.enqueue_in(timedelta(seconds=PAGE_TIMEOUT + LEASE_TTL), check_run, tenant, run_id, job_id,
+                 job_timeout=60, meta={"tenant": tenant})
+
+
+def run_document(store: Store, imports: ImportStore, tenant: str, run_id: str) -> dict | None:
+    """The run as GET /api/imports/{id} shows it: the stored document with live counters and issues."""
+    doc = store.get_run(tenant, run_id)
+    if doc is None:
+        return None
+    counts = imports.counts(run_id)
+    doc["counts"] = {"categories": counts["categories"], "products": counts["products"]}
+    doc["progress"] = counts["progress"]
+    doc["errors"] = imports.issues(run_id, "errors", RUN_ISSUES_IN_DOC)
+    doc["warnings"] = imports.issues(run_id, "warnings", RUN_ISSUES_IN_DOC)
+    return doc
+
+
+def _publish(store: Store, imports: ImportStore, tenant: str, run_id: str, **changes: Any) -> None:
+    doc = run_document(store, imports, tenant, run_id)
+    if doc is not None:
+        # issues stay in their capped lists (service.imports.run_document reads them live)
+        keep = {k: doc[k] for k in ("counts", "progress")}
+        store.update_run(tenant, run_id, **keep, **changes)
+
+
+def _finish(store: Store, imports: ImportStore, tenant: str, run_id: str, checkpoint: dict, status: str,
+            message: str | None) -> None:
+    changes: dict[str, Any] = {"status": status, "finished_at": time.time()}
+    if message:
+        changes["message"] = message
+    _publish(store, imports, tenant, run_id, **changes)
+    if status in ("succeeded", "partial"):
+        store.set_checkpoint(tenant, LAST_SUCCESS, str(checkpoint.get("started_at") or time.time()))
+        section = store.get_section(tenant, "status")
+        if checkpoint.get("mode") == "full":
+            section.pop("next_import", None)
+        store.put_section(tenant, "status", {**section, "first_import_done": True,
+                                             "last_import": {"id": run_id, "status": status}})
+    imports.mark_finished(run_id)
+
+
+# -- the watchdog ----------------------------------------------------------------------------------
+
+def check_run(tenant: str, run_id: str, expected_job: str | None = None) -> str:
+    """Re-enqueue a run's page when nobody works on it (its worker died)."""
+    return _recover(job_context().redis, job_context().store, tenant, run_id, expected_job)
+
+
+def recover_imports(conn: redis.Redis) -> int:
+    """At worker start: pick up every run left without a living page job. Returns how many."""
+    active = ImportStore(conn).active_runs()
+    if not active:
+        return 0
+    settings = load_settings()
+    store = Store(conn, SecretBox(settings.secret_key, settings.secret_key_fallbacks))
+    picked = 0
+    for run_id, tenant in active.items():
+        if _recover(conn, store, tenant, run_id, None) == "re-enqueued":
+            picked += 1
+    return picked
+
+
+def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str, expected_job: str | None) -> str:
+    imports = ImportStore(conn, store.box)
+    checkpoint = imports.checkpoint(run_id)
+    run = store.get_run(tenant, run_id)
+    if run is None or run.get("status") in ("succeeded", "partial", "failed"):
+        imports.mark_finished(run_id)
+        return "finished"
+    if checkpoint is None:  # queued, never started: its first job must still exist
+        if _job_status(conn, f"import-{run_id}") in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED,
+                                                     JobStatus.STARTED):
+            return "queued"
+        queue(conn, IMPORTS).enqueue(run_import, tenant, run_id, job_id=f"import-{run_id}-r{secrets.token_hex(3)}",
+                                     job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
+        return "re-enqueued"
+    nxt = checkpoint.get("next_job")
+    if expected_job is not None and nxt != expected_job:
+        return "moved on"
+    lease = _lease(conn, tenant, "watchdog")
+    remaining = lease.remaining_ms()
+    if lease.holder() is not None:
+        # someone works (or died recently): look again once the lease could have expired
+        queue(conn, IMPORTS).enqueue_in(timedelta(milliseconds=remaining + 500), check_run, tenant, run_id, nxt,
+                                        job_timeout=60, meta={"tenant": tenant})
+        return "busy"
+    status = _job_status(conn, nxt)
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return "queued"
+    attempts = int(checkpoint.get("attempts", 0)) + 1
+    if attempts > MAX_PAGE_ATTEMPTS:
+        _finish(store, imports, tenant, run_id, checkpoint, "failed",
+                f"The import stopped: its page failed {MAX_PAGE_ATTEMPTS} times")
+        return "failed"
+    new_job = _job_id(run_id, int(checkpoint.get("step", 0)))
+    imports.set_checkpoint(run_id, {**checkpoint, "next_job": new_job, "attempts": attempts})
+    _enqueue(conn, tenant, run_id, new_job)
+    log.warning("import page re-enqueued", extra={"run": run_id, "step": checkpoint.get("step")})
+    return "re-enqueued"
+
+
+def _job_status(conn: redis.Redis, job_id: str | None) -> Any:
+    if not job_id:
+        return None
+    try:
+        return Job.fetch(job_id, connection=conn).get_status()
+    except NoSuchJobError:
+        return None

@@ -1,0 +1,139 @@
+"""What one sync step works with: the tenant, the run, open platform clients, the configuration.
+
+`open_sync_context()` builds the clients with the limits that must hold across processes: the
+Akeneo connection's 4 requests in flight are a Redis counted lease (`Slots`) shared by every worker,
+the PIM token is cached per tenant (encrypted), and BigCommerce requests go through the shared
+`RateGovernor`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from service.clients.akeneo import AkeneoClient
+from service.clients.bigcommerce import BigCommerceClient
+from service.settings import Settings
+from service.store import Store
+from service.store.imports import ImportStore
+from service.store.leases import Lease, Slots, run_sync
+from service.store.rate_governor import RateGovernor
+
+AKENEO_IN_FLIGHT = 4  # Akeneo SaaS: 4 concurrent calls per connection
+# seconds before a BigCommerce answer counts as lost (tests shorten it; a lost create is looked up by SKU)
+BC_TIMEOUT = float(os.environ.get("CONNECTOR_BC_TIMEOUT", "30"))
+
+
+class NotConfigured(Exception):
+    """The tenant lacks a connection or the main configuration."""
+
+
+@dataclass(frozen=True)
+class MainConfig:
+    locale: str
+    channel: str
+    category: str
+    category_tree: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Scope filters and policies (configuration section `import`, all optional)."""
+
+    enabled_only: bool = True
+    completeness: int | None = None  # minimum completeness for the channel, percent
+    families: tuple[str, ...] = ()
+    removed: str = "hide"  # "hide" | "delete": products removed from the PIM
+    image_mode: str = "url"  # "url": BigCommerce downloads APP_URL/media/...; "upload": image_file
+
+    @classmethod
+    def from_section(cls, doc: dict[str, Any]) -> ImportOptions:
+        completeness = doc.get("completeness")
+        return cls(
+            enabled_only=bool(doc.get("enabled_only", True)),
+            completeness=int(completeness) if completeness not in (None, "", False) else None,
+            families=tuple(str(f) for f in doc.get("families") or ()),
+            removed="delete" if doc.get("removed") == "delete" else "hide",
+            image_mode="upload" if doc.get("image_mode") == "upload" else "url",
+        )
+
+
+@dataclass
+class SyncContext:
+    tenant: str
+    run_id: str | None
+    pim: AkeneoClient
+    bc: BigCommerceClient
+    main: MainConfig
+    store: Store
+    imports: ImportStore
+    settings: Settings
+    redis: redis.Redis
+    channel_id: int = 1
+    options: ImportOptions = field(default_factory=ImportOptions)
+    store_hash: str = ""
+
+    def channel_lease(self) -> Lease:
+        """BigCommerce: channel assignments never in parallel for a store, across processes."""
+        return Lease(self.redis, f"bc-assign:{self.store_hash}", ttl_ms=60000)
+
+
+class _TokenCache:
+    def __init__(self, imports: ImportStore, tenant: str, fingerprint: str) -> None:
+        self.imports, self.tenant, self.fingerprint = imports, tenant, fingerprint
+
+    async def load(self) -> dict | None:
+        return await run_sync(self.imports.get_pim_token, self.tenant, self.fingerprint)
+
+    async def save(self, doc: dict) -> None:
+        await run_sync(self.imports.put_pim_token, self.tenant, self.fingerprint, doc)
+
+
+def read_config(store: Store, tenant: str) -> tuple[dict, dict, str, MainConfig, ImportOptions, int]:
+    pim = store.get_credentials(tenant, "pim")
+    bc = store.get_credentials(tenant, "bigcommerce")
+    bc_section = store.get_section(tenant, "bigcommerce")
+    main = store.get_section(tenant, "main")
+    store_hash = bc_section.get("store_hash") or (store.tenant(tenant) or {}).get("store_hash")
+    if not pim or not bc or not store_hash:
+        raise NotConfigured("both connections must be configured before an import")
+    if not all(main.get(k) for k in ("locale", "channel", "category")):
+        raise NotConfigured("the main configuration (locale, channel, category) is missing")
+    options = ImportOptions.from_section(store.get_section(tenant, "import"))
+    channel_id = int(bc_section.get("channel_id") or 1)
+    config = MainConfig(main["locale"], main["channel"], main["category"], main.get("category_tree"))
+    return pim, bc, store_hash, config, options, channel_id
+
+
+@contextlib.asynccontextmanager
+async def open_sync_context(
+    settings: Settings, conn: redis.Redis, store: Store, tenant: str, run_id: str | None
+) -> AsyncIterator[SyncContext]:
+    pim_creds, bc_creds, store_hash, main, options, channel_id = await run_sync(read_config, store, tenant)
+    imports = ImportStore(conn, store.box)
+    connection = hashlib.sha256(f"{pim_creds['url']}\n{pim_creds['client_id']}".encode()).hexdigest()[:16]
+    slots = Slots(conn, f"akeneo:{connection}", AKENEO_IN_FLIGHT)
+    fingerprint = ImportStore.token_fingerprint(pim_creds["url"], pim_creds["client_id"], pim_creds["username"])
+    pim = AkeneoClient(
+        pim_creds["url"], pim_creds["client_id"], pim_creds["secret"], pim_creds["username"],
+        pim_creds["password"], max_in_flight=AKENEO_IN_FLIGHT, slots=slots,
+        token_cache=_TokenCache(imports, tenant, fingerprint),
+        allow_private_addresses=settings.allow_private_urls,
+    )
+    governor = RateGovernor(conn, store_hash)
+    bc = BigCommerceClient(store_hash, bc_creds["access_token"], api_url=settings.bc_api_url, governor=governor,
+                           timeout=BC_TIMEOUT)
+    ctx = SyncContext(tenant=tenant, run_id=run_id, pim=pim, bc=bc, main=main, store=store, imports=imports,
+                      settings=settings, redis=conn, channel_id=channel_id, options=options, store_hash=store_hash)
+    try:
+        yield ctx
+    finally:
+        await slots.drain()
+        await pim.aclose()
+        await bc.aclose()

@@ -1,0 +1,385 @@
+"""The import as a sequence of page-sized steps, each resumable from a checkpoint.
+
+`run_step(ctx, checkpoint)` does one step and returns the next checkpoint; the caller (an RQ job,
+workers/jobs/imports.py) commits it together with the page's counts only after the page's load
+succeeded. Phases, in order:
+
+- `prepare`: read the PIM schema, the store's settings, the mapping; sync the categories; cache all
+  of it for the run (Redis) so later pages never read it again.
+- `simple`: pages of simple products (`parent` EMPTY) in the main category's subtree, scope=channel,
+  locale; in delta mode `updated >` the last successful run's start minus a margin.
+- `models`: pages of product models in the subtree (delta: updated ones); each page's root models are
+  built with their sub-models and variants (two reads: `parent IN` roots), one product each.
+- `variants` (delta only): variant products updated since, for their root models (a variant's own
+  change), skipping roots this run already loaded.
+- `vanished` (full only): known products this run did not meet are hidden, or deleted when the
+  merchant chose so and the PIM no longer has them.
+- `finish`: the run's status.
+
+The same loaders serve change events (`sync_products`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import mimetypes
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from service.clients.akeneo import API, AkeneoError, AkeneoNotFound, search_filter, updated_since
+from service.store.imports import PageCommit
+from service.store.leases import run_sync
+from service.sync_context import build_context, image_signer
+from service.transform.context import Catalog, Context, StoreSettings
+from service.transform.mapping import Mapping
+from workers.sync.context import SyncContext
+from workers.sync.products import ProductLoader, issue, placeholder_url
+
+log = logging.getLogger("connector.sync.engine")
+
+PAGE_SIZE = 100
+DELTA_MARGIN = 300  # seconds: clocks and in-flight PIM saves around the last run's start
+VANISH_CHUNK = 200
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+PHASES = ("prepare", "simple", "models", "variants", "vanished", "finish", "done")
+
+
+def first_checkpoint(mode: str, since: float | None) -> dict:
+    return {"step": 0, "phase": "prepare", "cursor": None, "mode": mode, "since": since,
+            "started_at": time.time()}
+
+
+def _next_phase(checkpoint: dict, phase: str) -> dict:
+    order = list(PHASES)
+    nxt = order[order.index(phase) + 1]
+    if nxt == "variants" and checkpoint["mode"] != "delta":
+        nxt = "vanished"
+    if nxt == "vanished" and checkpoint["mode"] != "full":
+        nxt = "finish"
+    return {**checkpoint, "phase": nxt, "cursor": None}
+
+
+# -- the transform context, cached per run ----------------------------------------------------------
+
+def _catalog_json(catalog: Catalog) -> dict:
+    return {"attributes": dict(catalog.attributes), "families": dict(catalog.families),
+            "family_variants": dict(catalog.family_variants),
+            "options": {k: dict(v) for k, v in catalog.options.items()},
+            "measurement_families": dict(catalog.measurement_families)}
+
+
+async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
+    """Categories, then the transform context (service.sync_context.build_context: the same one the
+    mapping preview uses), cached for the whole run."""
+    category_ids = await _sync_categories(ctx, commit)
+    built = await build_context(ctx.store, ctx.tenant, ctx.settings, pim=ctx.pim, bc=ctx.bc,
+                                category_ids=category_ids)
+    doc = {"catalog": _catalog_json(built.catalog), "mapping": built.mapping.to_json(),
+           "store": {"currency": built.store.currency, "weight_units": built.store.weight_units,
+                     "dimension_units": built.store.dimension_units},
+           "category_ids": dict(built.category_ids)}
+    await run_sync(ctx.imports.put_catalog, ctx.run_id, doc)
+    return {**_next_phase(checkpoint, "prepare"), "mapping_version": built.mapping.version}
+
+
+async def _sync_categories(ctx: SyncContext, commit: PageCommit) -> dict[str, int]:
+    try:
+        from workers.sync.categories import sync_categories
+    except ImportError:  # the category sync is built on another branch; use what is mapped
+        known = await run_sync(ctx.store.all_ids, ctx.tenant, "category")
+        return {k.lower(): int(v) for k, v in known.items()}
+    result = await sync_categories(ctx)
+    for name, n in (result.counts or {}).items():
+        commit.count("categories", name, int(n))
+    commit.warnings += [issue(i.item, i.message, getattr(i, "field", None)) for i in result.warnings]
+    commit.errors += [issue(i.item, i.message, getattr(i, "field", None)) for i in result.errors]
+    return {k.lower(): int(v) for k, v in result.ids.items()}
+
+
+async def transform_context(ctx: SyncContext) -> Context:
+    doc = await run_sync(ctx.imports.get_catalog, ctx.run_id) if ctx.run_id else None
+    if doc is None:  # a run whose cache expired, or an event sync: read it again
+        commit = PageCommit()
+        await prepare(ctx, first_checkpoint("full", None), commit)
+        doc = await run_sync(ctx.imports.get_catalog, ctx.run_id)
+    c = doc["catalog"]
+    catalog = Catalog(c["attributes"], c["families"], c["family_variants"], c["options"],
+                      c["measurement_families"])
+    return Context(catalog=catalog, store=StoreSettings(**doc["store"]), locale=ctx.main.locale,
+                   channel=ctx.main.channel, mapping=Mapping.from_json(doc["mapping"]),
+                   category_ids=doc.get("category_ids") or {}, image_url=placeholder_url)
+
+
+# -- media ---------------------------------------------------------------------------------------
+
+def media_functions(ctx: SyncContext) -> tuple[Any, Any]:
+    """(media code -> URL BigCommerce fetches, or None to upload; async code -> file tuple)."""
+    image_url = image_signer(ctx.settings, ctx.tenant) if ctx.options.image_mode == "url" else None
+
+    async def image_bytes(code: str) -> tuple[str, bytes, str]:
+        chunks, size = [], 0
+        async for chunk in ctx.pim.download_media(code):
+            size += len(chunk)
+            if size > MAX_IMAGE_BYTES:
+                raise AkeneoError(f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+            chunks.append(chunk)
+        name = code.rsplit("/", 1)[-1]
+        return name, b"".join(chunks), mimetypes.guess_type(name)[0] or "image/jpeg"
+
+    return image_url, image_bytes
+
+
+# -- reading the PIM -------------------------------------------------------------------------------
+
+def _filters(ctx: SyncContext, checkpoint: dict, *, models: bool, **extra: Any) -> dict:
+    conditions: dict[str, Any] = {"categories": ("IN CHILDREN", [ctx.main.category])}
+    if ctx.options.families:
+        conditions["family"] = ("IN", list(ctx.options.families))
+    if not models and ctx.options.completeness is not None:
+        conditions["completeness"] = {"operator": ">=", "value": ctx.options.completeness,
+                                      "scope": ctx.main.channel}
+    since = checkpoint.get("since")
+    if checkpoint["mode"] == "delta" and since:
+        when = dt.datetime.fromtimestamp(float(since) - DELTA_MARGIN, dt.UTC)
+        conditions["updated"] = updated_since(when)
+    conditions.update(extra)
+    return conditions
+
+
+def _params(ctx: SyncContext, search: dict) -> dict:
+    return {"pagination_type": "search_after", "limit": PAGE_SIZE, "search": search_filter(**search),
+            "scope": ctx.main.channel, "locales": ctx.main.locale}
+
+
+async def _page(ctx: SyncContext, path: str, checkpoint: dict, search: dict) -> tuple[list[dict], str | None]:
+    """One page at the checkpoint's cursor (the PIM's own next link), counting the total once."""
+    cursor = checkpoint.get("cursor")
+    if cursor:
+        return await ctx.pim.get_page(cursor)
+    # search_after pages carry no count: one page-pagination call of one item gives the phase's total
+    counted = await ctx.pim.get(path, {**_params(ctx, search), "pagination_type": "page", "limit": 1,
+                                       "with_count": "true"})
+    if isinstance(counted.get("items_count"), int):
+        await run_sync(ctx.imports.add_total, ctx.run_id, counted["items_count"])
+    return await ctx.pim.get_page(path, _params(ctx, search))
+
+
+async def _all_pages(ctx: SyncContext, path: str, search: dict) -> list[dict]:
+    return [item async for item in ctx.pim.iter_items(path, _params(ctx, search))]
+
+
+def _in_scope(ctx: SyncContext, product: dict) -> bool:
+    return bool(product.get("enabled", True)) or not ctx.options.enabled_only
+
+
+# -- steps -----------------------------------------------------------------------------------------
+
+async def run_step(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
+    phase = checkpoint["phase"]
+    if phase == "prepare":
+        return await prepare(ctx, checkpoint, commit)
+    if phase == "simple":
+        return await _simple_page(ctx, checkpoint, commit)
+    if phase == "models":
+        return await _models_page(ctx, checkpoint, commit)
+    if phase == "variants":
+        return await _variants_page(ctx, checkpoint, commit)
+    if phase == "vanished":
+        return await _vanished_chunk(ctx, checkpoint, commit)
+    if phase == "finish":
+        return {**checkpoint, "phase": "done", "cursor": None}
+    raise ValueError(f"unknown phase {phase!r}")
+
+
+def _advance(checkpoint: dict, phase: str, next_url: str | None) -> dict:
+    if next_url:
+        return {**checkpoint, "cursor": next_url}
+    return _next_phase(checkpoint, phase)
+
+
+async def _simple_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
+    from service.transform.product import build_simple_product
+
+    search = _filters(ctx, checkpoint, models=False, parent=("EMPTY",))
+    items, next_url = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
+    tctx = await transform_context(ctx)
+    await load_simple_products(ctx, tctx, items, commit, build_simple_product)
+    return _advance(checkpoint, "simple", next_url)
+
+
+async def load_simple_products(ctx: SyncContext, tctx: Context, items: list[dict], commit: PageCommit,
+                               build: Any) -> None:
+    plans, out = [], []
+    for product in items:
+        key = f"product:{product['uuid']}"
+        if _in_scope(ctx, product):
+            plans.append(build(product, tctx))
+        else:
+            out.append(key)
+    image_url, image_bytes = media_functions(ctx)
+    loader = ProductLoader(ctx, image_url, image_bytes)
+    await loader.load(plans, commit)
+    if out:
+        await loader.hide(out, commit)
+    commit.seen += [p.key for p in plans] + out
+    commit.done += len(items)
+
+
+async def _models_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
+    search = _filters(ctx, checkpoint, models=True)
+    items, next_url = await _page(ctx, f"{API}/product-models", checkpoint, search)
+    roots: dict[str, dict | None] = {}
+    for model in items:
+        if model.get("parent"):
+            roots.setdefault(str(model["parent"]).lower(), None)
+        else:
+            roots[str(model["code"]).lower()] = model
+    await load_models(ctx, roots, commit)
+    commit.done += len(items)
+    return _advance(checkpoint, "models", next_url)
+
+
+async def _variants_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
+    """Delta: variants changed on their own reach their model."""
+    search = _filters(ctx, checkpoint, models=False, parent=("NOT EMPTY",))
+    items, next_url = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
+    parents = sorted({str(v["parent"]) for v in items if v.get("parent")}, key=str.lower)
+    roots: dict[str, dict | None] = {}
+    for parent in parents:
+        try:
+            model = await ctx.pim.get_product_model(parent, scope=ctx.main.channel, locales=ctx.main.locale)
+        except AkeneoNotFound:
+            continue
+        root = model if not model.get("parent") else None
+        roots.setdefault(str(model.get("parent") or model["code"]).lower(), root)
+    await load_models(ctx, roots, commit)
+    commit.done += len(items)
+    return _advance(checkpoint, "variants", next_url)
+
+
+async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: PageCommit) -> None:
+    """Build and load root models (code lower-cased -> JSON, None when it must be read)."""
+    from service.transform.product import build_product_model
+
+    if not roots:
+        return
+    # a root met earlier in this run (through another page's sub-model) is already done
+    codes = list(roots)
+    if ctx.run_id:
+        done = await run_sync(ctx.imports.seen, ctx.run_id, [f"model-seen:{c}" for c in codes])
+        codes = [c for c, d in zip(codes, done, strict=True) if not d]
+    if not codes:
+        return
+    for code in codes:
+        if roots[code] is None:
+            try:
+                roots[code] = await ctx.pim.get_product_model(code, scope=ctx.main.channel, locales=ctx.main.locale)
+            except AkeneoNotFound:
+                roots[code] = None
+    found = {c: roots[c] for c in codes if roots[c] is not None}
+    stored_codes = [str(m["code"]) for m in found.values()]
+    subs, variants = await asyncio.gather(
+        _all_pages(ctx, f"{API}/product-models", {"parent": ("IN", stored_codes)}),
+        _all_pages(ctx, f"{API}/products-uuid", {"parent": ("IN", stored_codes)}),
+    ) if stored_codes else ([], [])
+    # the order fetch_model_tree gives the preview: the payload never depends on the PIM's paging
+    subs = sorted(subs, key=lambda m: str(m.get("code", "")).lower())
+    variants = sorted(variants, key=lambda p: str(p.get("identifier") or p.get("uuid") or "").lower())
+    sub_root = {str(s["code"]).lower(): str(s.get("parent") or "").lower() for s in subs}
+    subs_by_root: dict[str, list[dict]] = {}
+    for s in subs:
+        subs_by_root.setdefault(str(s.get("parent") or "").lower(), []).append(s)
+    variants_by_root: dict[str, list[dict]] = {}
+    for v in variants:
+        parent = str(v.get("parent") or "").lower()  # matched case-insensitively, as Akeneo does
+        root = sub_root.get(parent, parent)
+        variants_by_root.setdefault(root, []).append(v)
+    tctx = await transform_context(ctx)
+    plans, out = [], []
+    for code, model in found.items():
+        key = f"model:{model['code']}"
+        leaves = [v for v in variants_by_root.get(code, []) if _in_scope(ctx, v)]
+        if not leaves:
+            out.append(key)
+            continue
+        plans.append(build_product_model(model, subs_by_root.get(code, []), leaves, tctx))
+    image_url, image_bytes = media_functions(ctx)
+    loader = ProductLoader(ctx, image_url, image_bytes)
+    await loader.load(plans, commit)
+    if out:
+        await loader.hide(out, commit)
+    commit.seen += [p.key for p in plans] + out + [f"model-seen:{c}" for c in codes]
+
+
+async def _vanished_chunk(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
+    cursor = int(checkpoint.get("cursor") or 0)
+    next_cursor, states = await run_sync(ctx.imports.scan_product_states, ctx.tenant, cursor, VANISH_CHUNK)
+    keys = [k for k in states if k.startswith(("product:", "model:"))]
+    seen = await run_sync(ctx.imports.seen, ctx.run_id, keys)
+    missing = [k for k, s in zip(keys, seen, strict=True) if not s]
+    missing = [k for k in missing if not states[k].get("hidden")]
+    if missing:
+        delete = ctx.options.removed == "delete"
+        gone = await _removed_from_pim(ctx, missing) if delete else []
+        loader = ProductLoader(ctx, *media_functions(ctx))
+        await loader.hide(missing, commit, delete=delete, deleted_keys=gone)
+    if next_cursor == 0:
+        return _next_phase(checkpoint, "vanished")
+    return {**checkpoint, "cursor": str(next_cursor)}
+
+
+async def _removed_from_pim(ctx: SyncContext, keys: Iterable[str]) -> list[str]:
+    """The keys the PIM no longer has at all (404), as opposed to out of the import's scope."""
+    gone = []
+    for key in keys:
+        kind, _, ident = key.partition(":")
+        try:
+            if kind == "product":
+                await ctx.pim.get_product(ident)
+            else:
+                await ctx.pim.get_product_model(ident)
+        except AkeneoNotFound:
+            gone.append(key)
+    return gone
+
+
+# -- change events ---------------------------------------------------------------------------------
+
+async def sync_products(ctx: SyncContext, *, uuids: Iterable[str] = (), model_codes: Iterable[str] = (),
+                        commit: PageCommit | None = None) -> PageCommit:
+    """Sync a few products and models now (change events): the same build and load as an import."""
+    from service.transform.product import build_simple_product
+
+    commit = commit or PageCommit()
+    tctx = await transform_context(ctx)
+    products, roots = [], {}
+    for uuid in uuids:
+        try:
+            product = await ctx.pim.get_product(uuid, scope=ctx.main.channel, locales=ctx.main.locale)
+        except AkeneoNotFound:
+            await ProductLoader(ctx).hide([f"product:{uuid}"], commit)
+            continue
+        if product.get("parent"):
+            roots.setdefault(str(product["parent"]).lower(), None)
+        else:
+            products.append(product)
+    for code in model_codes:
+        roots.setdefault(str(code).lower(), None)
+    if products:
+        await load_simple_products(ctx, tctx, products, commit, build_simple_product)
+    # sub-models named by a variant resolve to their root
+    resolved: dict[str, dict | None] = {}
+    for code in roots:
+        try:
+            model = await ctx.pim.get_product_model(code, scope=ctx.main.channel, locales=ctx.main.locale)
+        except AkeneoNotFound:
+            continue
+        if model.get("parent"):
+            resolved.setdefault(str(model["parent"]).lower(), None)
+        else:
+            resolved[code] = model
+    await load_models(ctx, resolved, commit)
+    return commit
