@@ -346,5 +346,5 @@ async def sync_categories(job: CategoryJob) -> CategoryResult:
         await apply_updates(refused, retry=False)
 
     result.ids = {code: ids[code] for code in wanted if code in ids}
-    log.info("categories synced", extra={"tenant": job.tenant, **result.counts, "writes": result.writes})
+    log.info("categories synced", extra={"tenant": job.tenant, "counts": dict(result.counts), "writes": result.writes})
     return result
