@@ -19,7 +19,7 @@ from service.redis_conn import connect
 from service.settings import Settings
 from service.store import Store
 from service.store.sessions import SessionStore
-from service.web import config_api, entry, health, imports_api, mapping_api, webhooks
+from service.web import config_api, entry, health, imports_api, mapping_api, media, webhooks
 from service.web.errors import EXCEPTION_HANDLERS
 from service.web.guard import ApiGuard
 from service.web.middleware import RequestContext
@@ -45,6 +45,7 @@ def build_routes() -> list[BaseRoute]:
         # PIM change events: signed, outside /api (no session, no CSRF)
         Route("/webhooks/akeneo/{tenant}", webhooks.receive, methods=["POST"], include_in_schema=False),
         Route("/webhooks/akeneo/{tenant}", webhooks.head, methods=["HEAD"], include_in_schema=False),
+        Route("/media/{token}", media.media, methods=["GET"], include_in_schema=False),
         # Operations
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),

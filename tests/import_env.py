@@ -20,10 +20,12 @@ import redis
 from sandbox.bigcommerce import create_app as create_bc
 from sandbox.pim import DEFAULT_CATALOG
 from sandbox.pim import create_app as create_pim
+from service.app import create_app
 from service.crypto import SecretBox
 from service.imports import get_run, start_import
+from service.settings import load_settings
 from service.store import Store
-from tests.servers import serve
+from tests.servers import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "import-tests-secret-key-0123456789abcdef"
@@ -92,23 +94,33 @@ def import_env(redis_url: str, tmp_path: Path, *, category: str = "master", opti
     conn.flushdb()
     pim_app = create_pim()
     bc_app = create_bc(stores=[(STORE_HASH, TOKEN)], rate_limit=quota)
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
     with serve(pim_app) as pim_url, serve(bc_app) as bc_url:
-        store = Store(conn, SecretBox(SECRET))
-        tenant = store.create_tenant(pim_url=pim_url, store_hash=STORE_HASH)
-        store.put_credentials(tenant, "pim", {"url": pim_url, "client_id": "sandbox-client",
-                                              "secret": "sandbox-secret", "username": "admin", "password": "admin"})
-        store.put_credentials(tenant, "bigcommerce", {"access_token": TOKEN})
-        store.put_section(tenant, "pim", {"url": pim_url, "client_id": "sandbox-client", "username": "admin",
-                                          "connected": True})
-        store.put_section(tenant, "bigcommerce", {"store_hash": STORE_HASH, "connected": True})
-        store.put_section(tenant, "main", {"locale": "en_US", "channel": "ecommerce", "category": category,
-                                           "category_tree": "master"})
-        store.put_section(tenant, "import", {"image_mode": "upload", **(options or {})})
         env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "BC_API_URL": bc_url,
-               "BC_LOGIN_URL": bc_url, "APP_URL": "http://127.0.0.1:9", "DATA_DIR": str(tmp_path),
+               "BC_LOGIN_URL": bc_url, "APP_URL": app_url, "DATA_DIR": str(tmp_path),
                "ALLOW_PRIVATE_URLS": "true", "LOG_LEVEL": "WARNING", "CONNECTOR_IMPORT_LEASE_TTL": "3",
                "CONNECTOR_IMPORT_RETRY_BASE": "0.5", "CONNECTOR_BC_TIMEOUT": "3", **(extra_env or {})}
-        yield Env(conn, redis_url, store, tenant, pim_url, bc_url, pim_app, bc_app, env)
+        # the connector's web app serves GET /media/{token}: BigCommerce downloads the images from it
+        connector = create_app(load_settings({k: env[k] for k in ("REDIS_URL", "SECRET_KEY", "BC_API_URL",
+                                                                 "APP_URL", "DATA_DIR", "ALLOW_PRIVATE_URLS")}))
+        with serve(connector, port=port):
+            yield _configured(conn, redis_url, pim_url, bc_url, pim_app, bc_app, env, category, options)
+
+
+def _configured(conn, redis_url, pim_url, bc_url, pim_app, bc_app, env, category, options) -> Env:
+    store = Store(conn, SecretBox(SECRET))
+    tenant = store.create_tenant(pim_url=pim_url, store_hash=STORE_HASH)
+    store.put_credentials(tenant, "pim", {"url": pim_url, "client_id": "sandbox-client",
+                                          "secret": "sandbox-secret", "username": "admin", "password": "admin"})
+    store.put_credentials(tenant, "bigcommerce", {"access_token": TOKEN})
+    store.put_section(tenant, "pim", {"url": pim_url, "client_id": "sandbox-client", "username": "admin",
+                                      "connected": True})
+    store.put_section(tenant, "bigcommerce", {"store_hash": STORE_HASH, "connected": True})
+    store.put_section(tenant, "main", {"locale": "en_US", "channel": "ecommerce", "category": category,
+                                       "category_tree": "master"})
+    store.put_section(tenant, "import", {"image_mode": "url", **(options or {})})
+    return Env(conn, redis_url, store, tenant, pim_url, bc_url, pim_app, bc_app, env)
 
 
 def wait_for(predicate, timeout: float = 120, every: float = 0.2):

@@ -6,7 +6,7 @@ from tests.import_env import expected_catalog, import_env
 
 
 def test_small_subtree_imports(redis_url, tmp_path):
-    with import_env(redis_url, tmp_path, category="print") as env:
+    with import_env(redis_url, tmp_path, category="print", options={"image_mode": "upload"}) as env:
         run_id = env.start("full")
         env.work()
         run = env.run(run_id)

@@ -3,23 +3,36 @@ enqueues), runs as interface.md shapes them, import settings; with the sandboxes
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
+import httpx
 import pytest
-from rq import Queue
+from rq import Queue, SimpleWorker
 from rq.job import Job
 
+from service.clients.akeneo import AkeneoClient
+from service.clients.bigcommerce import BigCommerceClient
+from service.store.categories import CategoryStore
 from service.store.imports import ImportStore, PageCommit
 from tests.servers import serve
+from tests.test_categories_sync import Job as CategoryJob
+from tests.test_categories_sync import Main
 from tests.test_config_support import (
     BC_CLIENT,
     BC_TOKEN,
+    PIM_CLIENT,
+    PIM_PASSWORD,
+    PIM_SECRET,
+    PIM_USER,
     STORE,
     bc_sandbox_app,
     client_of,
     pim_sandbox,
     running_connector,
 )
+from workers import context as worker_context
+from workers.sync.categories import sync_categories
 from workers.sync.context import ImportOptions
 
 RUN_KEYS = {"id", "mode", "status", "created_at", "started_at", "finished_at", "progress", "counts", "errors",
@@ -218,3 +231,128 @@ def test_invalid_import_settings_are_422_and_save_nothing(client, body, field):
     response = client.put("/api/config/imports", body)
     assert response.status_code == 422 and field in response.json()["fields"]
     assert client.store.get_section(client.tenant, "import") == {}
+
+
+# --- clean-up after a confirmed guarded change ---------------------------------------------------
+
+
+@pytest.fixture
+def worker_env(monkeypatch, redis_url, bc_url, tmp_path):
+    """Jobs build their context from the environment, as in the worker process."""
+    for name, value in {"REDIS_URL": redis_url, "SECRET_KEY": "config-test-secret-key-0123456789abcdef",
+                        "DATA_DIR": str(tmp_path), "ALLOW_PRIVATE_URLS": "true", "BC_API_URL": bc_url}.items():
+        monkeypatch.setenv(name, value)
+    worker_context._settings.cache_clear()
+    yield
+    worker_context._settings.cache_clear()
+
+
+def fill_store(client, pim_url, bc_url, redis_conn, n=25):
+    """What an import made: the category tree and n products (each with a variant), in the id maps."""
+
+    async def go():
+        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD) as pim, \
+                BigCommerceClient(STORE, BC_TOKEN, api_url=bc_url) as bc:
+            cats = await sync_categories(CategoryJob(client.tenant, pim, bc, Main("en_US", "ecommerce", "master"), redis_conn))
+            made = {}
+            for i in range(n):
+                product = await bc.create_product({
+                    "name": f"Cleanup {client.tenant} {i}", "type": "physical", "weight": 1, "price": 5,
+                    "sku": f"CL-{client.tenant}-{i}", "categories": [cats.ids["cameras"]],
+                    "variants": [{"sku": f"CL-{client.tenant}-{i}-V", "price": 5,
+                                  "option_values": [{"option_display_name": "Size", "label": "M"}]}]},
+                    include="variants")
+                made[f"product:{client.tenant}-{i}"] = product
+            return cats, made
+
+    cats, made = asyncio.run(go())
+    imports = ImportStore(redis_conn)
+    for key, product in made.items():
+        imports.map_product(client.tenant, key, product["id"], {v["sku"]: v["id"] for v in product["variants"]})
+    return cats, made
+
+
+def run_jobs(redis_conn):
+    SimpleWorker([Queue("imports", connection=redis_conn)], connection=redis_conn).work(burst=True)
+
+
+def bc_state(bc_url):
+    return httpx.get(f"{bc_url}/sandbox/stores/{STORE}/state").json()
+
+
+def mine(state, client):
+    return [p for p in state["products"] if p["sku"].startswith(f"CL-{client.tenant}-")]
+
+
+def guarded_change(client, field="category"):
+    client.store.put_section(client.tenant, "status", {"first_import_done": True, "next_import": "full"})
+    client.store.record_config_change(client.tenant, {"changed": [field]})
+
+
+def test_cleanup_is_offered_only_after_a_confirmed_change(client, pim_url):
+    configure(client, pim_url)
+    refused = client.http.post("/api/imports/cleanup", json={"action": "hide"})
+    assert refused.status_code == 409 and refused.json()["error"] == "nothing_to_clean"
+    guarded_change(client, "store_hash")
+    other = client.http.post("/api/imports/cleanup", json={"action": "delete"})
+    assert other.status_code == 409 and other.json()["error"] == "other_store"
+    guarded_change(client)
+    assert client.http.post("/api/imports/cleanup", json={"action": "erase"}).status_code == 422
+    running = post(client, {"mode": "full"})
+    assert running.status_code == 202
+    busy = client.http.post("/api/imports/cleanup", json={"action": "hide"})
+    assert busy.status_code == 409 and busy.json()["error"] == "import_running"
+
+
+def test_cleanup_hide_then_the_next_sync_shows_what_is_in_scope(client, pim_url, bc_url, redis_conn, worker_env):
+    configure(client, pim_url)
+    cats, made = fill_store(client, pim_url, bc_url, redis_conn)
+    guarded_change(client)
+    httpx.delete(f"{bc_url}/sandbox/stores/{STORE}/requests")
+    started = client.http.post("/api/imports/cleanup", json={"action": "hide"})
+    assert started.status_code == 202, started.text
+    assert client.get("/api/config/imports").json()["cleanup"]["state"] == "queued"
+    again = client.http.post("/api/imports/cleanup", json={"action": "hide"})
+    assert again.status_code == 409 and again.json()["error"] == "cleanup_running"
+    run_jobs(redis_conn)
+
+    section = client.get("/api/config/imports").json()["cleanup"]
+    assert section["state"] == "succeeded" and section["counts"] == {"products": 25, "categories": 66, "failed": 0}
+    state = bc_state(bc_url)
+    assert len(mine(state, client)) == 25 and not any(p["is_visible"] for p in mine(state, client))
+    tree = [c for c in state["categories"] if c["category_id"] in set(cats.ids.values())]
+    assert len(tree) == 66 and not any(c["is_visible"] for c in tree)
+    # unmapped: the next full import adopts them by SKU and sends them again
+    assert ImportStore(redis_conn).product_ids(client.tenant, made) == {}
+    assert ImportStore(redis_conn).variant_ids(client.tenant, [f"CL-{client.tenant}-0-V"]) == {}
+    counts = httpx.get(f"{bc_url}/sandbox/stores/{STORE}/requests").json()["counts"]
+    # batched: 25 products in 3 PUTs of 10, 66 categories in 2 PUTs of 50
+    assert counts.get("PUT /v3/catalog/products") == 3 and counts.get("PUT /v3/catalog/trees/categories") == 2
+    assert CategoryStore(redis_conn).ids(client.tenant) == {}
+
+    # the category sync shows again what is in the subtree, with the same ids
+
+    async def resync():
+        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD) as pim, \
+                BigCommerceClient(STORE, BC_TOKEN, api_url=bc_url) as bc:
+            return await sync_categories(CategoryJob(client.tenant, pim, bc, Main("en_US", "ecommerce", "master"), redis_conn))
+
+    shown = asyncio.run(resync())
+    assert shown.ids == cats.ids and shown.counts["updated"] == 66
+    assert all(c["is_visible"] for c in bc_state(bc_url)["categories"] if c["category_id"] in set(cats.ids.values()))
+
+
+def test_cleanup_delete_removes_products_variants_and_categories(client, pim_url, bc_url, redis_conn, worker_env):
+    configure(client, pim_url)
+    cats, made = fill_store(client, pim_url, bc_url, redis_conn, n=12)
+    guarded_change(client, "locale")
+    assert client.http.post("/api/imports/cleanup", json={"action": "delete"}).status_code == 202
+    run_jobs(redis_conn)
+    assert client.get("/api/config/imports").json()["cleanup"]["state"] == "succeeded"
+    state = bc_state(bc_url)
+    assert mine(state, client) == []
+    assert not {c["category_id"] for c in state["categories"]} & set(cats.ids.values())
+    assert ImportStore(redis_conn).product_ids(client.tenant, made) == {}
+    assert CategoryStore(redis_conn).states(client.tenant) == {}
+    # still a full import next: the new setting's products are created then
+    assert client.store.get_section(client.tenant, "status")["next_import"] == "full"

@@ -8,6 +8,7 @@ Keys (documented in docs/architecture.md, "Import engine"):
   custom field ids, variants, visibility, the run that last wrote it and what it did)
 - `connector:tenant:{t}:import:names`   hash  product name (lower-cased) -> plan key that owns it
 - `connector:tenant:{t}:pim-token`      string (TTL) Fernet ciphertext of the PIM access/refresh token
+- `connector:tenant:{t}:bc-store-settings` string (TTL 1 h) currency and units from GET /v2/store
 - `connector:run:{id}:counts`           hash  "products.created" ... (HINCRBY only)
 - `connector:run:{id}:errors|warnings`  list  JSON issues, the first ISSUES_KEPT kept
 - `connector:run:{id}:checkpoint`       string JSON {step, phase, cursor, ...}
@@ -257,6 +258,14 @@ class ImportStore:
     def active_runs(self) -> dict[str, str]:
         raw = self.redis.hgetall(f"{PREFIX}:imports:active")
         return {k.decode(): v.decode() for k, v in raw.items()}
+
+    # -- the store's settings (GET /v2/store), cached per tenant ------------------------------------
+    def get_store_settings(self, tenant: str) -> dict | None:
+        raw = self.redis.get(self._t(tenant, "bc-store-settings"))
+        return json.loads(raw) if raw else None
+
+    def put_store_settings(self, tenant: str, doc: Mapping[str, Any], ttl: int = 3600) -> None:
+        self.redis.set(self._t(tenant, "bc-store-settings"), _dumps(dict(doc)), ex=ttl)
 
     # -- the PIM token, cached per tenant (encrypted) ---------------------------------------------
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -30,13 +31,17 @@ class Catalog:
         wanted = f"{family}/{code}".lower()
         return next((fv for key, fv in self.family_variants.items() if key.lower() == wanted), None)
 
-    def identifier_attribute(self) -> str | None:
-        """The main identifier attribute's code (Akeneo: `sku` unless renamed)."""
+    @functools.cached_property  # a frozen dataclass still has an instance __dict__ to cache in
+    def _identifier(self) -> str | None:
         identifiers = [a for a in self.attributes.values() if a.get("type") == "pim_catalog_identifier"]
         if not identifiers:
             return None
         main = [a for a in identifiers if a.get("is_main_identifier")]
         return str((main or identifiers)[0]["code"])
+
+    def identifier_attribute(self) -> str | None:
+        """The main identifier attribute's code (Akeneo: `sku` unless renamed); computed once."""
+        return self._identifier
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,6 @@ log = logging.getLogger("connector.jobs.imports")
 
 PAGE_TIMEOUT = int(os.environ.get("CONNECTOR_IMPORT_PAGE_TIMEOUT", "900"))  # RQ job_timeout per page
 LEASE_TTL = float(os.environ.get("CONNECTOR_IMPORT_LEASE_TTL", "60"))  # seconds; renewed every third
-RUN_ISSUES_IN_DOC = 1000
 MAX_PAGE_ATTEMPTS = 8
 RETRY_BASE = float(os.environ.get("CONNECTOR_IMPORT_RETRY_BASE", "5"))  # seconds before a failed page's retry
 LAST_SUCCESS = "import:last_success_started_at"
@@ -186,25 +185,11 @@ def _enqueue(conn: redis.Redis, tenant: str, run_id: str, job_id: str) -> None:
                  job_timeout=60, meta={"tenant": tenant})
 
 
-def run_document(store: Store, imports: ImportStore, tenant: str, run_id: str) -> dict | None:
-    """The run as GET /api/imports/{id} shows it: the stored document with live counters and issues."""
-    doc = store.get_run(tenant, run_id)
-    if doc is None:
-        return None
-    counts = imports.counts(run_id)
-    doc["counts"] = {"categories": counts["categories"], "products": counts["products"]}
-    doc["progress"] = counts["progress"]
-    doc["errors"] = imports.issues(run_id, "errors", RUN_ISSUES_IN_DOC)
-    doc["warnings"] = imports.issues(run_id, "warnings", RUN_ISSUES_IN_DOC)
-    return doc
-
-
 def _publish(store: Store, imports: ImportStore, tenant: str, run_id: str, **changes: Any) -> None:
-    doc = run_document(store, imports, tenant, run_id)
-    if doc is not None:
-        # issues stay in their capped lists (service.imports.run_document reads them live)
-        keep = {k: doc[k] for k in ("counts", "progress")}
-        store.update_run(tenant, run_id, **keep, **changes)
+    # counters only: issues stay in their capped lists (service.imports.run_document reads them live)
+    counts = imports.counts(run_id)
+    store.update_run(tenant, run_id, counts={"categories": counts["categories"], "products": counts["products"]},
+                     progress=counts["progress"], **changes)
 
 
 def _finish(store: Store, imports: ImportStore, tenant: str, run_id: str, checkpoint: dict, status: str,

@@ -75,8 +75,16 @@ async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dic
     """Categories, then the transform context (service.sync_context.build_context: the same one the
     mapping preview uses), cached for the whole run."""
     category_ids = await _sync_categories(ctx, commit)
+    # the store's currency and units change rarely: read at most hourly (a delta of a few products
+    # should not pay a GET /v2/store each time)
+    cached = await run_sync(ctx.imports.get_store_settings, ctx.tenant)
     built = await build_context(ctx.store, ctx.tenant, ctx.settings, pim=ctx.pim, bc=ctx.bc,
-                                category_ids=category_ids)
+                                category_ids=category_ids,
+                                store_settings=StoreSettings(**cached) if cached else None)
+    if not cached:
+        await run_sync(ctx.imports.put_store_settings, ctx.tenant, {
+            "currency": built.store.currency, "weight_units": built.store.weight_units,
+            "dimension_units": built.store.dimension_units})
     doc = {"catalog": _catalog_json(built.catalog), "mapping": built.mapping.to_json(),
            "store": {"currency": built.store.currency, "weight_units": built.store.weight_units,
                      "dimension_units": built.store.dimension_units},

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.clients.akeneo import AkeneoError
-from service.clients.bigcommerce import BigCommerceConflict, BigCommerceError
+from service.clients.bigcommerce import BigCommerceConflict, BigCommerceError, BigCommerceNotFound
 from service.store.imports import PageCommit
 from service.store.leases import run_sync
 from workers.sync.context import SyncContext
@@ -35,7 +35,7 @@ from workers.sync.context import SyncContext
 log = logging.getLogger("connector.sync.products")
 
 MEDIA_MARK = "pim-media:"  # placeholder image URL during a build: stable hashes, real URL at send time
-CREATE_CONCURRENCY = 8  # creates in flight per page; the shared rate governor still paces them
+CREATE_CONCURRENCY = 16  # creates in flight per page; the shared rate governor still paces them
 MAX_NAME = 250
 INCLUDE = "variants,images,custom_fields"
 
@@ -221,7 +221,8 @@ class ProductLoader:
                 item.state = self._state_from_product(item, product)
                 variants = {str(v.get("sku")): int(v["id"]) for v in product.get("variants") or []
                             if v.get("sku") and v.get("option_values")}
-                await run_sync(self.ctx.imports.map_product, self.tenant, item.key, item.product_id, variants)
+                await run_sync(self.ctx.imports.map_product, self.tenant, item.key, item.product_id, variants,
+                               item.state)
 
     # -- creates ----------------------------------------------------------------------------------
     async def _create_all(self, items: list[Item], result: LoadResult) -> None:
@@ -241,12 +242,17 @@ class ProductLoader:
         try:
             product = await self._post(item, payload, commit)
         except BigCommerceError as exc:
-            if payload.get("images") and _image_refusal(exc):
+            if (payload.get("images") or any("image_url" in v for v in payload.get("variants", []))) \
+                    and _image_refusal(exc):
                 commit.warnings.append(issue(item.label, "An image could not be sent with the product; it was "
                                                          f"created without images and they were sent alone ({exc.title})",
                                              "images"))
+                bare = {**payload, "images": [],
+                        "variants": [{k: v for k, v in x.items() if k != "image_url"} for x in payload.get("variants", [])]}
+                if not payload.get("variants"):
+                    bare.pop("variants")
                 try:
-                    product = await self._post(item, {**payload, "images": []}, commit)
+                    product = await self._post(item, bare, commit)
                 except BigCommerceError as exc2:
                     self._failed(item, exc2, commit)
                     return
@@ -295,6 +301,9 @@ class ProductLoader:
         for code, image in zip(item.media, images, strict=False):
             img[code] = int(image["id"])
         cf = [[f.get("name"), int(f["id"])] for f in product.get("custom_fields") or [] if "id" in f]
+        if item.adopted is not None:  # a found product's other custom fields are the merchant's: not ours
+            ours = {f.get("name") for f in item.payload.get("custom_fields") or []}
+            cf = [entry for entry in cf if entry[0] in ours]
         # a simple product's base variant (no option values) is the product itself, not ours to manage
         v = {str(x.get("sku")): [int(x["id"]), None, None] for x in product.get("variants") or []
              if x.get("sku") and x.get("option_values")}
@@ -364,6 +373,7 @@ class ProductLoader:
         if not items:
             return
         commit = result.commit
+        items = await self._with_state(items, result)
         bodies: list[dict] = []
         for item in items:
             state = item.state or {}
@@ -371,12 +381,16 @@ class ProductLoader:
             body["id"] = item.product_id
             body["custom_fields"] = self._custom_fields_update(item.payload.get("custom_fields") or [], state)
             bodies.append(body)
+        by_id_body = {b["id"]: b for b in bodies}
         batch = await self.ctx.bc.update_products(bodies)
         refused = {int(e.item.get("id", 0)): e for e in batch.errors}
         answered = {int(p["id"]): p for p in batch.data if "id" in p}
         variant_updates: list[tuple[Item, dict]] = []
         for item in items:
             error = refused.get(item.product_id)
+            if error is not None and error.status == 404:
+                await self._recreate(item, result)  # the merchant deleted it in the store
+                continue
             if error is not None:
                 details = "; ".join(f"{k}: {v}" for k, v in (error.errors or {}).items())
                 commit.errors.append(issue(item.label, f"BigCommerce refused the update ({error.status}): "
@@ -386,8 +400,16 @@ class ProductLoader:
                 continue
             state = dict(item.state or {})
             product = answered.get(item.product_id)
-            if product is not None and product.get("custom_fields") is not None:
-                state["cf"] = [[f.get("name"), int(f["id"])] for f in product["custom_fields"] if "id" in f]
+            fields = (product or {}).get("custom_fields")
+            added = any("id" not in f for f in by_id_body[item.product_id].get("custom_fields") or [])
+            if fields is None and added:  # new fields' ids, else the next change would add them twice
+                with contextlib.suppress(BigCommerceError):
+                    fields = await self.ctx.bc.list_custom_fields(item.product_id)
+            if fields is not None:  # ours: fields we knew, or named as the mapping names them
+                known = {fid for _, fid in state.get("cf") or []}
+                names = {f.get("name") for f in item.payload.get("custom_fields") or []}
+                state["cf"] = [[f.get("name"), int(f["id"])] for f in fields
+                               if "id" in f and (int(f["id"]) in known or f.get("name") in names)]
             await self._delete_stale_custom_fields(item, state)
             await self._sync_images(item, state, commit)
             variant_updates.append((item, state))
@@ -401,6 +423,30 @@ class ProductLoader:
                 result.to_assign.append(item.product_id)
             commit.count("products", outcome)
         await self._sync_variants(variant_updates, commit)
+
+    async def _with_state(self, items: list[Item], result: LoadResult) -> list[Item]:
+        """Known products without a sync state (an id map from elsewhere): read what the store holds
+        (custom field and image ids) before updating, so nothing is added twice."""
+        ready = []
+        for item in items:
+            if item.state is not None:
+                ready.append(item)
+                continue
+            try:
+                body = await self.ctx.bc.request("GET", f"/v3/catalog/products/{item.product_id}",
+                                                 params={"include": INCLUDE})
+            except BigCommerceNotFound:
+                await self._recreate(item, result)
+                continue
+            item.state = self._state_from_product(item, (body or {}).get("data") or {})
+            item.state["ch"] = False
+            ready.append(item)
+        return ready
+
+    async def _recreate(self, item: Item, result: LoadResult) -> None:
+        await run_sync(self.ctx.imports.unmap, self.tenant, [item.key], list((item.state or {}).get("v") or {}))
+        item.product_id, item.state, item.adopted = None, None, None
+        await self._create(item, result)
 
     @staticmethod
     def _custom_fields_update(fields: list[dict], state: dict) -> list[dict]:
