@@ -29,6 +29,7 @@ from service.store.imports import PageCommit, chunked
 from service.store.leases import run_sync
 from service.store.mapping import get_mapping
 from service.sync_context import build_context
+from service.transform.context import StoreSettings
 from workers.sync import engine
 from workers.sync.context import SyncContext
 from workers.sync.products import ProductLoader, issue
@@ -53,8 +54,10 @@ async def _event_context_doc(ctx: SyncContext) -> dict:
     if doc is not None and doc.get("mapping_version") == version:
         return doc
     category_ids = await run_sync(CategoryStore(ctx.redis).ids, ctx.tenant)
+    cached = await run_sync(ctx.imports.get_store_settings, ctx.tenant)  # the engine's hourly cache
     built = await build_context(ctx.store, ctx.tenant, ctx.settings, pim=ctx.pim, bc=ctx.bc,
-                                category_ids=category_ids)
+                                category_ids=category_ids,
+                                store_settings=StoreSettings(**cached) if cached else None)
     doc = {"catalog": engine._catalog_json(built.catalog), "mapping": built.mapping.to_json(),
            "store": {"currency": built.store.currency, "weight_units": built.store.weight_units,
                      "dimension_units": built.store.dimension_units},
