@@ -46,6 +46,8 @@ def connector(tmp_path_factory, redis_url, pim):
 
 
 def test_the_switch_and_the_status_on_the_page(browser, connector, pim):
+    from playwright.sync_api import expect
+
     app, url = connector
     pim_url, pim_app = pim
     page, tenant, errors = open_from_pim(browser, connector, pim)
@@ -57,7 +59,7 @@ def test_the_switch_and_the_status_on_the_page(browser, connector, pim):
     badge = page.locator("#realtime-status")
     assert badge.text_content() == "Off"
     page.locator("#realtime-switch").check()
-    page.wait_for_function("document.getElementById('realtime-status').textContent === 'Active'")
+    expect(page.locator("#realtime-status")).to_have_text("Active")
     assert page.locator("#realtime-suspend").is_visible() and page.locator("#realtime-remove").is_visible()
     [subscription] = httpx.get(f"{pim_url}/event-platform/sandbox/state").json()["subscriptions"]
     assert subscription["config"]["url"] == f"{url}/webhooks/akeneo/{tenant}"
@@ -65,17 +67,17 @@ def test_the_switch_and_the_status_on_the_page(browser, connector, pim):
     # a change in the PIM is delivered to the webhook and counted on the page (no worker here: it waits)
     product = next(iter(pim_app.state.pim.store.products.values()))
     assert httpx.patch(f"{pim_url}/sandbox/products/{product['identifier']}", json={"enabled": True}).status_code == 200
-    page.wait_for_function("document.getElementById('events-waiting').textContent === '1'", timeout=15000)
+    expect(page.locator("#events-waiting")).to_have_text("1", timeout=15000)
     assert "received 1" in page.locator("#events-hour").text_content()
     page.screenshot(path=str(SHOTS / "events-active.png"), full_page=True)
 
     page.locator("#realtime-suspend").click()
-    page.wait_for_function("document.getElementById('realtime-status').textContent === 'Suspended'")
+    expect(page.locator("#realtime-status")).to_have_text("Suspended")
     assert page.locator("#realtime-resume").is_visible() and not page.locator("#realtime-suspend").is_visible()
     page.locator("#realtime-resume").click()
-    page.wait_for_function("document.getElementById('realtime-status').textContent === 'Active'")
+    expect(page.locator("#realtime-status")).to_have_text("Active")
     page.locator("#realtime-remove").click()
-    page.wait_for_function("document.getElementById('realtime-status').textContent === 'Off'")
+    expect(page.locator("#realtime-status")).to_have_text("Off")
     assert not page.locator("#realtime-switch").is_checked()
     assert [s["status"] for s in httpx.get(f"{pim_url}/event-platform/sandbox/state").json()["subscriptions"]] == \
         ["deleted"]

@@ -251,7 +251,8 @@ def fill_store(client, pim_url, bc_url, redis_conn, n=25):
     """What an import made: the category tree and n products (each with a variant), in the id maps."""
 
     async def go():
-        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD) as pim, \
+        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD,
+                                allow_private_addresses=True) as pim, \
                 BigCommerceClient(STORE, BC_TOKEN, api_url=bc_url) as bc:
             cats = await sync_categories(CategoryJob(client.tenant, pim, bc, Main("en_US", "ecommerce", "master"), redis_conn))
             made = {}
@@ -333,7 +334,8 @@ def test_cleanup_hide_then_the_next_sync_shows_what_is_in_scope(client, pim_url,
     # the category sync shows again what is in the subtree, with the same ids
 
     async def resync():
-        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD) as pim, \
+        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD,
+                                allow_private_addresses=True) as pim, \
                 BigCommerceClient(STORE, BC_TOKEN, api_url=bc_url) as bc:
             return await sync_categories(CategoryJob(client.tenant, pim, bc, Main("en_US", "ecommerce", "master"), redis_conn))
 

@@ -207,6 +207,7 @@ class EventStore:
         pipe = self.redis.pipeline()
         pipe.lpush(self._t(tenant, "failures"), json.dumps({"at": round(now, 3), "item": item, "reason": reason}))
         pipe.ltrim(self._t(tenant, "failures"), 0, FAILURES_KEPT - 1)
+        pipe.expire(self._t(tenant, "failures"), STATS_TTL)  # the page shows the last hour only
         pipe.execute()
 
     # -- the transform context, cached for a few batches ---------------------------------------------
