@@ -188,7 +188,9 @@ def end_to_end(pim_url: str, bc_app, skus: list[str], rate: float, seconds: floa
     start = time.monotonic()
     with httpx.Client(timeout=10) as client:
         for i, sku in enumerate(targets):
-            time.sleep(max(0.0, start + i / rate - time.monotonic()))
+            while time.monotonic() < start + i / rate:  # keep watching the store between changes
+                _collect(bc_app, pending, latencies)
+                time.sleep(min(0.01, max(0.0, start + i / rate - time.monotonic())))
             amount = round(100 + round_no + i / 1000, 3)
             body = {"values": {"price": [{"locale": None, "scope": None,
                                           "data": [{"amount": f"{amount:.3f}", "currency": "EUR"}]}]}}
