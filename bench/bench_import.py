@@ -208,11 +208,16 @@ def main() -> None:
             bc.set_rate_limit(qhash, quota, window)
             bc.set_faults(qhash, latency=args.latency)
             result = bench.run(qtenant, "full", qhash, args.time_limit)
+            log = bc.stores[qhash].log
             served = sum(bc.stores[qhash].counts.values()) - result["throttled"]
-            allowed = quota * math.ceil(result["seconds"] * 1000 / window)
+            span = (log[-1]["time"] - log[0]["time"]) * 1000 if len(log) > 1 else window
+            allowed = quota * math.ceil(span / window)  # the sandbox's fixed windows, from the first request
             _report("quota", result, len(bc.stores[qhash].products))
-            print(f"           quota {quota}/{window / 1000:g} s: used {served / allowed:.1%} ({served}/{allowed}), "
-                  f"429s {result['throttled']}", flush=True)
+            print(f"           quota {quota}/{window / 1000:g} s over {span / 1000:.0f} s of requests: used "
+                  f"{served / (quota * span / window):.1%} of the rate, {served / allowed:.1%} of the windows "
+                  f"started ({served}/{allowed}); {len(bc.stores[qhash].products)} products in the store, "
+                  f"{served / max(len(bc.stores[qhash].products), 1):.3f} requests each; 429s {result['throttled']}",
+                  flush=True)
     if embedded is not None:
         embedded.stop()
 

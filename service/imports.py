@@ -156,7 +156,7 @@ def run_document(conn: redis.Redis, run: dict[str, Any], *, issues_limit: int = 
     warnings = imports.issues(run["id"], "warnings", issues_limit) or list(run.get("warnings") or [])[:issues_limit]
     totals = live.get("issues") or {}
     return {
-        "id": run["id"], "mode": run.get("mode"), "status": run.get("status", "queued"),
+        "id": run["id"], "mode": run.get("effective_mode") or run.get("mode"), "status": run.get("status", "queued"),
         "created_at": run.get("created_at"), "started_at": run.get("started_at"),
         "finished_at": run.get("finished_at"), "progress": progress, "counts": counts,
         "errors": _issues(errors), "warnings": _issues(warnings),

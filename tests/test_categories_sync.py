@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 from dataclasses import dataclass
 
 import httpx
@@ -59,7 +60,7 @@ def run_sync(sandboxes, redis_conn, category="master", locale="en_US"):
 
     async def go():
         async with AkeneoClient(pim_url, "sandbox-client", "sandbox-secret", "admin", "admin",
-                               allow_private_addresses=True) as pim, \
+                                allow_private_addresses=True) as pim, \
                 BigCommerceClient(STORE, TOKEN, api_url=bc_url, retry_base=0.01) as bc:
             return await sync_categories(Job(TENANT, pim, bc, Main(locale, "ecommerce", category), redis_conn))
 
@@ -131,7 +132,8 @@ def assert_store_matches(bc_http, expected: dict[str, dict], ids: dict[str, int]
 # --- tests ---------------------------------------------------------------------------------------
 
 
-def test_icecat_tree_is_built_then_costs_nothing(sandboxes, redis_conn):
+def test_icecat_tree_is_built_then_costs_nothing(sandboxes, redis_conn, caplog):
+    caplog.set_level(logging.INFO)  # the sync's log record must be valid when INFO is on
     _, _, _, bc_http = sandboxes
     rows = csv_tree()
     expected = expected_tree(rows)

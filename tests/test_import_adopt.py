@@ -50,3 +50,22 @@ def test_existing_products_are_adopted_named_apart_and_recreated(redis_url, tmp_
         again = {p["sku"]: p for p in env.state()["products"]}["1111111240"]
         assert again["id"] != hat["id"] and again["name"] == "Summer hat" and again["channels"] == [1]
         assert run["counts"]["products"]["created"] == 1
+
+
+def test_removed_products_are_deleted_when_the_merchant_chose_so(redis_url, tmp_path):
+    with import_env(redis_url, tmp_path, category="print", options={"removed": "delete"}) as env:
+        run_id = env.start("full")
+        env.work()
+        assert env.run(run_id)["status"] == "succeeded"
+        before = {p["sku"]: p for p in env.state()["products"]}
+        # removed from the PIM: deleted; disabled (still in the PIM): only hidden
+        assert httpx.delete(f"{env.pim_url}/sandbox/products/1111111171", timeout=30).status_code in (200, 204)
+        assert httpx.patch(f"{env.pim_url}/sandbox/products/1111111172", json={"enabled": False},
+                           timeout=30).status_code == 200
+        run_id = env.start("full")
+        env.work()
+        run = env.run(run_id)
+        assert run["counts"]["products"]["deleted"] == 1 and run["counts"]["products"]["hidden"] == 1, run["counts"]
+        after = {p["sku"]: p for p in env.state()["products"]}
+        assert "1111111171" not in after and not after["1111111172"]["is_visible"]
+        assert set(before) - set(after) == {"1111111171"}

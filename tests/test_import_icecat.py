@@ -128,3 +128,19 @@ def test_full_import_hides_disabled_and_removed_products(icecat):
     env.work()
     assert env.run(run_id)["counts"]["products"]["hidden"] == 0
     assert _writes(env.requests()["counts"]) == {}
+
+
+def test_delta_carries_a_model_s_own_change(icecat):
+    env, _ = icecat
+    body = {"values": {"description": [{"locale": "en_US", "scope": "ecommerce",
+                                        "data": "<p>Reworked tweed, same cut.</p>"}]}}
+    assert httpx.patch(f"{env.pim_url}/sandbox/product-models/amor", json=body, timeout=30).status_code == 200
+    env.reset_requests()
+    run_id = env.start("delta")
+    env.work()
+    run = env.run(run_id)
+    assert run["status"] == "succeeded" and run["counts"]["products"]["updated"] == 1, run["counts"]
+    amor = _by_sku(env.state())["amor"]
+    assert "Reworked tweed" in amor["description"]
+    writes = _writes(env.requests()["counts"])
+    assert writes == {"PUT /v3/catalog/products": 1}, writes  # variants unchanged: not sent

@@ -30,8 +30,7 @@ def test_two_clients_share_the_four_akeneo_slots(redis_conn, redis_url):
     with serve(app) as url:
         async def main() -> tuple[int, int]:
             clients = [AkeneoClient(url, "sandbox-client", "sandbox-secret", "admin", "admin", max_attempts=1,
-                                    slots=Slots(redis.Redis.from_url(redis_url), "akeneo:test", 4),
-                                    allow_private_addresses=True)
+                                    allow_private_addresses=True, slots=Slots(redis.Redis.from_url(redis_url), "akeneo:test", 4))
                        for _ in range(2)]
             app.state.pim.set_faults(latency=0.05)  # requests overlap
             try:

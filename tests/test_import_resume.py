@@ -81,3 +81,39 @@ def test_injected_faults_and_lost_answers_give_the_same_store(redis_url, tmp_pat
         assert env.run(run_id)["counts"]["products"]["unchanged"] == len(env.state()["products"])
         writes = {k: v for k, v in env.requests()["counts"].items() if not k.startswith("GET ")}
         assert writes == {}
+
+
+def test_a_surviving_worker_takes_over_a_killed_workers_page(redis_url, tmp_path):
+    """Two workers; the one running a page dies: the other's watchdog re-enqueues it, no restart needed."""
+    from rq import Worker
+    from rq.job import Job
+
+    category = "tvs_projectors"
+    with import_env(redis_url, tmp_path, category=category) as env:
+        env.bc_app.state.bc.set_faults(STORE_HASH, latency=0.03)
+        run_id = env.start("full")
+        imports = ImportStore(env.conn)
+        workers = [env.worker(burst=False), env.worker(burst=False)]
+        try:
+            def mid_page() -> str | None:
+                checkpoint = imports.checkpoint(run_id) or {}
+                if checkpoint.get("phase") != "simple" or checkpoint.get("step", 0) < 2:
+                    return None
+                if len(env.bc_state.products) < imports.counts(run_id)["products"]["created"] + 10:
+                    return None
+                return Job.fetch(checkpoint["next_job"], connection=env.conn).worker_name
+            name = wait_for(mid_page, timeout=180, every=0.05)
+            pid = next(w.pid for w in Worker.all(connection=env.conn) if w.name == name)
+            victim = next(w for w in workers if w.pid == pid)
+            os.killpg(victim.pid, signal.SIGKILL)
+            victim.wait()
+            env.bc_app.state.bc.set_faults(STORE_HASH)
+            wait_for(lambda: env.run(run_id)["status"] not in ("queued", "running"), timeout=180, every=0.5)
+        finally:
+            for w in workers:
+                if w.poll() is None:
+                    os.killpg(w.pid, signal.SIGKILL)
+                    w.wait()
+        run = env.run(run_id)
+        assert run["status"] == "succeeded", run
+        _check_store(env, category)

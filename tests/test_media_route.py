@@ -16,7 +16,11 @@ from itsdangerous import TimestampSigner
 
 from sandbox.bigcommerce import create_app as create_bc
 from sandbox.pim.app import create_app as create_pim
+from service.app import create_app
 from service.media import SALT, media_token
+from service.settings import load_settings
+from tests.import_env import SECRET as IMPORT_SECRET
+from tests.import_env import expected_catalog, import_env
 from tests.servers import serve
 from tests.test_config_support import (
     PIM_CLIENT,
@@ -133,3 +137,31 @@ def test_bigcommerce_downloads_an_image_through_the_route(service, client, pim):
                            headers={"X-Auth-Token": BC_TOKEN}).json()["data"]
         stored = httpx.get(f"{bc_url}/sandbox/images/{images[0]['id']}")
         assert stored.content == media.path.read_bytes()
+
+
+def test_an_imports_images_reach_bigcommerce_through_the_route(redis_url, tmp_path):
+    """A real import (worker process) with inline image URLs: BigCommerce's sandbox downloads every image
+    from this route while it creates the products, and stores the PIM's bytes."""
+    settings = load_settings({"DATA_DIR": str(tmp_path), "SECRET_KEY": IMPORT_SECRET, "REDIS_URL": redis_url,
+                              "ALLOW_PRIVATE_URLS": "true"})
+    with serve(create_app(settings)) as connector_url, \
+            import_env(redis_url, tmp_path, category="print", options={"image_mode": "url"},
+                       extra_env={"APP_URL": connector_url}) as env:
+        run_id = env.start("full")
+        env.work()
+        run = env.run(run_id)
+        assert run["status"] in ("succeeded", "partial"), run
+        state = env.state()
+        expected = expected_catalog("print")
+        wanted = sum(expected.simple.values())
+        assert wanted > 0
+        images = [img for p in state["products"] for img in p["images"]]
+        assert len(images) >= wanted
+        media_by_name = {m.path.name: m for m in env.pim_app.state.pim.catalog.media.values() if m.exists}
+        pim_files = {m.path.read_bytes() for m in media_by_name.values()}
+        for img in images:
+            blob = httpx.get(f"{env.bc_url}/sandbox/images/{img['id']}", timeout=30)
+            assert blob.status_code == 200 and blob.content in pim_files
+        # the PIM's files were read only by this route, once per image BigCommerce downloaded
+        downloads = env.pim_requests()["counts"].get("GET /api/rest/v1/media-files/{code:path}/download", 0)
+        assert downloads == len(images)

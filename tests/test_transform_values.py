@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from service.transform.values import is_empty, merge_values, read_value
 
 LOCALIZABLE_SCOPABLE = {"code": "description", "localizable": True, "scopable": True}
@@ -83,3 +86,24 @@ def test_merge_values_nearest_level_wins():
     assert merged["variation_name"][0]["data"] == "Blue"
     assert merged["name"][0]["data"] == "Jacket"
     assert merge_values(None, root)["name"][0]["data"] == "Jacket"
+
+
+LOCALES = st.sampled_from([None, "en_US", "fr_FR", "de_DE"])
+SCOPES = st.sampled_from([None, "ecommerce", "print"])
+ENTRIES = st.lists(st.tuples(LOCALES, SCOPES, st.text(min_size=1, max_size=5)), max_size=8)
+FLAGS = st.one_of(st.none(), st.fixed_dictionaries({"localizable": st.booleans(), "scopable": st.booleans()}))
+
+
+@given(ENTRIES, FLAGS, st.sampled_from(["en_US", "fr_FR"]), st.sampled_from(["ecommerce", "print"]))
+def test_never_reads_another_locale_or_channel(entries, flags, locale, channel):
+    values = {"x": [v(loc, scope, f"{loc}|{scope}|{data}") for loc, scope, data in entries]}
+    found = read_value(values, "x", locale, channel, flags)
+    matching = [e for e in values["x"] if e["locale"] in (None, locale) and e["scope"] in (None, channel)]
+    if found is None:
+        assert matching == [] or all(not e["data"].strip() for e in matching)
+    else:
+        loc, scope, _ = found.split("|", 2)
+        assert loc in ("None", locale) and scope in ("None", channel)
+        exact = [e for e in matching if e["locale"] == locale and e["scope"] == channel and e["data"].strip()]
+        if exact and (flags is None or (flags["localizable"] and flags["scopable"])):
+            assert (loc, scope) == (locale, channel)  # the most specific entry wins

@@ -46,7 +46,7 @@ def run_cleanup(tenant: str, action: str) -> dict[str, Any]:
         raise
     section.update({"state": "succeeded", "finished_at": time.time(), "counts": counts})
     store.put_section(tenant, CLEANUP_SECTION, section)
-    log.info("clean-up finished", extra={"tenant": tenant, "action": action, **counts})
+    log.info("clean-up finished", extra={"tenant": tenant, "action": action, "counts": counts})
     return counts
 
 

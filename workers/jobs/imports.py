@@ -45,6 +45,7 @@ log = logging.getLogger("connector.jobs.imports")
 
 PAGE_TIMEOUT = int(os.environ.get("CONNECTOR_IMPORT_PAGE_TIMEOUT", "900"))  # RQ job_timeout per page
 LEASE_TTL = float(os.environ.get("CONNECTOR_IMPORT_LEASE_TTL", "60"))  # seconds; renewed every third
+WATCH_INTERVAL = max(2 * LEASE_TTL, 5.0)  # seconds between two looks of a run's watchdog
 MAX_PAGE_ATTEMPTS = 8
 RETRY_BASE = float(os.environ.get("CONNECTOR_IMPORT_RETRY_BASE", "5"))  # seconds before a failed page's retry
 LAST_SUCCESS = "import:last_success_started_at"
@@ -178,11 +179,17 @@ def _job_id(run_id: str, step: int) -> str:
 
 
 def _enqueue(conn: redis.Redis, tenant: str, run_id: str, job_id: str) -> None:
-    q = queue(conn, IMPORTS)
-    q.enqueue(run_page, tenant, run_id, job_id=job_id, job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
-    # the dead man's switch: if this page's worker dies, the run is picked up again
-    q.enqueue_in(timedelta(seconds=PAGE_TIMEOUT + LEASE_TTL), check_run, tenant, run_id, job_id,
-                 job_timeout=60, meta={"tenant": tenant})
+    queue(conn, IMPORTS).enqueue(run_page, tenant, run_id, job_id=job_id, job_timeout=PAGE_TIMEOUT,
+                                 meta={"tenant": tenant})
+    _watch(conn, tenant, run_id)
+
+
+def _watch(conn: redis.Redis, tenant: str, run_id: str) -> None:
+    """One watchdog job per unfinished run, every WATCH_INTERVAL: a run whose worker died goes on even
+    when no worker restarts (a restart recovers at once)."""
+    if Lease(conn, f"import-watch:{run_id}", owner="watch", ttl_ms=int(WATCH_INTERVAL * 2000)).take():
+        queue(conn, IMPORTS).enqueue_in(timedelta(seconds=WATCH_INTERVAL), check_run, tenant, run_id,
+                                        job_timeout=60, meta={"tenant": tenant})
 
 
 def _publish(store: Store, imports: ImportStore, tenant: str, run_id: str, **changes: Any) -> None:
@@ -210,9 +217,15 @@ def _finish(store: Store, imports: ImportStore, tenant: str, run_id: str, checkp
 
 # -- the watchdog ----------------------------------------------------------------------------------
 
-def check_run(tenant: str, run_id: str, expected_job: str | None = None) -> str:
-    """Re-enqueue a run's page when nobody works on it (its worker died)."""
-    return _recover(job_context().redis, job_context().store, tenant, run_id, expected_job)
+def check_run(tenant: str, run_id: str) -> str:
+    """The watchdog: re-enqueue a run's page when nobody works on it (its worker died), then look again
+    later while the run is unfinished."""
+    ctx = job_context()
+    Lease(ctx.redis, f"import-watch:{run_id}", owner="watch").release()
+    outcome = _recover(ctx.redis, ctx.store, tenant, run_id)
+    if outcome not in ("finished", "failed"):
+        _watch(ctx.redis, tenant, run_id)
+    return outcome
 
 
 def recover_imports(conn: redis.Redis) -> int:
@@ -224,12 +237,15 @@ def recover_imports(conn: redis.Redis) -> int:
     store = Store(conn, SecretBox(settings.secret_key, settings.secret_key_fallbacks))
     picked = 0
     for run_id, tenant in active.items():
-        if _recover(conn, store, tenant, run_id, None) == "re-enqueued":
-            picked += 1
+        outcome = _recover(conn, store, tenant, run_id)
+        picked += outcome == "re-enqueued"
+        if outcome == "busy":  # its lease has not run out yet: look again when it has
+            queue(conn, IMPORTS).enqueue_in(timedelta(milliseconds=_lease(conn, tenant, "-").remaining_ms() + 500),
+                                            check_run, tenant, run_id, job_timeout=60, meta={"tenant": tenant})
     return picked
 
 
-def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str, expected_job: str | None) -> str:
+def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str) -> str:
     imports = ImportStore(conn, store.box)
     checkpoint = imports.checkpoint(run_id)
     run = store.get_run(tenant, run_id)
@@ -244,18 +260,12 @@ def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str, expected
                                      job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
         return "re-enqueued"
     nxt = checkpoint.get("next_job")
-    if expected_job is not None and nxt != expected_job:
-        return "moved on"
-    lease = _lease(conn, tenant, "watchdog")
-    remaining = lease.remaining_ms()
-    if lease.holder() is not None:
-        # someone works (or died recently): look again once the lease could have expired
-        queue(conn, IMPORTS).enqueue_in(timedelta(milliseconds=remaining + 500), check_run, tenant, run_id, nxt,
-                                        job_timeout=60, meta={"tenant": tenant})
-        return "busy"
-    status = _job_status(conn, nxt)
-    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+    if _lease(conn, tenant, "watchdog").holder() is not None:
+        return "busy"  # a page job works (or died less than a lease ago)
+    if _job_status(conn, nxt) in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
         return "queued"
+    # free lease and the expected job not waiting: it died (a job that only just started and has not
+    # taken the lease yet finds the checkpoint naming another job, and leaves)
     attempts = int(checkpoint.get("attempts", 0)) + 1
     if attempts > MAX_PAGE_ATTEMPTS:
         _finish(store, imports, tenant, run_id, checkpoint, "failed",

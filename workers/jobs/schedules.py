@@ -42,7 +42,8 @@ def rearm_schedules(conn: redis.Redis) -> int:
     count = 0
     for tenant in schedules.tenants():
         doc = schedules.get(tenant)
-        if doc["every"] == "off":
+        if doc["every"] == "off":  # the tenant was deleted (its keys went with it)
+            schedules.forget(tenant)
             continue
         try:
             status = Job.fetch(doc["job_id"], connection=conn).get_status() if doc["job_id"] else None

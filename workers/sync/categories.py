@@ -346,5 +346,6 @@ async def sync_categories(job: CategoryJob) -> CategoryResult:
         await apply_updates(refused, retry=False)
 
     result.ids = {code: ids[code] for code in wanted if code in ids}
+    # counts nested: "created" is a LogRecord attribute and may not be an `extra` key
     log.info("categories synced", extra={"tenant": job.tenant, "counts": dict(result.counts), "writes": result.writes})
     return result
