@@ -13,12 +13,13 @@ from starlette.staticfiles import StaticFiles
 from service.access import bigcommerce_app
 from service.access.sessions import Sessions
 from service.crypto import SecretBox
+from service.events import api as events_api
 from service.logs import register_secret
 from service.redis_conn import connect
 from service.settings import Settings
 from service.store import Store
 from service.store.sessions import SessionStore
-from service.web import config_api, entry, health, imports_api, mapping_api, media
+from service.web import config_api, entry, health, imports_api, mapping_api, media, webhooks
 from service.web.errors import EXCEPTION_HANDLERS
 from service.web.guard import ApiGuard
 from service.web.middleware import RequestContext
@@ -40,6 +41,10 @@ def build_routes() -> list[BaseRoute]:
         *config_api.routes,
         *mapping_api.routes,
         *imports_api.routes,
+        *events_api.routes,
+        # PIM change events: signed, outside /api (no session, no CSRF)
+        Route("/webhooks/akeneo/{tenant}", webhooks.receive, methods=["POST"], include_in_schema=False),
+        Route("/webhooks/akeneo/{tenant}", webhooks.head, methods=["HEAD"], include_in_schema=False),
         Route("/media/{token}", media.media, methods=["GET"], include_in_schema=False),
         # Operations
         Route("/healthz", health.healthz, methods=["GET"]),

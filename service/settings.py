@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 log = logging.getLogger("connector.settings")
+EVENT_PLATFORM_URL = "https://event.prd.sdk.akeneo.cloud/api/v1"  # Akeneo's production management API
 
 
 class SettingsError(Exception):
@@ -36,6 +37,7 @@ class Settings:
     bc_login_url: str = "https://login.bigcommerce.com"
     pim_urls: tuple[str, ...] = ()
     pim_session_cookie: str = "BAPID"
+    event_platform_url: str = "https://event.prd.sdk.akeneo.cloud/api/v1"  # EVENT_PLATFORM_URL
     allow_private_urls: bool = False
     session_ttl: int = 8 * 3600
     log_level: str = "INFO"
@@ -165,6 +167,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bc_login_url=_http_url("BC_LOGIN_URL", env.get("BC_LOGIN_URL", "") or "https://login.bigcommerce.com"),
         pim_urls=pim_urls,
         pim_session_cookie=cookie,
+        event_platform_url=_http_url("EVENT_PLATFORM_URL", env.get("EVENT_PLATFORM_URL", "") or EVENT_PLATFORM_URL),
         allow_private_urls=_bool("ALLOW_PRIVATE_URLS", env.get("ALLOW_PRIVATE_URLS", "false")),
         session_ttl=_int("SESSION_TTL", env.get("SESSION_TTL", "").strip() or str(8 * 3600), 60, 30 * 24 * 3600),
         log_level=level,

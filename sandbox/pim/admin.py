@@ -59,7 +59,8 @@ class _Invalid(Exception):
 
 def _notify(request: Request, changes: list[dict], body: Any, status: int = 200) -> JSONResponse:
     source = str(request.base_url).rstrip("/")
-    task = BackgroundTask(deliver, _state(request), source, changes) if _state(request).webhooks else None
+    state = _state(request)
+    task = BackgroundTask(deliver, state, source, changes) if state.webhooks or state.listeners else None
     return JSONResponse(body, status_code=status, background=task)
 
 
@@ -435,7 +436,8 @@ async def create_category(request: Request) -> Response:
     state.catalog.categories.append(cat)
     state.store.categories[code.lower()] = cat
     _reorder_categories(state)
-    return JSONResponse(api.category_resource(state, cat), status_code=201)
+    return _notify(request, [{"kind": "category", "action": "created", "code": cat["code"]}],
+                   api.category_resource(state, cat), 201)
 
 
 async def patch_category(request: Request) -> Response:
@@ -455,7 +457,8 @@ async def patch_category(request: Request) -> Response:
     cat.update(candidate)
     cat["updated"] = state.now_dt()
     _reorder_categories(state)
-    return JSONResponse(api.category_resource(state, cat))
+    return _notify(request, [{"kind": "category", "action": "updated", "code": cat["code"]}],
+                   api.category_resource(state, cat))
 
 
 async def delete_category(request: Request) -> Response:
@@ -475,7 +478,8 @@ async def delete_category(request: Request) -> Response:
         if len(kept) != len(entity["categories"]):
             entity["categories"], entity["updated"] = kept, now
     _reorder_categories(state)
-    return JSONResponse({"deleted": sorted(doomed)})
+    return _notify(request, [{"kind": "category", "action": "deleted", "code": c} for c in sorted(doomed)],
+                   {"deleted": sorted(doomed)})
 
 
 ROUTES = [

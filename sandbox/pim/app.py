@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+
+from sandbox import eventplatform
 
 from . import admin, api, auth
 from .search import SearchError
@@ -220,6 +222,7 @@ ROUTES = [
     Route("/user/login", login_page, methods=["GET"]),
     Route("/user/login", login, methods=["POST"]),
     *admin.ROUTES,
+    Mount("/event-platform", routes=eventplatform.ROUTES),
     Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
 ]
 
@@ -242,4 +245,6 @@ def create_app(
     app = Starlette(routes=ROUTES)
     app.state.pim = state
     app.state.throttle = Throttle(rate_limit, max_concurrency, max_instance_concurrency)
+    app.state.event_platform = eventplatform.EventPlatform()
+    state.listeners.append(app.state.event_platform.publish)
     return app

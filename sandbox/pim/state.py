@@ -63,6 +63,7 @@ class PimState:
     faults: Faults = field(default_factory=Faults)
     webhooks: list[Webhook] = field(default_factory=list)
     deliveries: list[dict] = field(default_factory=list)
+    listeners: list = field(default_factory=list)  # callables (source, changes): the Event Platform sandbox
     request_counts: dict[str, int] = field(default_factory=dict)
     clock_offset: float = 0.0
     store: ProductStore | None = None

@@ -257,6 +257,10 @@ class AkeneoClient:
 
     # --- auth ---------------------------------------------------------------------------------
 
+    async def access_token(self) -> str:
+        """A valid access token of this connection (the Event Platform wants it as X-PIM-TOKEN)."""
+        return await self._access_token()
+
     async def _access_token(self) -> str:
         async with self._token_lock:
             if self._token is None and self._token_cache is not None:

@@ -1,0 +1,249 @@
+"""Change events in Redis: de-duplication, the per-tenant dirty set, the debounced sync job's flag and
+the figures the configuration page shows.
+
+Keys (documented in docs/architecture.md, "Events"):
+- `connector:tenant:{t}:events:seen:{event id}` string (TTL SEEN_TTL): an event id already accepted
+- `connector:tenant:{t}:events:replay:{sha256}` string (TTL REPLAY_TTL): a legacy signature already used
+- `connector:tenant:{t}:events:dirty`   hash  item ("product:<uuid>", "model:<code>", "categories")
+                                              -> "first-seen:last-seen" (epoch seconds)
+- `connector:tenant:{t}:events:due`     zset  item -> when the job may sync it (debounce)
+- `connector:tenant:{t}:events:job`     string (TTL JOB_FLAG_TTL): a sync job is queued or running
+- `connector:tenant:{t}:events:last`    string epoch seconds of the last accepted delivery
+- `connector:tenant:{t}:events:stats:{minute}` hash (TTL 2 h) received, duplicate, applied, unchanged,
+                                              skipped, failed, rejected
+- `connector:tenant:{t}:events:failures` list  newest first, FAILURES_KEPT JSON {at, item, reason}
+- `connector:tenant:{t}:events:context` string (TTL CONTEXT_TTL) zlib JSON transform context for events
+Every key sits under the tenant's prefix, so deleting the tenant deletes them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+PREFIX = "connector"
+SEEN_TTL = 2 * 3600  # the Event Platform retries after 5, 10 and 20 minutes: ids are kept well past that
+REPLAY_TTL = 600  # a legacy request is accepted for 5 minutes: its signature is remembered for longer
+JOB_FLAG_TTL = 120  # a job renews it while it works; a dead job frees it by expiry
+STATS_TTL = 2 * 3600
+FAILURES_KEPT = 50
+CONTEXT_TTL = 120
+QUIET = 0.25  # seconds without a new event for an item before it is synced (bursts coalesce)
+MAX_WAIT = 1.5  # ... but never later than this after its first event, however busy
+CATEGORY_QUIET = 1.0
+CATEGORY_MAX_WAIT = 5.0
+MAX_BACKLOG = 20000  # items waiting per tenant; past it deliveries get 429 (the Event Platform slows down)
+STAT_FIELDS = ("received", "duplicate", "applied", "unchanged", "skipped", "failed", "rejected")
+
+# KEYS: dirty, due, job flag, last, stats bucket; ARGV: now, seen prefix, seen ttl, max backlog, quiet,
+# max wait, category quiet, category max wait, then (event id, item) pairs.
+# Returns {accepted, duplicates, over_backlog (0/1), enqueue (0/1), waiting}.
+_ACCEPT = """
+local now = tonumber(ARGV[1])
+local backlog = redis.call('HLEN', KEYS[1])
+if backlog >= tonumber(ARGV[4]) then
+  return {0, 0, 1, 0, backlog}
+end
+local accepted, duplicates = 0, 0
+for i = 9, #ARGV, 2 do
+  local id, item = ARGV[i], ARGV[i + 1]
+  local fresh = true
+  if id ~= '' then
+    fresh = redis.call('SET', ARGV[2] .. id, '1', 'NX', 'EX', tonumber(ARGV[3]))
+  end
+  if fresh then
+    accepted = accepted + 1
+    if item ~= '' then
+      local quiet, max_wait = tonumber(ARGV[5]), tonumber(ARGV[6])
+      if item == 'categories' then quiet, max_wait = tonumber(ARGV[7]), tonumber(ARGV[8]) end
+      local first = now
+      local cur = redis.call('HGET', KEYS[1], item)
+      if cur then first = tonumber(string.match(cur, '^([^:]+)')) end
+      redis.call('HSET', KEYS[1], item, string.format('%.3f:%.3f', first, now))
+      redis.call('ZADD', KEYS[2], math.min(now + quiet, first + max_wait), item)
+    end
+  else
+    duplicates = duplicates + 1
+  end
+end
+redis.call('HINCRBY', KEYS[5], 'received', accepted)
+if duplicates > 0 then redis.call('HINCRBY', KEYS[5], 'duplicate', duplicates) end
+redis.call('EXPIRE', KEYS[5], 7200)
+local enqueue = 0
+if accepted > 0 then
+  redis.call('SET', KEYS[4], tostring(now))
+  if redis.call('HLEN', KEYS[1]) > 0 and redis.call('SET', KEYS[3], '1', 'NX', 'EX', 120) then
+    enqueue = 1
+  end
+end
+return {accepted, duplicates, 0, enqueue, redis.call('HLEN', KEYS[1])}
+"""
+
+# KEYS: dirty, due; ARGV: now, then (item, value seen by the job) pairs.
+# An item whose value changed meanwhile (a new event during the sync) stays dirty, due again after QUIET.
+_DONE = """
+local now = tonumber(ARGV[1])
+for i = 3, #ARGV, 2 do
+  local item, seen = ARGV[i], ARGV[i + 1]
+  local cur = redis.call('HGET', KEYS[1], item)
+  if cur == seen then
+    redis.call('HDEL', KEYS[1], item)
+    redis.call('ZREM', KEYS[2], item)
+  elseif cur then
+    redis.call('HSET', KEYS[1], item, string.format('%.3f:%.3f', now, now))
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), item)
+  end
+end
+return 1
+"""
+
+# KEYS: dirty, job flag. The job ends only when nothing is waiting (atomic with the web's SET NX).
+_FINISH = """
+if redis.call('HLEN', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    accepted: int
+    duplicates: int
+    over_backlog: bool
+    enqueue: bool
+    waiting: int
+
+
+class EventStore:
+    def __init__(self, conn: redis.Redis) -> None:
+        self.redis = conn
+        self._accept = conn.register_script(_ACCEPT)
+        self._done = conn.register_script(_DONE)
+        self._finish = conn.register_script(_FINISH)
+
+    @staticmethod
+    def _t(tenant: str, *parts: str) -> str:
+        return ":".join((PREFIX, "tenant", tenant, "events", *parts))
+
+    @staticmethod
+    def _minute(at: float) -> int:
+        return int(at // 60)
+
+    # -- the webhook side ---------------------------------------------------------------------------
+    def accept(self, tenant: str, events: Iterable[tuple[str, str]], now: float | None = None) -> Accepted:
+        """Record (event id, item) pairs: ids already seen are duplicates; new items become dirty and due
+        after the debounce. `enqueue` tells the caller to enqueue the tenant's sync job (no job is queued
+        or running). Nothing is recorded when the backlog is over its bound."""
+        now = time.time() if now is None else now
+        args: list[Any] = [f"{now:.3f}", self._t(tenant, "seen") + ":", SEEN_TTL, MAX_BACKLOG, QUIET, MAX_WAIT,
+                           CATEGORY_QUIET, CATEGORY_MAX_WAIT]
+        for event_id, item in events:
+            args += [event_id, item]
+        keys = [self._t(tenant, "dirty"), self._t(tenant, "due"), self._t(tenant, "job"), self._t(tenant, "last"),
+                self._t(tenant, "stats", str(self._minute(now)))]
+        accepted, duplicates, over, enqueue, waiting = self._accept(keys=keys, args=args)
+        return Accepted(int(accepted), int(duplicates), bool(over), bool(enqueue), int(waiting))
+
+    def claim_replay(self, tenant: str, digest: str) -> bool:
+        """True the first time a legacy request's signature is seen (within REPLAY_TTL)."""
+        return bool(self.redis.set(self._t(tenant, "replay", digest), "1", nx=True, ex=REPLAY_TTL))
+
+    def count(self, tenant: str, field: str, n: int = 1, now: float | None = None) -> None:
+        if n:
+            key = self._t(tenant, "stats", str(self._minute(time.time() if now is None else now)))
+            pipe = self.redis.pipeline()
+            pipe.hincrby(key, field, n)
+            pipe.expire(key, STATS_TTL)
+            pipe.execute()
+
+    # -- the job side -------------------------------------------------------------------------------
+    def due(self, tenant: str, limit: int, now: float | None = None) -> dict[str, str]:
+        """Items due now (at most `limit`), with the value to hand back to `done`."""
+        now = time.time() if now is None else now
+        items = [m.decode() for m in self.redis.zrangebyscore(self._t(tenant, "due"), "-inf", now, 0, limit)]
+        if not items:
+            return {}
+        values = self.redis.hmget(self._t(tenant, "dirty"), items)
+        orphans = [i for i, v in zip(items, values, strict=True) if v is None]
+        if orphans:  # due without a dirty entry (cannot happen through the scripts): never loop on it
+            self.redis.zrem(self._t(tenant, "due"), *orphans)
+        return {i: v.decode() for i, v in zip(items, values, strict=True) if v is not None}
+
+    def next_due(self, tenant: str) -> float | None:
+        first = self.redis.zrange(self._t(tenant, "due"), 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    def done(self, tenant: str, snapshot: Mapping[str, str], now: float | None = None) -> None:
+        if not snapshot:
+            return
+        args: list[Any] = [f"{time.time() if now is None else now:.3f}", QUIET]
+        for item, value in snapshot.items():
+            args += [item, value]
+        self._done(keys=[self._t(tenant, "dirty"), self._t(tenant, "due")], args=args)
+
+    def finish(self, tenant: str) -> bool:
+        """Drop the job flag if nothing waits; False when new items arrived (the job goes on)."""
+        return bool(self._finish(keys=[self._t(tenant, "dirty"), self._t(tenant, "job")]))
+
+    def renew_job_flag(self, tenant: str) -> None:
+        self.redis.set(self._t(tenant, "job"), "1", ex=JOB_FLAG_TTL)
+
+    def job_flag(self, tenant: str) -> bool:
+        return bool(self.redis.exists(self._t(tenant, "job")))
+
+    def clear_job_flag(self, tenant: str) -> None:
+        self.redis.delete(self._t(tenant, "job"))
+
+    def fail(self, tenant: str, item: str, reason: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        pipe = self.redis.pipeline()
+        pipe.lpush(self._t(tenant, "failures"), json.dumps({"at": round(now, 3), "item": item, "reason": reason}))
+        pipe.ltrim(self._t(tenant, "failures"), 0, FAILURES_KEPT - 1)
+        pipe.expire(self._t(tenant, "failures"), STATS_TTL)  # the page shows the last hour only
+        pipe.execute()
+
+    # -- the transform context, cached for a few batches ---------------------------------------------
+    def get_context(self, tenant: str) -> dict | None:
+        blob = self.redis.get(self._t(tenant, "context"))
+        return json.loads(zlib.decompress(blob)) if blob else None
+
+    def put_context(self, tenant: str, doc: dict) -> None:
+        blob = zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
+        self.redis.set(self._t(tenant, "context"), blob, ex=CONTEXT_TTL)
+
+    def drop_context(self, tenant: str) -> None:
+        self.redis.delete(self._t(tenant, "context"))
+
+    # -- what the page shows --------------------------------------------------------------------------
+    def waiting(self, tenant: str) -> int:
+        return int(self.redis.hlen(self._t(tenant, "dirty")))
+
+    def summary(self, tenant: str, now: float | None = None) -> dict[str, Any]:
+        """{last_event_at, waiting, last_hour: {received, ...}, failures: [...]} for the configuration page."""
+        now = time.time() if now is None else now
+        minute = self._minute(now)
+        pipe = self.redis.pipeline()
+        pipe.get(self._t(tenant, "last"))
+        pipe.hlen(self._t(tenant, "dirty"))
+        for m in range(minute - 59, minute + 1):
+            pipe.hgetall(self._t(tenant, "stats", str(m)))
+        pipe.lrange(self._t(tenant, "failures"), 0, FAILURES_KEPT - 1)
+        out = pipe.execute()
+        last, waiting, buckets, failures = out[0], out[1], out[2:-1], out[-1]
+        totals = dict.fromkeys(STAT_FIELDS, 0)
+        for bucket in buckets:
+            for k, v in bucket.items():
+                name = k.decode()
+                if name in totals:
+                    totals[name] += int(v)
+        recent = [json.loads(f) for f in failures]
+        return {"last_event_at": float(last) if last else None, "waiting": int(waiting), "last_hour": totals,
+                "failures": [f for f in recent if f.get("at", 0) >= now - 3600]}

@@ -1,0 +1,148 @@
+"""The debounced per-tenant event sync: `sync_events(tenant)` on the `events` queue.
+
+The webhook enqueues it when it marks the first item dirty while no job is queued or running (the
+`events:job` flag, set atomically with the dirty items). The job then drains the tenant's dirty set:
+it takes the items that are due (quiet for QUIET seconds, or dirty for MAX_WAIT: bursts for one
+product coalesce), syncs them from their current PIM state through `workers.sync.dirty.sync_dirty`,
+and removes each item only if no event touched it meanwhile (else it is due again, once). It stops
+when the set is empty (atomically dropping the flag, so a concurrent delivery enqueues a new job).
+
+One job per tenant at a time (lease `connector:lease:events:{tenant}`); a second copy exits at once.
+A crash leaves the items dirty: the flag expires and the next delivery (or the retry below) picks them up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import threading
+import time
+from datetime import timedelta
+
+from rq import get_current_job
+
+from service.store.events import EventStore
+from service.store.leases import Lease
+from workers.context import JobContext, job_context
+from workers.queues import EVENTS, queue
+from workers.sync.context import NotConfigured, open_sync_context
+from workers.sync.dirty import DirtyResult, sync_dirty
+
+log = logging.getLogger("connector.jobs.events")
+
+JOB_TIMEOUT = 600  # the web enqueues with the same value (service/events/policy.py)
+BUDGET = float(os.environ.get("CONNECTOR_EVENTS_JOB_BUDGET", "480"))  # seconds, then a fresh job goes on
+BATCH = 200  # items per sync batch
+IDLE_POLL = 0.05  # seconds between looks at the due set while items wait for their debounce
+RETRY_DELAY = 5  # seconds (times the attempt) before a failed batch is tried again by a new job
+MAX_ATTEMPTS = 4
+LEASE_TTL_MS = 60000
+
+
+def sync_events(tenant: str, attempt: int = 0) -> None:
+    ctx = job_context()
+    events = EventStore(ctx.redis)
+    job = get_current_job()
+    lease = Lease(ctx.redis, f"events:{tenant}", owner=job.id if job else secrets.token_hex(6), ttl_ms=LEASE_TTL_MS)
+    if not lease.acquire():
+        return  # the job holding it drains the set, and re-checks it before it ends
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(lease, events, tenant, stop), daemon=True)
+    beat.start()
+    try:
+        _drain(ctx, events, tenant, attempt)
+    finally:
+        stop.set()
+        beat.join(timeout=5)
+        lease.release()
+
+
+def _heartbeat(lease: Lease, events: EventStore, tenant: str, stop: threading.Event) -> None:
+    while not stop.wait(LEASE_TTL_MS / 3000):
+        try:
+            lease.renew()
+            events.renew_job_flag(tenant)
+        except Exception:  # a missed beat only risks a second job, which exits on the lease
+            log.warning("events heartbeat failed", exc_info=True)
+
+
+def _drain(ctx: JobContext, events: EventStore, tenant: str, attempt: int) -> None:
+    started = time.monotonic()
+    while True:
+        if time.monotonic() - started > BUDGET:
+            _again(ctx, tenant, 0, attempt)  # a fresh job keeps the timeout honest on long backlogs
+            return
+        batch = events.due(tenant, BATCH)
+        if not batch:
+            when = events.next_due(tenant)
+            if when is None:
+                if events.finish(tenant):
+                    return
+                continue
+            time.sleep(min(max(when - time.time(), 0.0), IDLE_POLL * 20) or IDLE_POLL)
+            continue
+        try:
+            result = asyncio.run(_sync(ctx, tenant, batch))
+        except NotConfigured as exc:
+            # nothing can be synced until the merchant finishes the configuration: drop, say why
+            events.done(tenant, batch)
+            _record_failure(events, tenant, batch, f"not synced: {exc}")
+            continue
+        except Exception as exc:
+            log.exception("event batch failed", extra={"tenant": tenant, "items": len(batch)})
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            if attempt + 1 >= MAX_ATTEMPTS:
+                # given up on these: the scheduled delta import catches them up
+                events.done(tenant, batch)
+                _record_failure(events, tenant, batch, reason + " — left to the next delta import")
+                attempt = 0
+                continue
+            _record_failure(events, tenant, batch, reason + " — retried shortly")
+            events.clear_job_flag(tenant)
+            _again(ctx, tenant, RETRY_DELAY * (attempt + 1), attempt + 1)
+            return
+        attempt = 0
+        events.done(tenant, batch)
+        _record(events, tenant, batch, result)
+
+
+async def _sync(ctx: JobContext, tenant: str, batch: dict[str, str]) -> DirtyResult:
+    uuids = [i.partition(":")[2] for i in batch if i.startswith("product:")]
+    identifiers = [i.partition(":")[2] for i in batch if i.startswith("identifier:")]
+    models = [i.partition(":")[2] for i in batch if i.startswith("model:")]
+    run_id = f"events-{secrets.token_hex(6)}"
+    async with open_sync_context(ctx.settings, ctx.redis, ctx.store, tenant, run_id) as sctx:
+        try:
+            return await sync_dirty(sctx, uuids=uuids, identifiers=identifiers, model_codes=models,
+                                    categories="categories" in batch)
+        finally:
+            await asyncio.to_thread(sctx.imports.mark_finished, run_id)  # the batch's cached context
+
+
+def _record(events: EventStore, tenant: str, batch: dict[str, str], result: DirtyResult) -> None:
+    counts = result.commit.counts
+    applied = sum(counts.get(f"products.{k}", 0) for k in ("created", "updated", "hidden", "deleted"))
+    events.count(tenant, "applied", applied)
+    events.count(tenant, "unchanged", counts.get("products.unchanged", 0))
+    events.count(tenant, "skipped", len(result.skipped))
+    events.count(tenant, "failed", counts.get("products.failed", 0))
+    if result.categories_synced:
+        events.count(tenant, "applied", 1)
+    for error in result.commit.errors[:20]:
+        events.fail(tenant, str(error.get("item", "")), str(error.get("message", ""))[:300])
+
+
+def _record_failure(events: EventStore, tenant: str, batch: dict[str, str], reason: str) -> None:
+    events.count(tenant, "failed", len(batch))
+    events.fail(tenant, f"{len(batch)} items" if len(batch) > 1 else next(iter(batch)), reason)
+
+
+def _again(ctx: JobContext, tenant: str, delay: float, attempt: int = 0) -> None:
+    q = queue(ctx.redis, EVENTS)
+    if delay <= 0:
+        q.enqueue(sync_events, tenant, attempt, job_timeout=JOB_TIMEOUT, meta={"tenant": tenant}, result_ttl=60)
+    else:
+        q.enqueue_in(timedelta(seconds=delay), sync_events, tenant, attempt, job_timeout=JOB_TIMEOUT,
+                     meta={"tenant": tenant}, result_ttl=60)
