@@ -55,7 +55,8 @@ def service(tmp_path_factory, redis_url, bc):
 @pytest.fixture(scope="module")
 def catalog(pim):
     async def read():
-        async with AkeneoClient(pim[0], PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD) as client:
+        async with AkeneoClient(pim[0], PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD,
+                                allow_private_addresses=True) as client:
             return await load_catalog(client)
     return asyncio.run(read())
 

@@ -75,7 +75,8 @@ def import_plan(client, pim_url: str, bc_url: str, *, identifier: str | None = N
     app = client.app
 
     async def build():
-        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD) as akeneo, \
+        async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD,
+                                allow_private_addresses=True) as akeneo, \
                 BigCommerceClient(STORE, BC_TOKEN, api_url=bc_url) as store_api:
             ids = {k: int(v) for k, v in client.store.all_ids(client.tenant, "category").items()}
             ctx = await build_context(app.state.store, client.tenant, app.state.settings, pim=akeneo, bc=store_api,
