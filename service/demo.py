@@ -40,7 +40,6 @@ STORE_NAME = "Icecat Demo Store"
 PIM_CLIENT = {"client_id": "sandbox-client", "secret": "sandbox-secret", "username": "admin",
               "password": "admin"}
 MAIN = {"locale": "en_US", "channel": "ecommerce", "category": "master"}
-EVENT_SECRET_BYTES = 24
 SCOPES = "store_v2_products store_v2_information_read_only store_channel_settings_read_only"
 FINAL = ("succeeded", "partial", "failed")
 
@@ -125,6 +124,7 @@ def started(settings: Settings, args: argparse.Namespace) -> Iterator[Demo]:
     env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(data_dir), "SECRET_KEY": secret_file.read_text(),
            "APP_URL": web, "BC_CLIENT_ID": APP_CLIENT_ID, "BC_CLIENT_SECRET": APP_CLIENT_SECRET,
            "BC_API_URL": store, "BC_LOGIN_URL": store, "PIM_URLS": pim, "ALLOW_PRIVATE_URLS": "true",
+           "EVENT_PLATFORM_URL": f"{pim}/event-platform/api/v1",  # the sandbox PIM's Event Platform
            "PYTHONUNBUFFERED": "1"}
     env.pop("SECRET_KEY_FALLBACKS", None)
     demo = Demo(web=web, pim=pim, store=store, data_dir=data_dir)
@@ -167,6 +167,7 @@ class Merchant:
         self.demo = demo
         self.http = httpx.Client(base_url=demo.web, timeout=60.0)
         self.headers: dict[str, str] = {}
+        self.realtime = "off"
 
     def _check(self, response: httpx.Response, step: str) -> dict[str, Any]:
         if response.status_code >= 400:
@@ -211,8 +212,12 @@ class Merchant:
         self.put("/api/config/main", {**MAIN, "confirm": False}, "saving the main configuration")
         mapping = self.get("/api/mapping", "reading the default mapping")
         self.put("/api/mapping", mapping, "saving the default mapping")
-        self.put("/api/config/events", {"secret": secrets.token_urlsafe(EVENT_SECRET_BYTES)},
-                 "turning real-time updates on")
+        # the page's "Real-time updates" switch: the connector subscribes itself through the Event Platform
+        realtime = self.put("/api/config/events/realtime", {"enabled": True}, "turning real-time updates on")
+        state = realtime.get("realtime") or {}
+        if not state.get("enabled"):
+            raise DemoError(f"real-time updates could not be turned on: {realtime}")
+        self.realtime = f"{state.get('status') or 'requested'} (webhook {realtime.get('webhook_url')})"
 
     def start_import(self, mode: str = "full") -> str:
         response = self.http.post("/api/imports", json={"mode": mode}, headers=self.headers)
@@ -271,7 +276,7 @@ def summary(demo: Demo, run: dict[str, Any], seconds: float) -> str:
     categories = len(state.get("categories", []))
     no_price = sum(1 for w in run.get("warnings", []) if "price" in w["message"].lower())
     count = int(requests.get("total", 0))
-    lines = [f"Import {run['status']} in {seconds:.0f} s.",
+    lines = [f"Import {run['status']} in {seconds:.0f} s (mapping version {run.get('mapping_version')}).",
              f"  store: {len(products)} products, {variants} variants, {categories} categories, {images} images",
              f"  BigCommerce requests: {count} ({count / max(1, len(products)):.2f} per product)",
              f"  products without a price in the store's currency (created hidden at 0): {no_price}"]
@@ -283,14 +288,16 @@ def summary(demo: Demo, run: dict[str, Any], seconds: float) -> str:
     return "\n".join(lines)
 
 
-def directions(demo: Demo) -> str:
+def directions(demo: Demo, realtime: str) -> str:
     return "\n".join([
         "",
+        f"Real-time updates: {realtime}",
         f"Configuration page (a demo session is open): {demo.web}/bc/load?signed_payload_jwt={load_jwt()}",
         f"  or log in to the sandbox PIM (admin / admin): {demo.pim}/user/login?next={demo.web}/?pim={demo.pim}",
         f"Storefront (every imported product): {demo.store}/sandbox/stores/{STORE_HASH}/storefront",
-        "Change a product in the PIM and watch the store follow:",
-        f"  curl -X PATCH {demo.pim}/sandbox/products/<identifier> -H 'Content-Type: application/json' "
+        "Change a product in the PIM and watch the store follow within seconds (reload the storefront):",
+        f"  the sandbox PIM's edit form: {demo.pim}/sandbox/products/AKNSTK/edit (any identifier)",
+        f"  or: curl -X PATCH {demo.pim}/sandbox/products/<identifier> -H 'Content-Type: application/json' "
         "-d '{\"values\": {\"name\": [{\"locale\": null, \"scope\": null, \"data\": \"New name\"}]}}'",
         f"Logs: {demo.data_dir / 'logs'}    Ctrl-C stops everything.",
     ])
@@ -314,7 +321,7 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
             began = time.monotonic()
             run = follow(merchant, merchant.start_import("full"))
             print(summary(demo, run, time.monotonic() - began), flush=True)
-            print(directions(demo), flush=True)
+            print(directions(demo, merchant.realtime), flush=True)
             if args.exit_after_import:
                 return 0 if run["status"] in ("succeeded", "partial") else 1
             while not stopping:

@@ -163,6 +163,7 @@ def run_document(conn: redis.Redis, run: dict[str, Any], *, issues_limit: int = 
         "errors_total": max(int(totals.get("errors") or 0), len(errors)),
         "warnings_total": max(int(totals.get("warnings") or 0), len(warnings)),
         "trigger": run.get("trigger", "manual"), "message": run.get("message"),
+        "mapping_version": run.get("mapping_version"),
     }
 
 

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from service.demo import reason
@@ -70,7 +71,7 @@ def test_demo_imports_the_catalog_and_prints_where_to_look(tmp_path):
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=240)
         out = done.stdout
         assert done.returncode == 0, f"{attempt} run: {done.stderr[-3000:]}\n{out[-3000:]}"
-        assert re.search(r"Import (succeeded|partial)", out), out[-3000:]
+        assert re.search(r"Import (succeeded|partial) in \d+ s \(mapping version 1\)", out), out[-3000:]
         store_line = re.search(r"store: (\d+) products, (\d+) variants, (\d+) categories, (\d+) images", out)
         assert store_line, out[-3000:]
         products, variants, categories, images = map(int, store_line.groups())
@@ -129,6 +130,26 @@ def test_demo_keeps_running_shows_its_pages_and_stops_on_ctrl_c(tmp_path):
             page.wait_for_selector("#runs-body >> text=/Succeeded|Partial/", timeout=15000)
             history.screenshot(path=str(DOCS / "demo-import-history.png"))
             browser.close()
+        assert re.search(r"Real-time updates: active", text), text[-2000:]
+        # the command the summary gives: a change in the PIM reaches the storefront within seconds
+        command = re.search(r"curl -X PATCH (http://\S+)/<identifier>", text).group(1)
+        changed = httpx.patch(f"{command}/AKNSTK", json={"values": {"name": [
+            {"locale": None, "scope": None, "data": "Akeneo Sticker, renamed in the PIM"}]}})
+        assert changed.status_code in (200, 204), changed.text
+        deadline = time.monotonic() + 20
+        while "renamed in the PIM" not in httpx.get(storefront).text:
+            assert time.monotonic() < deadline, "the change did not reach the store within 20 s"
+            time.sleep(0.2)
+        # and through the PIM's edit form, as a person would: a price makes a hidden product visible
+        form = re.search(r"edit form: (http://\S+)/AKNSTK/edit", text).group(1)
+        assert httpx.get(f"{form}/AKNSTK/edit").status_code == 200
+        saved = httpx.post(f"{form}/AKNSTK/edit", data={"name": "Akeneo Sticker (form)", "price": "3.50",
+                                                        "enabled": "1"})
+        assert saved.status_code == 200 and "Saved" in saved.text
+        deadline = time.monotonic() + 20
+        while "Akeneo Sticker (form)" not in (page := httpx.get(storefront).text) or "€3.50" not in page:
+            assert time.monotonic() < deadline, "the form's change did not reach the store within 20 s"
+            time.sleep(0.2)
     finally:
         os.killpg(demo.pid, signal.SIGINT)
         rest, _ = demo.communicate(timeout=60)

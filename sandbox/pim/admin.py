@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import html
 import json
 from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import strictjson
@@ -482,6 +483,60 @@ async def delete_category(request: Request) -> Response:
                    {"deleted": sorted(doomed)})
 
 
+
+# ---------------------------------------------------------------- a person's edit form (the demo)
+
+def _edit_page(product: dict, message: str = "") -> HTMLResponse:
+    e = html.escape
+    values = product.get("values") or {}
+    name = next((v["data"] for v in values.get("name", []) if v.get("locale") is None), "")
+    prices = next((v["data"] for v in values.get("price", []) if v.get("scope") is None), []) or []
+    eur = next((p["amount"] for p in prices if p.get("currency") == "EUR"), "")
+    checked = " checked" if product.get("enabled", True) else ""
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Edit {e(product['identifier'])}</title>"
+            "<style>body{font-family:system-ui,sans-serif;max-width:520px;margin:40px auto}"
+            "label{display:block;margin:12px 0 4px}input[type=text]{width:100%;padding:6px}"
+            "button{margin-top:16px;padding:8px 16px}.ok{color:#166534}</style></head><body>"
+            f"<h1>Product {e(product['identifier'])}</h1><p class='ok'>{e(message)}</p>"
+            "<form method='post'><label for='name'>Name</label>"
+            f"<input type='text' id='name' name='name' value='{e(str(name))}'>"
+            "<label for='price'>Price (EUR)</label>"
+            f"<input type='text' id='price' name='price' value='{e(str(eur))}'>"
+            f"<label><input type='checkbox' name='enabled' value='1'{checked}> Enabled</label>"
+            "<button type='submit'>Save</button></form></body></html>")
+    return HTMLResponse(page)
+
+
+async def edit_product_form(request: Request) -> Response:
+    """GET: a form for a product's name, EUR price and enabled flag; POST: saves them as a PATCH would
+    (same validation, same change event), so a person can change the PIM and watch the store follow."""
+    state = _state(request)
+    identifier = request.path_params["identifier"]
+    product = state.store.product(identifier)
+    if product is None:
+        return HTMLResponse(f"<h1>No product {html.escape(identifier)}</h1>", status_code=404)
+    if request.method == "GET":
+        return _edit_page(product)
+    form = await request.form()
+    values: dict[str, list] = {"name": [{"locale": None, "scope": None, "data": str(form.get("name", ""))}]}
+    price = str(form.get("price", "")).strip()
+    if price:
+        values["price"] = [{"locale": None, "scope": None, "data": [{"amount": price, "currency": "EUR"}]}]
+    candidate = copy.deepcopy(product)
+    try:
+        _apply_product(state, candidate, {"values": values, "enabled": form.get("enabled") == "1"})
+    except (_Invalid, _BadBody) as exc:
+        return HTMLResponse(f"<h1>Not saved</h1><p>{html.escape(str(exc))}</p>", status_code=422)
+    product.update(candidate)
+    product["updated"] = state.now_dt()
+    source = str(request.base_url).rstrip("/")
+    task = BackgroundTask(deliver, state, source, [_product_change(request, product, "updated")]) \
+        if state.webhooks or state.listeners else None
+    response = _edit_page(product, "Saved: the connector has been told.")
+    response.background = task
+    return response
+
+
 ROUTES = [
     Route("/sandbox/users", _handler(add_user), methods=["POST"]),
     Route("/sandbox/connections", _handler(add_connection), methods=["POST"]),
@@ -494,6 +549,7 @@ ROUTES = [
     Route("/sandbox/webhooks/deliveries", _handler(webhook_deliveries), methods=["GET", "DELETE"]),
     Route("/sandbox/products", _handler(create_product), methods=["POST"]),
     Route("/sandbox/products/{identifier}", _handler(patch_product), methods=["PATCH"]),
+    Route("/sandbox/products/{identifier}/edit", edit_product_form, methods=["GET", "POST"]),
     Route("/sandbox/products/{identifier}", _handler(delete_product), methods=["DELETE"]),
     Route("/sandbox/product-models", _handler(create_model), methods=["POST"]),
     Route("/sandbox/product-models/{code}", _handler(patch_model), methods=["PATCH"]),
@@ -502,3 +558,4 @@ ROUTES = [
     Route("/sandbox/categories/{code}", _handler(patch_category), methods=["PATCH"]),
     Route("/sandbox/categories/{code}", _handler(delete_category), methods=["DELETE"]),
 ]
+

@@ -90,6 +90,9 @@ async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dic
                      "dimension_units": built.store.dimension_units},
            "category_ids": dict(built.category_ids)}
     await run_sync(ctx.imports.put_catalog, ctx.run_id, doc)
+    # the run records the mapping version it used (issue 9: a run's payloads can be traced to a mapping)
+    if ctx.run_id:
+        await run_sync(ctx.store.update_run, ctx.tenant, ctx.run_id, mapping_version=built.mapping.version)
     return {**_next_phase(checkpoint, "prepare"), "mapping_version": built.mapping.version}
 
 
