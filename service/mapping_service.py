@@ -26,13 +26,14 @@ from service.clients.akeneo import AkeneoClient, AkeneoError, search_filter
 from service.clients.bigcommerce import BigCommerceClient, BigCommerceError
 from service.config.forms import code_problem, text_problem
 from service.config.hints import pim_failure
+from service.pim_connection import AKENEO_IN_FLIGHT, connection_slots, shared_pim_client, token_fingerprint
 from service.pim_schema import load_catalog, load_store_settings
 from service.settings import Settings
 from service.store import Store
 from service.store import mapping as mapping_store
 from service.store.categories import CategoryStore
 from service.store.imports import ImportStore
-from service.store.leases import Slots, run_sync
+from service.store.leases import run_sync
 from service.sync_context import (
     MainNotConfigured,
     build_context,
@@ -126,7 +127,6 @@ async def connections(store: Store, tenant: str) -> Connections:
     return await asyncio.to_thread(_read_connections, store, tenant)
 
 
-AKENEO_IN_FLIGHT = 4  # as the import's (workers/sync/context.py) and /media's: one budget per PIM connection
 
 
 class _TokenCache:
@@ -152,14 +152,15 @@ async def open_pim(settings: Settings, creds: dict[str, Any], *, store: Store | 
     slots = cache = None
     try:
         if store is not None and tenant is not None:
-            connection = hashlib.sha256(f"{creds['url']}\n{creds['client_id']}".encode()).hexdigest()[:16]
-            slots = Slots(store.redis, f"akeneo:{connection}", AKENEO_IN_FLIGHT)
-            fingerprint = ImportStore.token_fingerprint(creds["url"], creds["client_id"], creds["username"])
-            cache = _TokenCache(ImportStore(store.redis, store.box), tenant, fingerprint)
-        client = AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
-                              creds["password"], timeout=PIM_TIMEOUT, max_attempts=ATTEMPTS,
-                              max_in_flight=AKENEO_IN_FLIGHT, slots=slots, token_cache=cache,
-                              allow_private_addresses=settings.allow_private_urls)
+            slots = connection_slots(store.redis, creds)
+            cache = _TokenCache(ImportStore(store.redis, store.box), tenant, token_fingerprint(creds))
+            client = shared_pim_client(settings, store.redis, creds, token_cache=cache, slots=slots,
+                                       timeout=PIM_TIMEOUT, max_attempts=ATTEMPTS)
+        else:
+            client = AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
+                                  creds["password"], timeout=PIM_TIMEOUT, max_attempts=ATTEMPTS,
+                                  max_in_flight=AKENEO_IN_FLIGHT,
+                                  allow_private_addresses=settings.allow_private_urls)
     except (KeyError, TypeError, *UNUSABLE):
         raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
                        error="pim_not_connected") from None

@@ -13,7 +13,6 @@ fetch while it creates a product.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
@@ -23,12 +22,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from service.clients.akeneo import AkeneoClient, AkeneoError, AkeneoNotFound
 from service.media import BadMediaToken, read_media_token
+from service.pim_connection import connection_slots, shared_pim_client, token_fingerprint
 from service.store.imports import ImportStore
 from service.store.leases import Lease, Slots, run_sync
 
 log = logging.getLogger("connector.media")
 
-AKENEO_IN_FLIGHT = 4  # as the import's (workers/sync/context.py): one budget per PIM connection
 GRANT_LEASE_MS = 10000
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF87a", "image/gif"),
           (b"GIF89a", "image/gif"), (b"RIFF", "image/webp"))
@@ -82,13 +81,10 @@ class _TokenCache:
 def _client(request: Request, tenant: str, creds: dict) -> tuple[AkeneoClient, Slots, _TokenCache]:
     conn = request.app.state.redis
     imports = ImportStore(conn, request.app.state.store.box)
-    connection = hashlib.sha256(f"{creds['url']}\n{creds['client_id']}".encode()).hexdigest()[:16]
-    slots = Slots(conn, f"akeneo:{connection}", AKENEO_IN_FLIGHT)
-    fingerprint = ImportStore.token_fingerprint(creds["url"], creds["client_id"], creds["username"])
-    cache = _TokenCache(conn, imports, tenant, fingerprint)
-    client = AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"], creds["password"],
-                          max_in_flight=AKENEO_IN_FLIGHT, slots=slots, timeout=30.0, max_attempts=3,
-                          token_cache=cache, allow_private_addresses=request.app.state.settings.allow_private_urls)
+    slots = connection_slots(conn, creds)
+    cache = _TokenCache(conn, imports, tenant, token_fingerprint(creds))
+    client = shared_pim_client(request.app.state.settings, conn, creds, token_cache=cache, slots=slots,
+                               timeout=30.0, max_attempts=3)
     return client, slots, cache
 
 

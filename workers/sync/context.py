@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import ssl
 from collections.abc import AsyncIterator
@@ -23,13 +22,13 @@ import redis
 
 from service.clients.akeneo import AkeneoClient
 from service.clients.bigcommerce import BigCommerceClient
+from service.pim_connection import connection_slots, shared_pim_client, token_fingerprint
 from service.settings import Settings
 from service.store import Store
 from service.store.imports import ImportStore
-from service.store.leases import Lease, Slots, run_sync
+from service.store.leases import Lease, run_sync
 from service.store.rate_governor import RateGovernor
 
-AKENEO_IN_FLIGHT = 4  # Akeneo SaaS: 4 concurrent calls per connection
 # seconds before a BigCommerce answer counts as lost (tests shorten it; a lost create is looked up by SKU)
 BC_TIMEOUT = float(os.environ.get("CONNECTOR_BC_TIMEOUT", "30"))
 
@@ -126,15 +125,9 @@ async def open_sync_context(
 ) -> AsyncIterator[SyncContext]:
     pim_creds, bc_creds, store_hash, main, options, channel_id = await run_sync(read_config, store, tenant)
     imports = ImportStore(conn, store.box)
-    connection = hashlib.sha256(f"{pim_creds['url']}\n{pim_creds['client_id']}".encode()).hexdigest()[:16]
-    slots = Slots(conn, f"akeneo:{connection}", AKENEO_IN_FLIGHT)
-    fingerprint = ImportStore.token_fingerprint(pim_creds["url"], pim_creds["client_id"], pim_creds["username"])
-    pim = AkeneoClient(
-        pim_creds["url"], pim_creds["client_id"], pim_creds["secret"], pim_creds["username"],
-        pim_creds["password"], max_in_flight=AKENEO_IN_FLIGHT, slots=slots,
-        token_cache=_TokenCache(imports, tenant, fingerprint),
-        allow_private_addresses=settings.allow_private_urls,
-    )
+    slots = connection_slots(conn, pim_creds)
+    pim = shared_pim_client(settings, conn, pim_creds, slots=slots,
+                            token_cache=_TokenCache(imports, tenant, token_fingerprint(pim_creds)))
     governor = RateGovernor(conn, store_hash)
     # BC_API_URL is the operator's setting, not a merchant's URL: a transport with the process's one TLS
     # context (building one per page costs ~40 ms)
