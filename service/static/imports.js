@@ -12,12 +12,8 @@
   var SHORT = { full: "Full", delta: "Delta" };
   var STATUS = { queued: "Queued", running: "Running", succeeded: "Succeeded", partial: "Partial", failed: "Failed" };
 
-  function meta(name) {
-    var el = document.querySelector('meta[name="' + name + '"]');
-    return el ? el.getAttribute("content") : "";
-  }
-  var session = { token: meta("session-token"), csrf: meta("csrf-token"), tenant: meta("tenant") };
-  var $ = function (id) { return document.getElementById(id); };
+  var connector = window.Connector, meta = connector.meta, session = connector.session, $ = connector.$,
+      api = connector.api;
   if (!$("imports-section")) { return; }
 
   var tracking = null;      // run id whose progress is polled
@@ -25,19 +21,6 @@
   var readyTimer = null;
   var detail = null;        // the run shown in the details, with all its issues
 
-  function api(method, path, body) {
-    var headers = { "Accept": "application/json", "X-Tenant": session.tenant, "X-CSRF-Token": session.csrf };
-    if (session.token) { headers["Authorization"] = "Bearer " + session.token; }
-    var init = { method: method, headers: headers, credentials: "same-origin" };
-    if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-    return fetch(path, init).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { status: response.status, data: data };
-      });
-    }, function () {
-      return { status: 0, data: { error: "network", message: "The connector could not be reached. Check your connection and try again." } };
-    });
-  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);

@@ -18,26 +18,9 @@
     ["Variants (product models)", ["variant_sku", "variant_price", "variant_weight", "variant_image", "variant_upc"]]
   ];
 
-  function meta(name) {
-    var el = document.querySelector('meta[name="' + name + '"]');
-    return el ? el.getAttribute("content") : "";
-  }
-  var session = { token: meta("session-token"), csrf: meta("csrf-token"), tenant: meta("tenant") };
-  var $ = function (id) { return document.getElementById(id); };
+  var connector = window.Connector, meta = connector.meta, session = connector.session, $ = connector.$,
+      api = connector.api;
 
-  function api(method, path, body) {
-    var headers = { "Accept": "application/json", "X-Tenant": session.tenant, "X-CSRF-Token": session.csrf };
-    if (session.token) { headers["Authorization"] = "Bearer " + session.token; }
-    var init = { method: method, headers: headers, credentials: "same-origin" };
-    if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-    return fetch(path, init).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { status: response.status, data: data };
-      });
-    }, function () {
-      return { status: 0, data: { error: "network", message: "The connector could not be reached. Check your connection and try again." } };
-    });
-  }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);

@@ -35,6 +35,7 @@ from service.store.leases import run_sync
 from service.sync_context import build_context, image_signer
 from service.transform.context import Catalog, Context, StoreSettings
 from service.transform.mapping import Mapping
+from workers.sync.categories import sync_categories
 from workers.sync.context import SyncContext
 from workers.sync.products import ProductLoader, issue, placeholder_url
 
@@ -97,11 +98,6 @@ async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dic
 
 
 async def _sync_categories(ctx: SyncContext, commit: PageCommit) -> dict[str, int]:
-    try:
-        from workers.sync.categories import sync_categories
-    except ImportError:  # the category sync is built on another branch; use what is mapped
-        known = await run_sync(ctx.store.all_ids, ctx.tenant, "category")
-        return {k.lower(): int(v) for k, v in known.items()}
     result = await sync_categories(ctx)
     for name, n in (result.counts or {}).items():
         commit.count("categories", name, int(n))
