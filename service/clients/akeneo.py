@@ -254,6 +254,9 @@ class AkeneoClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        drain = getattr(self._slots, "drain", None)
+        if drain is not None:  # shared slots give back in background tasks: finish them first
+            await drain()
 
     # --- auth ---------------------------------------------------------------------------------
 
