@@ -144,3 +144,29 @@ def test_delta_carries_a_model_s_own_change(icecat):
     assert "Reworked tweed" in amor["description"]
     writes = _writes(env.requests()["counts"])
     assert writes == {"PUT /v3/catalog/products": 1}, writes  # variants unchanged: not sent
+
+
+def test_delta_hides_what_left_the_main_category(icecat):
+    """Moved out of the main category's subtree: the scoped delta search cannot see it, the delta still hides it."""
+    env, _ = icecat
+    expected = expected_catalog("master")
+    moved = sorted(expected.simple)[30]
+    model = sorted(expected.models)[0]
+    assert httpx.patch(f"{env.pim_url}/sandbox/products/{moved}", json={"categories": []},
+                       timeout=30).status_code == 200
+    assert httpx.patch(f"{env.pim_url}/sandbox/product-models/{model}", json={"categories": []},
+                       timeout=30).status_code == 200
+    run_id = env.start("delta")
+    env.work()
+    run = env.run(run_id)
+    assert run["status"] == "succeeded", run.get("errors")
+    assert run["counts"]["products"]["hidden"] == 2, run["counts"]
+    products = _by_sku(env.state())
+    assert not products[moved.lower()]["is_visible"]
+    assert not products[model.lower()]["is_visible"]
+    # hidden once: the next delta leaves them alone
+    env.reset_requests()
+    run_id = env.start("delta")
+    env.work()
+    assert env.run(run_id)["counts"]["products"].get("hidden", 0) == 0
+    assert _writes(env.requests()["counts"]) == {}

@@ -12,6 +12,9 @@ succeeded. Phases, in order:
   built with their sub-models and variants (two reads: `parent IN` roots), one product each.
 - `variants` (delta only): variant products updated since, for their root models (a variant's own
   change), skipping roots this run already loaded.
+- `left` (delta only): products and root models updated since but no longer matching the scope (moved
+  out of the main category's subtree, out of the families filter, under the completeness threshold):
+  the ones we had sent are hidden. The scoped searches above cannot see them.
 - `vanished` (full only): known products this run did not meet are hidden, or deleted when the
   merchant chose so and the PIM no longer has them.
 - `finish`: the run's status.
@@ -45,7 +48,7 @@ PAGE_SIZE = 100
 DELTA_MARGIN = 300  # seconds: clocks and in-flight PIM saves around the last run's start
 VANISH_CHUNK = 200
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
-PHASES = ("prepare", "simple", "models", "variants", "vanished", "finish", "done")
+PHASES = ("prepare", "simple", "models", "variants", "left", "vanished", "finish", "done")
 
 
 def first_checkpoint(mode: str, since: float | None) -> dict:
@@ -56,7 +59,7 @@ def first_checkpoint(mode: str, since: float | None) -> dict:
 def _next_phase(checkpoint: dict, phase: str) -> dict:
     order = list(PHASES)
     nxt = order[order.index(phase) + 1]
-    if nxt == "variants" and checkpoint["mode"] != "delta":
+    if nxt in ("variants", "left") and checkpoint["mode"] != "delta":
         nxt = "vanished"
     if nxt == "vanished" and checkpoint["mode"] != "full":
         nxt = "finish"
@@ -194,6 +197,8 @@ async def run_step(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> di
         return await _models_page(ctx, checkpoint, commit)
     if phase == "variants":
         return await _variants_page(ctx, checkpoint, commit)
+    if phase == "left":
+        return await _left_page(ctx, checkpoint, commit)
     if phase == "vanished":
         return await _vanished_chunk(ctx, checkpoint, commit)
     if phase == "finish":
@@ -262,6 +267,11 @@ async def _variants_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit)
             continue
         root = model if not model.get("parent") else None
         roots.setdefault(str(model.get("parent") or model["code"]).lower(), root)
+    if roots:  # a root out of the scope is not loaded through its variants (the full import would not)
+        scoped = await _all_pages(ctx, f"{API}/product-models",
+                                  _filters(ctx, {"mode": "full"}, models=True, identifier=("IN", sorted(roots))))
+        in_scope = {str(m["code"]).lower() for m in scoped}
+        roots = {c: m for c, m in roots.items() if c in in_scope}
     await load_models(ctx, roots, commit)
     commit.done += len(items)
     return _advance(checkpoint, "variants", next_url)
@@ -319,6 +329,39 @@ async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: P
     if out:
         await loader.hide(out, commit)
     commit.seen += [p.key for p in plans] + out + [f"model-seen:{c}" for c in codes]
+
+
+async def _left_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
+    """Delta: what changed since, read without the scope filters; sent, unseen by this run -> left."""
+    models = checkpoint.get("left") == "models"
+    path = f"{API}/product-models" if models else f"{API}/products-uuid"
+    since = checkpoint.get("since")
+    if not since:
+        return _next_phase(checkpoint, "left")
+    when = dt.datetime.fromtimestamp(float(since) - DELTA_MARGIN, dt.UTC)
+    search = {"updated": updated_since(when), "parent": ("EMPTY",)} if not models else {"updated": updated_since(when)}
+    # no `scope`: with it Akeneo limits results to the channel's category tree, hiding exactly these
+    params = {k: v for k, v in _params(ctx, search).items() if k != "scope"}
+    cursor = checkpoint.get("cursor")
+    items, next_url = await (ctx.pim.get_page(cursor) if cursor else ctx.pim.get_page(path, params))
+    if models:  # a sub-model's scope is its root's
+        keys = [f"model:{m['code']}" for m in items if not m.get("parent")]
+    else:
+        keys = [f"product:{p['uuid']}" for p in items]
+    if ctx.run_id and keys:
+        seen = await run_sync(ctx.imports.seen, ctx.run_id, keys)
+        keys = [k for k, s in zip(keys, seen, strict=True) if not s]
+    if keys:
+        states = await run_sync(ctx.imports.product_states, ctx.tenant, keys)
+        left = [k for k in keys if k in states and not states[k].get("hidden")]
+        if left:
+            await ProductLoader(ctx, *media_functions(ctx)).hide(left, commit)
+            commit.seen += left
+    if next_url:
+        return {**checkpoint, "cursor": next_url}
+    if not models:
+        return {**checkpoint, "left": "models", "cursor": None}
+    return _next_phase({k: v for k, v in checkpoint.items() if k != "left"}, "left")
 
 
 async def _vanished_chunk(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
