@@ -60,6 +60,7 @@ def test_the_switch_and_the_status_on_the_page(browser, connector, pim):
     assert badge.text_content() == "Off"
     page.locator("#realtime-switch").check()
     expect(page.locator("#realtime-status")).to_have_text("Active")
+    expect(page.locator("#events-badge")).to_have_text("On")  # the section's badge follows the subscription
     assert page.locator("#realtime-suspend").is_visible() and page.locator("#realtime-remove").is_visible()
     [subscription] = httpx.get(f"{pim_url}/event-platform/sandbox/state").json()["subscriptions"]
     assert subscription["config"]["url"] == f"{url}/webhooks/akeneo/{tenant}"
@@ -78,6 +79,7 @@ def test_the_switch_and_the_status_on_the_page(browser, connector, pim):
     expect(page.locator("#realtime-status")).to_have_text("Active")
     page.locator("#realtime-remove").click()
     expect(page.locator("#realtime-status")).to_have_text("Off")
+    expect(page.locator("#events-badge")).to_have_text("Not set up")
     assert not page.locator("#realtime-switch").is_checked()
     assert [s["status"] for s in httpx.get(f"{pim_url}/event-platform/sandbox/state").json()["subscriptions"]] == \
         ["deleted"]

@@ -368,6 +368,7 @@
       if (!data) { return; }
       $("events-secret").value = "";
       showResult("events-result", "ok", "The event secret is saved.", []);
+      $("events-badge").setAttribute("data-secret", "set");
       setBadge("events-badge", "ok", "Secret set");
     });
   }

@@ -30,6 +30,18 @@
     $("realtime-suspend").hidden = status !== "active";
     $("realtime-resume").hidden = status !== "suspended";
     $("realtime-remove").hidden = !rt.enabled;
+    // the section's badge says how changes arrive: the subscription first, else the pasted secret
+    var section = $("events-badge");
+    if (rt.enabled) {
+      section.textContent = status === "active" ? "On" : (LABELS[status] || status);
+      section.setAttribute("data-state", status === "active" ? "ok" : "error");
+    } else if (section.getAttribute("data-secret") === "set") {
+      section.textContent = "Secret set";
+      section.setAttribute("data-state", "ok");
+    } else {
+      section.textContent = "Not set up";
+      section.setAttribute("data-state", "none");
+    }
     if (data.webhook_url) { $("events-url").value = data.webhook_url; }
     $("events-last").textContent = when(data.last_event_at);
     $("events-waiting").textContent = String(data.waiting || 0);
