@@ -380,3 +380,21 @@ def test_groups_can_be_sent_as_objects_as_one_docs_copy_shows(env, admin):
     groups = json.loads(receiver.received[-1][1])["user"]["groups"]
     assert groups and all(set(g) == {"id", "name"} for g in groups)
     assert http.put("/sandbox/ui-extensions/groups-format", json={"format": "x"}).status_code == 422
+
+
+def test_header_actions_send_the_page_item_and_inactive_extensions_hide(env, admin):
+    app, http, receiver, ext_url = env
+    body = {**_action(ext_url), "position": "pim.product.header"}
+    uuid = http.post(API, headers=admin, json=body).json()["uuid"]
+    tab = http.post(API, headers=admin, json=_iframe(ext_url)).json()["uuid"]
+    product = next(iter(app.state.pim.store.products.values()))
+    cookies = _session(app)
+    page = http.get(f"/sandbox/ui/products/{product['uuid']}", headers=cookies).text
+    assert f"data-extension='{uuid}'" in page and "productUuid" in page
+    outcome = http.post(f"/sandbox/ui/actions/{uuid}", headers={**cookies, **XHR},
+                        json={"productUuid": product["uuid"]}).json()
+    assert outcome["ok"] is True
+    assert json.loads(receiver.received[-1][1])["data"] == {"productUuid": product["uuid"]}
+    assert http.patch(f"{API}/{tab}", headers=admin, json={"status": "inactive"}).json()["status"] == "inactive"
+    assert f"data-extension='{tab}'" not in http.get(f"/sandbox/ui/products/{product['uuid']}", headers=cookies).text
+    assert http.get(f"/sandbox/ui/extensions/{tab}/jwt", headers={**cookies, **XHR}).status_code == 404

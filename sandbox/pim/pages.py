@@ -114,6 +114,15 @@ async def navigation_page(request: Request) -> Response:
     return _layout(title, user, f"<h1>{e(title)}</h1>{_frame(state, ext, user)}", _context(user))
 
 
+def _header_actions(state: PimState, position: str, payload: dict, locale: str) -> str:
+    """The header's action buttons (`pim.product.header`, `pim.product-model.header`, …)."""
+    data = e(json.dumps(payload), quote=True)
+    buttons = "".join(f"<button type='button' class='extension-action' data-extension='{e(x.uuid)}' "
+                      f"data-payload='{data}'>{e(ext_api.label(x, locale))}</button>"
+                      for x in active(state, position, type_="action"))
+    return f"<div class='action-bar' id='header-actions'>{buttons}</div>" if buttons else ""
+
+
 def _tabs(base: str, chosen: UiExtension | None, tabs: list[UiExtension], locale: str) -> str:
     links = [f"<a class='tab{'' if chosen else ' active'}' href='{e(base)}'>Attributes</a>"]
     for x in tabs:
@@ -148,7 +157,8 @@ async def product_page(request: Request) -> Response:
                    f"<dt>Family</dt><dd>{e(product.get('family') or '')}</dd>"
                    f"<dt>Enabled</dt><dd>{'yes' if product.get('enabled', True) else 'no'}</dd></dl>"
                    f"<a href='/sandbox/products/{quote(product['identifier'])}/edit'>Edit name and price</a>")
-    body = (f"<h1>Product <span id='product-identifier'>{e(product['identifier'])}</span></h1>"
+    actions = _header_actions(state, "pim.product.header", {"productUuid": product["uuid"]}, user.user_default_locale)
+    body = (f"<h1>Product <span id='product-identifier'>{e(product['identifier'])}</span></h1>{actions}"
             f"{_tabs(base, chosen, tabs, user.user_default_locale)}{content}")
     return _layout(product["identifier"], user, body, _context(user))
 
@@ -172,7 +182,9 @@ async def model_page(request: Request) -> Response:
     else:
         content = (f"<dl><dt>Name</dt><dd>{e(_name(model, user.catalog_default_locale))}</dd>"
                    f"<dt>Family variant</dt><dd>{e(model.get('family_variant') or '')}</dd></dl>")
-    body = (f"<h1>Product model <span id='model-code'>{e(model['code'])}</span></h1>"
+    header = "pim.sub-product-model.header" if model.get("parent") else "pim.product-model.header"
+    actions = _header_actions(state, header, {"productModelCode": model["code"]}, user.user_default_locale)
+    body = (f"<h1>Product model <span id='model-code'>{e(model['code'])}</span></h1>{actions}"
             f"{_tabs(base, chosen, tabs, user.user_default_locale)}{content}")
     return _layout(model["code"], user, body, _context(user))
 
@@ -186,13 +198,16 @@ async def grid_page(request: Request) -> Response:
     state = _state(request)
     store = state.store
     search = request.query_params.get("search", "").strip().lower()
-    rows: list[tuple[str, str, str, str]] = []  # (kind, key, label, href)
+    locale = user.catalog_default_locale
+    rows: list[tuple[str, str, str, str, str]] = []  # (kind, key, label, href, name)
     for model in store.models.values():
         if (search and search in model["code"].lower()) or (not search and not model.get("parent")):
-            rows.append(("model", model["code"], model["code"], f"/sandbox/ui/product-models/{quote(model['code'])}"))
+            rows.append(("model", model["code"], model["code"], f"/sandbox/ui/product-models/{quote(model['code'])}",
+                         _name(model, locale)))
     for product in store.products.values():
         if (search and search in product["identifier"].lower()) or (not search and not product.get("parent")):
-            rows.append(("product", product["uuid"], product["identifier"], f"/sandbox/ui/products/{product['uuid']}"))
+            rows.append(("product", product["uuid"], product["identifier"], f"/sandbox/ui/products/{product['uuid']}",
+                         _name(product, locale)))
     rows.sort(key=lambda r: r[2].lower())
     try:
         page = max(1, int(request.query_params.get("page", "1")))
@@ -201,9 +216,9 @@ async def grid_page(request: Request) -> Response:
     shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     lines = "".join(
         f"<tr><td><input type='checkbox' class='grid-select' data-kind='{kind}' value='{e(key)}' "
-        f"aria-label='Select {e(text)}'></td><td><a href='{e(href)}'>{e(text)}</a></td>"
+        f"aria-label='Select {e(text)}'></td><td><a href='{e(href)}'>{e(text)}</a></td><td>{e(name)}</td>"
         f"<td>{'product model' if kind == 'model' else 'product'}</td></tr>"
-        for kind, key, text, href in shown)
+        for kind, key, text, href, name in shown)
     buttons = "".join(
         f"<button type='button' class='extension-action' data-extension='{e(x.uuid)}'>"
         f"{e(ext_api.label(x, user.user_default_locale))}</button>"
@@ -219,7 +234,7 @@ async def grid_page(request: Request) -> Response:
     body = ("<h1>Products</h1><form method='get'><input name='search' placeholder='Search identifier or code' "
             f"value='{e(search)}'><button type='submit'>Search</button></form>"
             f"<div class='action-bar' id='action-bar'>{buttons}</div>"
-            f"<table id='grid'><tr><th></th><th>Identifier / code</th><th>Type</th></tr>{lines}</table>{pager}"
+            f"<table id='grid'><tr><th></th><th>Identifier / code</th><th>Name</th><th>Type</th></tr>{lines}</table>{pager}"
             "<div id='grid-panel'></div>")
     return _layout("Products", user, body, _context(user))
 
@@ -348,7 +363,7 @@ EMBED_JS = r"""
       fetch('/sandbox/ui/actions/' + button.dataset.extension, {
         method: 'POST', credentials: 'same-origin',
         headers: {'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest'},
-        body: JSON.stringify(selection())
+        body: button.dataset.payload || JSON.stringify(selection())
       }).then(function (r) { return r.json(); })
         .then(function (outcome) { notify(outcome.ok, label + ': ' + outcome.message); })
         .catch(function () { notify(false, label + ': the PIM could not run the action.'); })
