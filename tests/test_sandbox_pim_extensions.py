@@ -398,3 +398,18 @@ def test_header_actions_send_the_page_item_and_inactive_extensions_hide(env, adm
     assert http.patch(f"{API}/{tab}", headers=admin, json={"status": "inactive"}).json()["status"] == "inactive"
     assert f"data-extension='{tab}'" not in http.get(f"/sandbox/ui/products/{product['uuid']}", headers=cookies).text
     assert http.get(f"/sandbox/ui/extensions/{tab}/jwt", headers={**cookies, **XHR}).status_code == 404
+
+
+def test_a_pim_without_ui_extensions_answers_404_and_a_product_page_takes_an_identifier(env, admin):
+    app, http, _, ext_url = env
+    assert http.put("/sandbox/ui-extensions/enabled", json={"enabled": False}).status_code == 200
+    try:
+        assert http.get(API, headers=admin).status_code == 404
+        assert http.post(API, headers=admin, json=_iframe(ext_url)).status_code == 404
+        assert http.get(API).status_code == 401  # authentication still comes first
+    finally:
+        http.put("/sandbox/ui-extensions/enabled", json={"enabled": True})
+    assert http.get(API, headers=admin).status_code == 200
+    product = next(iter(app.state.pim.store.products.values()))
+    page = http.get(f"/sandbox/ui/products/{product['identifier']}", headers=_session(app))
+    assert page.status_code == 200 and f"id='product-identifier'>{product['identifier']}<" in page.text

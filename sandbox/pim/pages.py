@@ -143,7 +143,8 @@ async def product_page(request: Request) -> Response:
     if user is None:
         return _login(request)
     state = _state(request)
-    product = state.store.by_uuid.get(request.path_params["uuid"].lower())
+    wanted = request.path_params["uuid"]
+    product = state.store.by_uuid.get(wanted.lower()) or state.store.product(wanted)  # an identifier works too
     if product is None:
         return HTMLResponse("<h1>No such product</h1>", status_code=404)
     tabs = active(state, "pim.product.tab")
