@@ -413,3 +413,15 @@ def test_a_pim_without_ui_extensions_answers_404_and_a_product_page_takes_an_ide
     product = next(iter(app.state.pim.store.products.values()))
     page = http.get(f"/sandbox/ui/products/{product['identifier']}", headers=_session(app))
     assert page.status_code == 200 and f"id='product-identifier'>{product['identifier']}<" in page.text
+
+
+def test_the_navigation_tab_jwt_can_be_withheld(env, admin):
+    app, http, _, ext_url = env
+    nav = http.post(API, headers=admin, json=_iframe(ext_url, "pim.activity.navigation.tab")).json()["uuid"]
+    cookies = {**_session(app), **XHR}
+    assert http.get(f"/sandbox/ui/extensions/{nav}/jwt", headers=cookies).status_code == 200
+    assert http.put("/sandbox/ui-extensions/navigation-jwt", json={"enabled": False}).status_code == 200
+    try:
+        assert http.get(f"/sandbox/ui/extensions/{nav}/jwt", headers=cookies).status_code == 404
+    finally:
+        http.put("/sandbox/ui-extensions/navigation-jwt", json={"enabled": True})

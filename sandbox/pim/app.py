@@ -233,6 +233,7 @@ ROUTES = [
     Route("/sandbox/ui-extensions/calls", extensions.action_calls, methods=["GET", "DELETE"]),
     Route("/sandbox/ui-extensions/groups-format", extensions.set_groups_format, methods=["PUT"]),
     Route("/sandbox/ui-extensions/enabled", extensions.set_enabled, methods=["PUT"]),
+    Route("/sandbox/ui-extensions/navigation-jwt", extensions.set_navigation_jwt, methods=["PUT"]),
     Route("/sandbox/users/{username}/acl", extensions.set_user_acl, methods=["PUT"]),
     Route("/sandbox/tenant", extensions.set_tenant, methods=["PUT"]),
     *(Route(path, handler, methods=methods) for path, handler, methods in pages.ROUTES_SPEC),

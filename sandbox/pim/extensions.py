@@ -473,6 +473,18 @@ async def set_groups_format(request: Request) -> Response:
     return JSONResponse({"format": state.action_groups_format})
 
 
+async def set_navigation_jwt(request: Request) -> Response:
+    """`{"enabled": false}`: the `pim.activity.navigation.tab` iframe's `request_jwt` goes unanswered."""
+    state: PimState = request.app.state.pim
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    if not isinstance(body.get("enabled"), bool):
+        return _knob_error("enabled must be true or false")
+    state.navigation_jwt = body["enabled"]
+    return JSONResponse({"enabled": state.navigation_jwt})
+
+
 async def set_enabled(request: Request) -> Response:
     """`{"enabled": false}`: this PIM has no UI extensions (Community Edition, older versions)."""
     state: PimState = request.app.state.pim

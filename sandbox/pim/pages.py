@@ -251,6 +251,8 @@ async def extension_jwt(request: Request) -> Response:
     ext = _state(request).ui_extensions.get(request.path_params["uuid"].lower())
     if ext is None or ext.status != "active" or ext.type != "iframe" or not ext.configuration.get("secret"):
         return JSONResponse({"message": "No such iframe extension"}, status_code=404)
+    if ext.position == "pim.activity.navigation.tab" and not _state(request).navigation_jwt:
+        return JSONResponse({"message": "This position does not communicate"}, status_code=404)
     return JSONResponse({"token": ext_api.mint_jwt(ext.configuration["secret"], user, _state(request).now())})
 
 
@@ -345,7 +347,8 @@ EMBED_JS = r"""
         .then(function (body) {
           if (body) { frame.contentWindow.postMessage({type: 'JWT_TOKEN', token: body.token}, originOf(frame)); }
         });
-    } else if (type === 'request_context') {
+    } else if (type === 'request_context' && frame.dataset.position !== 'pim.activity.navigation.tab') {
+      // the navigation tab has no context to give ("Communication: No" in Akeneo's positions table)
       frame.contentWindow.postMessage(contextMessage(frame), originOf(frame));
     } else if (type === 'reload_parent') {
       window.location.reload();
