@@ -425,3 +425,13 @@ def test_the_navigation_tab_jwt_can_be_withheld(env, admin):
         assert http.get(f"/sandbox/ui/extensions/{nav}/jwt", headers=cookies).status_code == 404
     finally:
         http.put("/sandbox/ui-extensions/navigation-jwt", json={"enabled": True})
+
+
+def test_the_category_tab_and_the_location_of_a_new_extension(env, admin):
+    app, http, _, ext_url = env
+    created = http.post(API, headers=admin, json=_iframe(ext_url, "pim.category.tab"))
+    uuid = created.json()["uuid"]
+    assert created.headers["location"].endswith(f"{API}/{uuid}")
+    code = next(iter(app.state.pim.store.categories.values()))["code"]
+    params = _frame_src(http.get(f"/sandbox/ui/categories/{code}?tab={uuid}", headers=_session(app)).text)
+    assert params["category[code]"] == [code] and params["position"] == ["pim.category.tab"]

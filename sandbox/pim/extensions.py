@@ -250,7 +250,8 @@ async def create_extension(request: Request) -> Response:
                       status=body.get("status", "active"), credentials=list(body.get("credentials", [])),
                       created_at=state.now())
     state.ui_extensions[ext.uuid] = ext
-    return JSONResponse(normalize(ext), status_code=201)
+    location = f"{str(request.base_url).rstrip('/')}/api/rest/v1/ui-extensions/{ext.uuid}"  # Akeneo's 201
+    return JSONResponse(normalize(ext), status_code=201, headers={"Location": location})
 
 
 async def patch_extension(request: Request) -> Response:

@@ -190,6 +190,28 @@ async def model_page(request: Request) -> Response:
     return _layout(model["code"], user, body, _context(user))
 
 
+async def category_page(request: Request) -> Response:
+    """A category's edit page with one tab per `pim.category.tab` extension (`category[code]`)."""
+    user = _user(request)
+    if user is None:
+        return _login(request)
+    state = _state(request)
+    category = state.store.categories.get(request.path_params["code"].lower())
+    if category is None:
+        return HTMLResponse("<h1>No such category</h1>", status_code=404)
+    tabs = active(state, "pim.category.tab")
+    chosen = _chosen(request, tabs)
+    base = f"/sandbox/ui/categories/{quote(category['code'])}"
+    if chosen:
+        content = _frame(state, chosen, user, {"category[code]": category["code"]})
+    else:
+        labels = category.get("labels") or {}
+        content = f"<dl><dt>Label</dt><dd>{e(str(labels.get(user.catalog_default_locale) or ''))}</dd></dl>"
+    body = (f"<h1>Category <span id='category-code'>{e(category['code'])}</span></h1>"
+            f"{_tabs(base, chosen, tabs, user.user_default_locale)}{content}")
+    return _layout(category["code"], user, body, _context(user))
+
+
 async def grid_page(request: Request) -> Response:
     """The product grid: root models and products without a parent (or every match of `search`), with
     checkboxes and the action bar of `pim.product-grid.action-bar` extensions."""
@@ -401,5 +423,6 @@ ROUTES_SPEC = [
     ("/sandbox/ui/products", grid_page, ["GET"]),
     ("/sandbox/ui/products/{uuid}", product_page, ["GET"]),
     ("/sandbox/ui/product-models/{code}", model_page, ["GET"]),
+    ("/sandbox/ui/categories/{code}", category_page, ["GET"]),
     ("/sandbox/ui/actions/{uuid}", run_action, ["POST"]),
 ]
