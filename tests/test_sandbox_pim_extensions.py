@@ -435,3 +435,16 @@ def test_the_category_tab_and_the_location_of_a_new_extension(env, admin):
     code = next(iter(app.state.pim.store.categories.values()))["code"]
     params = _frame_src(http.get(f"/sandbox/ui/categories/{code}?tab={uuid}", headers=_session(app)).text)
     assert params["category[code]"] == [code] and params["position"] == ["pim.category.tab"]
+
+
+def test_the_sandbox_clock_makes_an_expired_jwt(env, admin):
+    app, http, _, ext_url = env
+    uuid = http.post(API, headers=admin, json=_iframe(ext_url)).json()["uuid"]
+    cookies = {**_session(app), **XHR}
+    app.state.pim.advance_clock(-7200)
+    try:
+        token = http.get(f"/sandbox/ui/extensions/{uuid}/jwt", headers=cookies).json()["token"]
+    finally:
+        app.state.pim.advance_clock(7200)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(token, SECRET, algorithms=["HS256"])
