@@ -79,11 +79,15 @@ async def add_user(request: Request) -> Response:
     _strings(body, "username", "password")
     if body.get("permissions", "all") not in ("all", "none"):
         raise _Invalid('permissions must be "all" or "none"')
+    if not isinstance(body.get("manage_extensions", True), bool):
+        raise _Invalid("manage_extensions must be true or false")
     try:
         user = _state(request).add_user(body["username"], body["password"], body.get("permissions", "all"))
     except ValueError as exc:
         raise _Invalid(str(exc)) from None
-    return JSONResponse({"id": user.id, "username": user.username, "permissions": user.permissions}, 201)
+    user.manage_extensions = body.get("manage_extensions", True)
+    return JSONResponse({"id": user.id, "username": user.username, "permissions": user.permissions,
+                         "manage_extensions": user.manage_extensions}, 201)
 
 
 async def add_connection(request: Request) -> Response:

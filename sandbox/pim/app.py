@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 
 from sandbox import eventplatform
 
-from . import admin, api, auth
+from . import admin, api, auth, extensions, pages
 from .search import SearchError
 from .state import PimState, build_state
 
@@ -221,7 +221,20 @@ ROUTES = [
     Route("/rest/user/", rest_user, methods=["GET"]),
     Route("/user/login", login_page, methods=["GET"]),
     Route("/user/login", login, methods=["POST"]),
+    Route(f"{API}/ui-extensions", guarded(f"GET {API}/ui-extensions", extensions.list_extensions), methods=["GET"]),
+    Route(f"{API}/ui-extensions", guarded(f"POST {API}/ui-extensions", extensions.create_extension),
+          methods=["POST"]),
+    Route(f"{API}/ui-extensions/{{uuid}}", guarded(f"PATCH {API}/ui-extensions/{{uuid}}", extensions.patch_extension),
+          methods=["PATCH"]),
+    Route(f"{API}/ui-extensions/{{uuid}}",
+          guarded(f"DELETE {API}/ui-extensions/{{uuid}}", extensions.delete_extension), methods=["DELETE"]),
     *admin.ROUTES,
+    Route("/sandbox/ui-extensions", extensions.all_extensions, methods=["GET"]),
+    Route("/sandbox/ui-extensions/calls", extensions.action_calls, methods=["GET", "DELETE"]),
+    Route("/sandbox/ui-extensions/groups-format", extensions.set_groups_format, methods=["PUT"]),
+    Route("/sandbox/users/{username}/acl", extensions.set_user_acl, methods=["PUT"]),
+    Route("/sandbox/tenant", extensions.set_tenant, methods=["PUT"]),
+    *(Route(path, handler, methods=methods) for path, handler, methods in pages.ROUTES_SPEC),
     Mount("/event-platform", routes=eventplatform.ROUTES),
     Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
 ]

@@ -34,6 +34,27 @@ class User:
     last_name: str = ""
     user_default_locale: str = "en_US"
     catalog_default_locale: str = "en_US"
+    catalog_default_scope: str = "ecommerce"
+    uuid: str = ""
+    groups: list[str] = field(default_factory=lambda: ["All"])
+    # the role permission "UI extensions > Manage your extensions using the API"
+    manage_extensions: bool = True
+
+
+@dataclass
+class UiExtension:
+    """A UI extension as the PIM stores it: owned by the user of the connection that created it."""
+    uuid: str
+    owner: str  # lower-cased username
+    name: str
+    type: str
+    position: str
+    configuration: dict
+    version: str | None = None
+    description: str | None = None
+    status: str = "active"
+    credentials: list[dict] = field(default_factory=list)
+    created_at: float = 0.0
 
 
 @dataclass
@@ -68,6 +89,11 @@ class PimState:
     clock_offset: float = 0.0
     store: ProductStore | None = None
     categories_owned: bool = False  # the category list was copied from the shared fixture (admin edits)
+    tenant: str = "sandbox"  # the `tenant` query parameter UI extensions receive
+    ui_extensions: dict[str, UiExtension] = field(default_factory=dict)  # uuid -> extension
+    action_calls: list[dict] = field(default_factory=list)  # every action extension POST (newest last)
+    actions_running: set[str] = field(default_factory=set)  # an action runs once at a time
+    action_groups_format: str = "names"  # Akeneo's docs show both ["All"] and [{"id", "name"}]
 
     # ---- time: tests move the clock instead of sleeping
 
@@ -99,7 +125,8 @@ class PimState:
             existing.permissions = permissions
             return existing
         user = User(id=len(self.users) + 1, username=username, password=password, permissions=permissions,
-                    email=f"{username}@example.com", first_name=username.capitalize(), last_name="Sandbox")
+                    email=f"{username}@example.com", first_name=username.capitalize(), last_name="Sandbox",
+                    uuid=str(uuid.uuid5(UUID_NAMESPACE, f"user:{username.lower()}")))
         self.users[username.lower()] = user
         return user
 
@@ -167,6 +194,8 @@ def build_state(catalog_dir: Path | str | None, *, token_ttl: int = 3600) -> Pim
         user.last_name = row.get("last_name") or user.last_name
         user.user_default_locale = row.get("user_default_locale") or "en_US"
         user.catalog_default_locale = row.get("catalog_default_locale") or "en_US"
+        user.catalog_default_scope = row.get("catalog_default_scope") or "ecommerce"
+        user.groups = [g for g in (row.get("groups") or "").split(",") if g] + ["All"]
     return state
 
 
