@@ -78,6 +78,11 @@ def test_the_connectors_tab_then_a_products_status_and_sync_now(embedded, page):
     expect(frame.locator("#pim-badge")).to_have_text("Connected", timeout=15000)
     expect(frame.locator("#embed-badge")).to_have_text("Added to the PIM", timeout=15000)
     tab.screenshot(path=str(SHOTS / "embed-navigation-tab.png"), full_page=True)
+    frame.locator("#embed-section").screenshot(path=str(SHOTS / "embed-config-block.png"))
+    expect(frame.locator("#embed-extensions li[data-installed='true']")).to_have_count(4)
+    frame.locator("#embed-install").click()  # "Update the connector in the PIM": idempotent
+    expect(frame.locator("#embed-result")).to_contain_text("The connector is in your PIM")
+    assert len(httpx.get(f"{env.pim_url}/sandbox/ui-extensions").json()["extensions"]) == 4
 
     sku = sorted(expected_catalog("print").simple)[0]
     product_uuid = env.pim_app.state.pim.store.product(sku)["uuid"]

@@ -93,7 +93,7 @@ def test_a_genuine_jwt_gives_a_cookieless_session_for_the_extensions_tenant(conn
 
 
 @pytest.mark.parametrize("case", ["forged", "other_extension", "expired", "future", "no_jti", "none_alg",
-                                  "garbage", "replayed", "other_tenant"])
+                                  "garbage", "replayed", "other_tenant", "pim_changed"])
 def test_a_forged_expired_or_replayed_jwt_gives_no_session(connector, case):
     app, url, tenant = connector
     kind, target = "product", tenant
@@ -115,8 +115,14 @@ def test_a_forged_expired_or_replayed_jwt_gives_no_session(connector, case):
     elif case == "replayed":
         bad = token()
         assert session_token(open_frame(url, tenant, kind, bad))
-    else:  # a genuine token of this tenant's extension, posted to another tenant's page
+    elif case == "other_tenant":  # a genuine token of this tenant's extension, posted to another tenant's page
         target = app.state.store.create_tenant(pim_url="https://other.example", store_hash="zzz999")
+        bad = token()
+    else:  # the extensions were installed in a PIM the tenant has since left for another one
+        store = app.state.store
+        embed_store.save_section(store, tenant, {**embed_store.section(store, tenant), "pim_url": PIM})
+        assert session_token(open_frame(url, tenant, kind, token()))
+        store.put_section(tenant, "pim", {"url": "https://new.example", "connected": True})
         bad = token()
     refused = open_frame(url, target, kind, bad)
     assert refused.status_code == 401

@@ -131,10 +131,12 @@ async def install(settings: Settings, store: Store, tenant: str) -> dict[str, An
                                "url": doc["configuration"]["url"]}
                 # saved after each one: a failure half-way still knows what exists
                 await asyncio.to_thread(embed_store.save_section, store, tenant,
-                                        {"installed": False, "extensions": known, "message": "", "hints": []})
+                                        {"installed": False, "extensions": known, "pim_url": pim["url"],
+                                         "message": "", "hints": []})
     except ExtensionError as exc:
         await asyncio.to_thread(embed_store.save_section, store, tenant, {
-            "installed": False, "extensions": known, "message": exc.message, "hints": exc.hints})
+            "installed": False, "extensions": known, "pim_url": pim["url"], "message": exc.message,
+            "hints": exc.hints})
         raise
     log.info("UI extensions installed", extra={"tenant": tenant, "extensions": len(known)})
     return await asyncio.to_thread(embed_store.save_section, store, tenant,

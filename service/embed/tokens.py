@@ -45,8 +45,13 @@ def _secret(store: Store, tenant: str, kind: str) -> str:
         secret = embed_store.secrets_of(store, tenant).get(kind)
     except DecryptionError:
         raise Refused("secrets cannot be decrypted") from None
-    if not secret or not embed_store.section(store, tenant).get("extensions", {}).get(kind):
+    section = embed_store.section(store, tenant)
+    if not secret or not (section.get("extensions") or {}).get(kind):
         raise Refused(f"no {kind} extension installed")
+    # extensions left in a PIM the tenant is no longer connected to open nothing here
+    pim = store.get_section(tenant, "pim")
+    if section.get("pim_url") and (pim.get("connected") is not True or pim.get("url") != section["pim_url"]):
+        raise Refused("the extension belongs to a PIM this tenant is no longer connected to")
     return secret
 
 
