@@ -183,6 +183,16 @@ def test_the_grid_action_signed_by_the_pim_syncs_the_selection(flow):
     assert replay.status_code == 401 and EventStore(env.conn).waiting(env.tenant) == 0
 
 
+def test_an_address_the_pim_refuses_is_explained(flow):
+    env, _, _ = flow
+    app = create_app(load_settings({**env.env, "APP_URL": "http://connector.example"}), env.conn)
+    with serve(app) as url:
+        before = _extensions(env)
+        refused = _install(url, _config_session(app, url, env.tenant))
+        assert refused.status_code == 502 and refused.json()["error"] == "pim_refused_extension"
+        assert "APP_URL" in refused.json()["hints"][0] and "https" in refused.json()["hints"][0]
+        assert _extensions(env) == before
+
 def test_remove_and_uninstall_take_the_extensions_out_of_the_pim(flow):
     env, app, url = flow
     headers = _config_session(app, url, env.tenant)
@@ -198,3 +208,4 @@ def test_remove_and_uninstall_take_the_extensions_out_of_the_pim(flow):
     assert httpx.get(f"{url}/bc/uninstall", params={"signed_payload_jwt": payload}, timeout=30).status_code == 204
     assert _extensions(env) == []
     assert not env.store.tenant_exists(env.tenant)
+

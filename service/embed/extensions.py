@@ -24,6 +24,7 @@ from service.clients.akeneo import (
     AkeneoError,
     AkeneoNotFound,
     AkeneoPermissionError,
+    AkeneoValidationError,
 )
 from service.clients.akeneo_extensions import UiExtensions
 from service.settings import Settings
@@ -43,6 +44,9 @@ EXTENSIONS: dict[str, tuple[str, str, str]] = {
 IFRAMES = ("page", "product", "model")
 PERMISSION_HINT = ("In the PIM, give the role of the connection's API user the permission “Extensions > "
                    "Manage your extensions using the API” (System > Roles > Permissions), then try again.")
+
+URL_HINT = ("The PIM opens extensions at the connector's public address (APP_URL) and accepts only https "
+            "addresses: the operator must set APP_URL to the connector's https URL.")
 
 
 class ExtensionError(Exception):
@@ -87,6 +91,9 @@ async def _extensions(settings: Settings, pim: dict) -> AsyncIterator[UiExtensio
     except AkeneoAuthError:
         raise ExtensionError(409, "pim_not_connected", "The PIM refused the saved connection: save the PIM form "
                                                        "again.") from None
+    except AkeneoValidationError as exc:
+        raise ExtensionError(502, "pim_refused_extension", f"The PIM refused the extension: {exc.message}",
+                             [URL_HINT]) from None
     except AkeneoError as exc:
         raise ExtensionError(502, "pim_error", f"The PIM did not accept the extension: {exc}") from None
 
