@@ -380,3 +380,71 @@ def test_groups_can_be_sent_as_objects_as_one_docs_copy_shows(env, admin):
     groups = json.loads(receiver.received[-1][1])["user"]["groups"]
     assert groups and all(set(g) == {"id", "name"} for g in groups)
     assert http.put("/sandbox/ui-extensions/groups-format", json={"format": "x"}).status_code == 422
+
+
+def test_header_actions_send_the_page_item_and_inactive_extensions_hide(env, admin):
+    app, http, receiver, ext_url = env
+    body = {**_action(ext_url), "position": "pim.product.header"}
+    uuid = http.post(API, headers=admin, json=body).json()["uuid"]
+    tab = http.post(API, headers=admin, json=_iframe(ext_url)).json()["uuid"]
+    product = next(iter(app.state.pim.store.products.values()))
+    cookies = _session(app)
+    page = http.get(f"/sandbox/ui/products/{product['uuid']}", headers=cookies).text
+    assert f"data-extension='{uuid}'" in page and "productUuid" in page
+    outcome = http.post(f"/sandbox/ui/actions/{uuid}", headers={**cookies, **XHR},
+                        json={"productUuid": product["uuid"]}).json()
+    assert outcome["ok"] is True
+    assert json.loads(receiver.received[-1][1])["data"] == {"productUuid": product["uuid"]}
+    assert http.patch(f"{API}/{tab}", headers=admin, json={"status": "inactive"}).json()["status"] == "inactive"
+    assert f"data-extension='{tab}'" not in http.get(f"/sandbox/ui/products/{product['uuid']}", headers=cookies).text
+    assert http.get(f"/sandbox/ui/extensions/{tab}/jwt", headers={**cookies, **XHR}).status_code == 404
+
+
+def test_a_pim_without_ui_extensions_answers_404_and_a_product_page_takes_an_identifier(env, admin):
+    app, http, _, ext_url = env
+    assert http.put("/sandbox/ui-extensions/enabled", json={"enabled": False}).status_code == 200
+    try:
+        assert http.get(API, headers=admin).status_code == 404
+        assert http.post(API, headers=admin, json=_iframe(ext_url)).status_code == 404
+        assert http.get(API).status_code == 401  # authentication still comes first
+    finally:
+        http.put("/sandbox/ui-extensions/enabled", json={"enabled": True})
+    assert http.get(API, headers=admin).status_code == 200
+    product = next(iter(app.state.pim.store.products.values()))
+    page = http.get(f"/sandbox/ui/products/{product['identifier']}", headers=_session(app))
+    assert page.status_code == 200 and f"id='product-identifier'>{product['identifier']}<" in page.text
+
+
+def test_the_navigation_tab_jwt_can_be_withheld(env, admin):
+    app, http, _, ext_url = env
+    nav = http.post(API, headers=admin, json=_iframe(ext_url, "pim.activity.navigation.tab")).json()["uuid"]
+    cookies = {**_session(app), **XHR}
+    assert http.get(f"/sandbox/ui/extensions/{nav}/jwt", headers=cookies).status_code == 200
+    assert http.put("/sandbox/ui-extensions/navigation-jwt", json={"enabled": False}).status_code == 200
+    try:
+        assert http.get(f"/sandbox/ui/extensions/{nav}/jwt", headers=cookies).status_code == 404
+    finally:
+        http.put("/sandbox/ui-extensions/navigation-jwt", json={"enabled": True})
+
+
+def test_the_category_tab_and_the_location_of_a_new_extension(env, admin):
+    app, http, _, ext_url = env
+    created = http.post(API, headers=admin, json=_iframe(ext_url, "pim.category.tab"))
+    uuid = created.json()["uuid"]
+    assert created.headers["location"].endswith(f"{API}/{uuid}")
+    code = next(iter(app.state.pim.store.categories.values()))["code"]
+    params = _frame_src(http.get(f"/sandbox/ui/categories/{code}?tab={uuid}", headers=_session(app)).text)
+    assert params["category[code]"] == [code] and params["position"] == ["pim.category.tab"]
+
+
+def test_the_sandbox_clock_makes_an_expired_jwt(env, admin):
+    app, http, _, ext_url = env
+    uuid = http.post(API, headers=admin, json=_iframe(ext_url)).json()["uuid"]
+    cookies = {**_session(app), **XHR}
+    app.state.pim.advance_clock(-7200)
+    try:
+        token = http.get(f"/sandbox/ui/extensions/{uuid}/jwt", headers=cookies).json()["token"]
+    finally:
+        app.state.pim.advance_clock(7200)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(token, SECRET, algorithms=["HS256"])

@@ -204,6 +204,8 @@ async def _body(request: Request) -> dict | JSONResponse:
 def _manager(request: Request) -> tuple[User | None, JSONResponse | None]:
     """The token's user, when its role may manage extensions (the guard has checked the token)."""
     state: PimState = request.app.state.pim
+    if not state.ui_extensions_enabled:  # a self-hosted or older PIM: no such route
+        return None, auth.error(404, f'No route found for "{request.method} {request.url}"')
     token = state.access_tokens.get(request.headers.get("authorization", "").partition(" ")[2].strip())
     user = state.user(token.username) if token else None
     if user is None or not user.manage_extensions:
@@ -248,7 +250,8 @@ async def create_extension(request: Request) -> Response:
                       status=body.get("status", "active"), credentials=list(body.get("credentials", [])),
                       created_at=state.now())
     state.ui_extensions[ext.uuid] = ext
-    return JSONResponse(normalize(ext), status_code=201)
+    location = f"{str(request.base_url).rstrip('/')}/api/rest/v1/ui-extensions/{ext.uuid}"  # Akeneo's 201
+    return JSONResponse(normalize(ext), status_code=201, headers={"Location": location})
 
 
 async def patch_extension(request: Request) -> Response:
@@ -469,3 +472,27 @@ async def set_groups_format(request: Request) -> Response:
         return _knob_error('format must be "names" or "objects"')
     state.action_groups_format = body["format"]
     return JSONResponse({"format": state.action_groups_format})
+
+
+async def set_navigation_jwt(request: Request) -> Response:
+    """`{"enabled": false}`: the `pim.activity.navigation.tab` iframe's `request_jwt` goes unanswered."""
+    state: PimState = request.app.state.pim
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    if not isinstance(body.get("enabled"), bool):
+        return _knob_error("enabled must be true or false")
+    state.navigation_jwt = body["enabled"]
+    return JSONResponse({"enabled": state.navigation_jwt})
+
+
+async def set_enabled(request: Request) -> Response:
+    """`{"enabled": false}`: this PIM has no UI extensions (Community Edition, older versions)."""
+    state: PimState = request.app.state.pim
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    if not isinstance(body.get("enabled"), bool):
+        return _knob_error("enabled must be true or false")
+    state.ui_extensions_enabled = body["enabled"]
+    return JSONResponse({"enabled": state.ui_extensions_enabled})

@@ -114,6 +114,15 @@ async def navigation_page(request: Request) -> Response:
     return _layout(title, user, f"<h1>{e(title)}</h1>{_frame(state, ext, user)}", _context(user))
 
 
+def _header_actions(state: PimState, position: str, payload: dict, locale: str) -> str:
+    """The header's action buttons (`pim.product.header`, `pim.product-model.header`, …)."""
+    data = e(json.dumps(payload), quote=True)
+    buttons = "".join(f"<button type='button' class='extension-action' data-extension='{e(x.uuid)}' "
+                      f"data-payload='{data}'>{e(ext_api.label(x, locale))}</button>"
+                      for x in active(state, position, type_="action"))
+    return f"<div class='action-bar' id='header-actions'>{buttons}</div>" if buttons else ""
+
+
 def _tabs(base: str, chosen: UiExtension | None, tabs: list[UiExtension], locale: str) -> str:
     links = [f"<a class='tab{'' if chosen else ' active'}' href='{e(base)}'>Attributes</a>"]
     for x in tabs:
@@ -134,7 +143,8 @@ async def product_page(request: Request) -> Response:
     if user is None:
         return _login(request)
     state = _state(request)
-    product = state.store.by_uuid.get(request.path_params["uuid"].lower())
+    wanted = request.path_params["uuid"]
+    product = state.store.by_uuid.get(wanted.lower()) or state.store.product(wanted)  # an identifier works too
     if product is None:
         return HTMLResponse("<h1>No such product</h1>", status_code=404)
     tabs = active(state, "pim.product.tab")
@@ -148,7 +158,8 @@ async def product_page(request: Request) -> Response:
                    f"<dt>Family</dt><dd>{e(product.get('family') or '')}</dd>"
                    f"<dt>Enabled</dt><dd>{'yes' if product.get('enabled', True) else 'no'}</dd></dl>"
                    f"<a href='/sandbox/products/{quote(product['identifier'])}/edit'>Edit name and price</a>")
-    body = (f"<h1>Product <span id='product-identifier'>{e(product['identifier'])}</span></h1>"
+    actions = _header_actions(state, "pim.product.header", {"productUuid": product["uuid"]}, user.user_default_locale)
+    body = (f"<h1>Product <span id='product-identifier'>{e(product['identifier'])}</span></h1>{actions}"
             f"{_tabs(base, chosen, tabs, user.user_default_locale)}{content}")
     return _layout(product["identifier"], user, body, _context(user))
 
@@ -172,9 +183,33 @@ async def model_page(request: Request) -> Response:
     else:
         content = (f"<dl><dt>Name</dt><dd>{e(_name(model, user.catalog_default_locale))}</dd>"
                    f"<dt>Family variant</dt><dd>{e(model.get('family_variant') or '')}</dd></dl>")
-    body = (f"<h1>Product model <span id='model-code'>{e(model['code'])}</span></h1>"
+    header = "pim.sub-product-model.header" if model.get("parent") else "pim.product-model.header"
+    actions = _header_actions(state, header, {"productModelCode": model["code"]}, user.user_default_locale)
+    body = (f"<h1>Product model <span id='model-code'>{e(model['code'])}</span></h1>{actions}"
             f"{_tabs(base, chosen, tabs, user.user_default_locale)}{content}")
     return _layout(model["code"], user, body, _context(user))
+
+
+async def category_page(request: Request) -> Response:
+    """A category's edit page with one tab per `pim.category.tab` extension (`category[code]`)."""
+    user = _user(request)
+    if user is None:
+        return _login(request)
+    state = _state(request)
+    category = state.store.categories.get(request.path_params["code"].lower())
+    if category is None:
+        return HTMLResponse("<h1>No such category</h1>", status_code=404)
+    tabs = active(state, "pim.category.tab")
+    chosen = _chosen(request, tabs)
+    base = f"/sandbox/ui/categories/{quote(category['code'])}"
+    if chosen:
+        content = _frame(state, chosen, user, {"category[code]": category["code"]})
+    else:
+        labels = category.get("labels") or {}
+        content = f"<dl><dt>Label</dt><dd>{e(str(labels.get(user.catalog_default_locale) or ''))}</dd></dl>"
+    body = (f"<h1>Category <span id='category-code'>{e(category['code'])}</span></h1>"
+            f"{_tabs(base, chosen, tabs, user.user_default_locale)}{content}")
+    return _layout(category["code"], user, body, _context(user))
 
 
 async def grid_page(request: Request) -> Response:
@@ -186,13 +221,16 @@ async def grid_page(request: Request) -> Response:
     state = _state(request)
     store = state.store
     search = request.query_params.get("search", "").strip().lower()
-    rows: list[tuple[str, str, str, str]] = []  # (kind, key, label, href)
+    locale = user.catalog_default_locale
+    rows: list[tuple[str, str, str, str, str]] = []  # (kind, key, label, href, name)
     for model in store.models.values():
         if (search and search in model["code"].lower()) or (not search and not model.get("parent")):
-            rows.append(("model", model["code"], model["code"], f"/sandbox/ui/product-models/{quote(model['code'])}"))
+            rows.append(("model", model["code"], model["code"], f"/sandbox/ui/product-models/{quote(model['code'])}",
+                         _name(model, locale)))
     for product in store.products.values():
         if (search and search in product["identifier"].lower()) or (not search and not product.get("parent")):
-            rows.append(("product", product["uuid"], product["identifier"], f"/sandbox/ui/products/{product['uuid']}"))
+            rows.append(("product", product["uuid"], product["identifier"], f"/sandbox/ui/products/{product['uuid']}",
+                         _name(product, locale)))
     rows.sort(key=lambda r: r[2].lower())
     try:
         page = max(1, int(request.query_params.get("page", "1")))
@@ -201,9 +239,9 @@ async def grid_page(request: Request) -> Response:
     shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     lines = "".join(
         f"<tr><td><input type='checkbox' class='grid-select' data-kind='{kind}' value='{e(key)}' "
-        f"aria-label='Select {e(text)}'></td><td><a href='{e(href)}'>{e(text)}</a></td>"
+        f"aria-label='Select {e(text)}'></td><td><a href='{e(href)}'>{e(text)}</a></td><td>{e(name)}</td>"
         f"<td>{'product model' if kind == 'model' else 'product'}</td></tr>"
-        for kind, key, text, href in shown)
+        for kind, key, text, href, name in shown)
     buttons = "".join(
         f"<button type='button' class='extension-action' data-extension='{e(x.uuid)}'>"
         f"{e(ext_api.label(x, user.user_default_locale))}</button>"
@@ -219,7 +257,7 @@ async def grid_page(request: Request) -> Response:
     body = ("<h1>Products</h1><form method='get'><input name='search' placeholder='Search identifier or code' "
             f"value='{e(search)}'><button type='submit'>Search</button></form>"
             f"<div class='action-bar' id='action-bar'>{buttons}</div>"
-            f"<table id='grid'><tr><th></th><th>Identifier / code</th><th>Type</th></tr>{lines}</table>{pager}"
+            f"<table id='grid'><tr><th></th><th>Identifier / code</th><th>Name</th><th>Type</th></tr>{lines}</table>{pager}"
             "<div id='grid-panel'></div>")
     return _layout("Products", user, body, _context(user))
 
@@ -235,6 +273,8 @@ async def extension_jwt(request: Request) -> Response:
     ext = _state(request).ui_extensions.get(request.path_params["uuid"].lower())
     if ext is None or ext.status != "active" or ext.type != "iframe" or not ext.configuration.get("secret"):
         return JSONResponse({"message": "No such iframe extension"}, status_code=404)
+    if ext.position == "pim.activity.navigation.tab" and not _state(request).navigation_jwt:
+        return JSONResponse({"message": "This position does not communicate"}, status_code=404)
     return JSONResponse({"token": ext_api.mint_jwt(ext.configuration["secret"], user, _state(request).now())})
 
 
@@ -329,7 +369,8 @@ EMBED_JS = r"""
         .then(function (body) {
           if (body) { frame.contentWindow.postMessage({type: 'JWT_TOKEN', token: body.token}, originOf(frame)); }
         });
-    } else if (type === 'request_context') {
+    } else if (type === 'request_context' && frame.dataset.position !== 'pim.activity.navigation.tab') {
+      // the navigation tab has no context to give ("Communication: No" in Akeneo's positions table)
       frame.contentWindow.postMessage(contextMessage(frame), originOf(frame));
     } else if (type === 'reload_parent') {
       window.location.reload();
@@ -348,7 +389,7 @@ EMBED_JS = r"""
       fetch('/sandbox/ui/actions/' + button.dataset.extension, {
         method: 'POST', credentials: 'same-origin',
         headers: {'Content-Type': 'application/json', 'X-Requested-With': 'XMLHttpRequest'},
-        body: JSON.stringify(selection())
+        body: button.dataset.payload || JSON.stringify(selection())
       }).then(function (r) { return r.json(); })
         .then(function (outcome) { notify(outcome.ok, label + ': ' + outcome.message); })
         .catch(function () { notify(false, label + ': the PIM could not run the action.'); })
@@ -382,5 +423,6 @@ ROUTES_SPEC = [
     ("/sandbox/ui/products", grid_page, ["GET"]),
     ("/sandbox/ui/products/{uuid}", product_page, ["GET"]),
     ("/sandbox/ui/product-models/{code}", model_page, ["GET"]),
+    ("/sandbox/ui/categories/{code}", category_page, ["GET"]),
     ("/sandbox/ui/actions/{uuid}", run_action, ["POST"]),
 ]

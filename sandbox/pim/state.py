@@ -93,6 +93,8 @@ class PimState:
     ui_extensions: dict[str, UiExtension] = field(default_factory=dict)  # uuid -> extension
     action_calls: list[dict] = field(default_factory=list)  # every action extension POST (newest last)
     actions_running: set[str] = field(default_factory=set)  # an action runs once at a time
+    ui_extensions_enabled: bool = True  # False: a PIM without the feature (the routes answer 404)
+    navigation_jwt: bool = True  # False: the navigation tab's iframe gets no JWT either (see the docs)
     action_groups_format: str = "names"  # Akeneo's docs show both ["All"] and [{"id", "name"}]
 
     # ---- time: tests move the clock instead of sleeping
