@@ -193,6 +193,40 @@ def test_an_address_the_pim_refuses_is_explained(flow):
         assert "APP_URL" in refused.json()["hints"][0] and "https" in refused.json()["hints"][0]
         assert _extensions(env) == before
 
+def test_the_sandbox_pims_expired_jwt_and_old_action_change_nothing(flow):
+    env, app, url = flow
+    assert _install(url, _config_session(app, url, env.tenant)).status_code == 200
+    pim = env.pim_app.state.pim
+    sku = sorted(expected_catalog("print").simple)[2]
+    product_uuid = pim.store.product(sku)["uuid"]
+    ext = next(e for e in _extensions(env) if e["configuration"]["url"].endswith("/product"))
+    pim.advance_clock(-7200)  # the PIM signs with the right secret, two hours ago
+    try:
+        token = httpx.get(f"{env.pim_url}/sandbox/ui/extensions/{ext['uuid']}/jwt", headers=_pim_ui(env)).json()["token"]
+        expired = httpx.post(f"{ext['configuration']['url']}?product%5Buuid%5D={product_uuid}", data={"token": token})
+        assert expired.status_code == 401 and not _bearer(expired)
+        pim.advance_clock(7200 - 600)  # an action signed correctly ten minutes ago
+        action = next(e for e in _extensions(env) if e["type"] == "action")
+        outcome = httpx.post(f"{env.pim_url}/sandbox/ui/actions/{action['uuid']}", headers=_pim_ui(env), timeout=10,
+                             json={"productUuids": [product_uuid], "productModelCodes": []}).json()
+        assert not outcome["ok"] and outcome["status"] == 401
+    finally:
+        pim.clock_offset = 0.0
+    assert EventStore(env.conn).waiting(env.tenant) == 0
+
+
+def test_a_pim_without_ui_extensions_is_explained(flow):
+    env, app, url = flow
+    headers = _config_session(app, url, env.tenant)
+    assert httpx.post(f"{url}/api/embed/remove", headers=headers, timeout=30).status_code == 200
+    assert httpx.put(f"{env.pim_url}/sandbox/ui-extensions/enabled", json={"enabled": False}).status_code in (200, 204)
+    try:
+        refused = _install(url, headers)
+        assert refused.status_code == 409 and refused.json()["error"] == "extensions_unavailable", refused.text
+        assert refused.json()["hints"]
+    finally:
+        httpx.put(f"{env.pim_url}/sandbox/ui-extensions/enabled", json={"enabled": True})
+
 def test_remove_and_uninstall_take_the_extensions_out_of_the_pim(flow):
     env, app, url = flow
     headers = _config_session(app, url, env.tenant)

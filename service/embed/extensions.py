@@ -48,6 +48,9 @@ PERMISSION_HINT = ("In the PIM, give the role of the connection's API user the p
 URL_HINT = ("The PIM opens extensions at the connector's public address (APP_URL) and accepts only https "
             "addresses: the operator must set APP_URL to the connector's https URL.")
 
+UNAVAILABLE_HINT = ("Without UI extensions, open the connector from the PIM through its address (GET /?pim=…, "
+                    "self-hosted PIMs behind the same host) or from the BigCommerce control panel.")
+
 
 class ExtensionError(Exception):
     """Something the merchant can act on: `status` for the API, `error` code, `message`, `hints`."""
@@ -132,7 +135,12 @@ async def install(settings: Settings, store: Store, tenant: str) -> dict[str, An
                         answer = await api.update(str(found["uuid"]), doc)
                         answer = {"uuid": found["uuid"], **answer}
                     else:
-                        answer = await api.create(doc)
+                        try:
+                            answer = await api.create(doc)
+                        except AkeneoNotFound:  # the route itself is missing: no UI extensions in this PIM
+                            raise ExtensionError(409, "extensions_unavailable", "This PIM has no UI extensions "
+                                                 "API (it needs a SaaS or Enterprise Edition PIM that offers UI "
+                                                 "extensions).", [UNAVAILABLE_HINT]) from None
                 uuid = str(answer.get("uuid") or uuid or "")
                 known[kind] = {"uuid": uuid, "type": doc["type"], "position": doc["position"],
                                "url": doc["configuration"]["url"]}
