@@ -231,9 +231,15 @@ def test_remove_and_uninstall_take_the_extensions_out_of_the_pim(flow):
     env, app, url = flow
     headers = _config_session(app, url, env.tenant)
     assert _install(url, headers).status_code == 200 and len(_extensions(env)) == 4
+    sku = sorted(expected_catalog("print").simple)[0]
+    tab = _open_tab(env, "product", f"product%5Buuid%5D={env.pim_app.state.pim.store.product(sku)['uuid']}")
+    assert httpx.get(f"{url}/api/session", headers={"Authorization": f"Bearer {tab}"}).status_code == 200
     removed = httpx.post(f"{url}/api/embed/remove", headers=headers, timeout=30)
     assert removed.status_code == 200 and not removed.json()["installed"]
     assert _extensions(env) == []
+    # the sessions the extensions opened end with them; the merchant's own session does not
+    assert httpx.get(f"{url}/api/session", headers={"Authorization": f"Bearer {tab}"}).status_code == 401
+    assert httpx.get(f"{url}/api/session", headers=headers).status_code == 200
     assert _install(url, headers).status_code == 200 and len(_extensions(env)) == 4
     now = int(time.time())
     payload = jwt.encode({"aud": CLIENT_ID, "iss": "bc", "iat": now, "nbf": now - 5, "exp": now + 600,

@@ -211,6 +211,8 @@ async def remove(request: Request) -> JSONResponse:
         section = await extensions.remove(request.app.state.settings, request.app.state.store, tenant)
     except extensions.ExtensionError as exc:
         raise ApiError(exc.status, exc.error, exc.message, hints=exc.hints) from None
+    # what the extensions opened ends with them (also this page, when it is the PIM's own tab)
+    await asyncio.to_thread(request.app.state.sessions.revoke_via, tenant, VIA)
     return await _public(request, tenant, section)
 
 
