@@ -217,3 +217,25 @@ def test_sync_now_enqueues_one_item_for_the_sessions_tenant(connector, redis_con
     assert answer.status_code == 202 and answer.json()["items"] == [f"product:{item}"]
     assert EventStore(redis_conn).waiting_items(tenant, [f"product:{item}"]) == [f"product:{item}"]
     assert len(_queued(redis_conn)) == 1
+
+
+def test_extensions_moved_to_another_pim_get_new_secrets(connector):
+    """The old PIM keeps its copies of the secrets: after a PIM change, a reinstall must not reuse them."""
+    import asyncio
+
+    from service.embed import extensions
+
+    app, url, tenant = connector
+    store = app.state.store
+    embed_store.save_section(store, tenant, {**embed_store.section(store, tenant), "pim_url": PIM})
+    store.put_section(tenant, "pim", {"url": "https://new.example", "connected": True})
+    shown = extensions.public(embed_store.section(store, tenant), store.get_section(tenant, "pim"))
+    assert not shown["installed"] and shown["elsewhere"] == PIM and PIM in shown["message"]
+    store.put_credentials(tenant, "pim", {"url": "http://127.0.0.1:9", "client_id": "c", "secret": "s",
+                                          "username": "u", "password": "p"})
+    store.put_section(tenant, "pim", {"url": "http://127.0.0.1:9", "connected": True})
+    with pytest.raises(extensions.ExtensionError):  # nothing listens there: the PIM cannot be reached
+        asyncio.run(extensions.install(app.state.settings, store, tenant))
+    fresh = embed_store.secrets_of(store, tenant)
+    assert fresh and all(fresh[k] != SECRETS[k] for k in EXTENSIONS)
+    assert not embed_store.section(store, tenant)["extensions"]

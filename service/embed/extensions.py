@@ -114,9 +114,14 @@ async def install(settings: Settings, store: Store, tenant: str) -> dict[str, An
     pim = await asyncio.to_thread(_pim_credentials, store, tenant)
     if not pim:
         raise ExtensionError(409, "pim_not_connected", "Connect the PIM first (its connection test must pass).")
-    keys = await asyncio.to_thread(_ensure_secrets, store, tenant)
     section = await asyncio.to_thread(embed_store.section, store, tenant)
     known: dict[str, dict] = dict(section.get("extensions") or {})
+    if section.get("pim_url") and section["pim_url"] != pim["url"]:
+        # another PIM than the one they were made in: the old PIM keeps its copies of the secrets, so these
+        # extensions get new ones (the old ones then open nothing anywhere) and new uuids
+        known = {}
+        await asyncio.to_thread(embed_store.forget, store, tenant)
+    keys = await asyncio.to_thread(_ensure_secrets, store, tenant)
     try:
         async with _extensions(settings, pim) as api:
             listed: dict[str, dict] | None = None
@@ -187,9 +192,19 @@ async def remove_best_effort(settings: Settings, store: Store, tenant: str, time
         log.warning("UI extensions not removed at uninstall", extra={"tenant": tenant, "error": str(exc)})
 
 
-def public(section: dict[str, Any], pim_connected: bool) -> dict[str, Any]:
-    """GET /api/embed: what the configuration page shows (never a secret)."""
+def public(section: dict[str, Any], pim: dict[str, Any]) -> dict[str, Any]:
+    """GET /api/embed: what the configuration page shows (never a secret). `pim`: the PIM section."""
     extensions = section.get("extensions") or {}
+    pim_connected = pim.get("connected") is True
+    elsewhere = bool(extensions) and bool(section.get("pim_url")) and section["pim_url"] != pim.get("url")
+    if elsewhere:  # they stay in the PIM left behind (its credentials are gone) and open nothing here
+        return {"installed": False, "pim_connected": pim_connected, "elsewhere": section["pim_url"],
+                "extensions": [{"kind": k, "type": t, "position": p, "label": label, "installed": False,
+                                "uuid": None} for k, (t, p, label) in EXTENSIONS.items()],
+                "message": f"The connector was added to the PIM you were connected to before ({section['pim_url']}); "
+                           "there it no longer opens anything. Add it to this PIM.",
+                "hints": ["Remove the old extensions in that PIM under System > UI extensions if you still use it."],
+                "changed_at": section.get("changed_at")}
     return {"installed": bool(section.get("installed")), "pim_connected": pim_connected,
             "extensions": [{"kind": k, "type": EXTENSIONS[k][0], "position": EXTENSIONS[k][1],
                             "label": EXTENSIONS[k][2], "installed": bool((extensions.get(k) or {}).get("uuid")),

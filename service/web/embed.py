@@ -169,7 +169,7 @@ async def _public(request: Request, tenant: str, section: dict | None = None) ->
     if section is None:
         section = await asyncio.to_thread(embed_store.section, store, tenant)
     pim = await asyncio.to_thread(store.get_section, tenant, "pim")
-    return JSONResponse(extensions.public(section, pim.get("connected") is True))
+    return JSONResponse(extensions.public(section, pim))
 
 
 async def get_embed(request: Request) -> JSONResponse:
