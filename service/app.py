@@ -19,8 +19,9 @@ from service.redis_conn import connect
 from service.settings import Settings
 from service.store import Store
 from service.store.sessions import SessionStore
-from service.web import config_api, entry, health, imports_api, mapping_api, media, webhooks
+from service.web import config_api, embed, entry, health, imports_api, mapping_api, media, webhooks
 from service.web.errors import EXCEPTION_HANDLERS
+from service.web.frames import TenantFrames
 from service.web.guard import ApiGuard
 from service.web.middleware import RequestContext
 from service.web.templating import STATIC_DIR
@@ -42,6 +43,9 @@ def build_routes() -> list[BaseRoute]:
         *mapping_api.routes,
         *imports_api.routes,
         *events_api.routes,
+        *embed.routes,
+        # The connector inside the PIM: iframe pages (JWT) and the grid action (HMAC), outside /api
+        *embed.pages_routes,
         # PIM change events: signed, outside /api (no session, no CSRF)
         Route("/webhooks/akeneo/{tenant}", webhooks.receive, methods=["POST"], include_in_schema=False),
         Route("/webhooks/akeneo/{tenant}", webhooks.head, methods=["HEAD"], include_in_schema=False),
@@ -66,7 +70,8 @@ def create_app(settings: Settings, conn: redis.Redis | None = None) -> Starlette
     frame_ancestors = ("https://*.bigcommerce.com", "https://*.mybigcommerce.com", *pim_origins)
     app = Starlette(
         routes=build_routes(),
-        middleware=[Middleware(RequestContext, frame_ancestors=frame_ancestors), Middleware(ApiGuard)],
+        middleware=[Middleware(RequestContext, frame_ancestors=frame_ancestors, extra_ancestors=TenantFrames()),
+                    Middleware(ApiGuard)],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.settings = settings

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from service.config.checks import CheckCrashed, check_bigcommerce
 from service.config.records import bigcommerce_section, has_credentials, save_tested
+from service.embed.extensions import remove_best_effort as remove_extensions
 from service.events.subscription import remove_event_subscription
 from service.queues import cancel_tenant_jobs
 from service.web import pages
@@ -144,6 +145,7 @@ async def uninstall(request: Request) -> Response:
     tenant = store.tenant_for_store(claims["store_hash"])
     if tenant:
         await remove_event_subscription(request.app.state.settings, store, tenant)
+        await remove_extensions(request.app.state.settings, store, tenant)
         cancelled = await asyncio.to_thread(cancel_tenant_jobs, request.app.state.redis, tenant)
         revoked = request.app.state.sessions.revoke_tenant(tenant)
         # Nothing a merchant would consider theirs stays: credentials, configuration, mapping, history.

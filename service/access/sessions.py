@@ -101,6 +101,9 @@ class Sessions:
     def revoke_tenant(self, tenant: str) -> int:
         return self.records.revoke_tenant(tenant)
 
+    def revoke_via(self, tenant: str, via: str) -> int:
+        return self.records.revoke_via(tenant, via)
+
     def revoke_user(self, tenant: str, via: str, user_id: str) -> int:
         """Revoke one user's sessions; user ids are per origin (a BigCommerce user 7 is not PIM user 7)."""
         return self.records.revoke_user(tenant, f"{via}:{user_id}")

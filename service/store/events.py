@@ -226,6 +226,14 @@ class EventStore:
     def waiting(self, tenant: str) -> int:
         return int(self.redis.hlen(self._t(tenant, "dirty")))
 
+    def waiting_items(self, tenant: str, items: Iterable[str]) -> list[str]:
+        """Which of these items are dirty (queued for the sync job)."""
+        items = list(items)
+        if not items:
+            return []
+        flags = self.redis.hmget(self._t(tenant, "dirty"), items)
+        return [i for i, f in zip(items, flags, strict=True) if f is not None]
+
     def summary(self, tenant: str, now: float | None = None) -> dict[str, Any]:
         """{last_event_at, waiting, last_hour: {received, ...}, failures: [...]} for the configuration page."""
         now = time.time() if now is None else now

@@ -63,5 +63,18 @@ class SessionStore:
     def revoke_tenant(self, tenant: str) -> int:
         return self._revoke_index(self._tenant_index(tenant))
 
+    def revoke_via(self, tenant: str, via: str) -> int:
+        """Revoke the tenant's sessions obtained one way (e.g. every UI-extension session)."""
+        index = self._tenant_index(tenant)
+        sids = [s.decode() for s in self.redis.smembers(index)]
+        raws = self.redis.mget([self._key(sid) for sid in sids]) if sids else []
+        doomed = [sid for sid, raw in zip(sids, raws, strict=True) if raw and json.loads(raw).get("via") == via]
+        if doomed:
+            pipe = self.redis.pipeline()
+            pipe.delete(*[self._key(sid) for sid in doomed])
+            pipe.srem(index, *doomed)
+            pipe.execute()
+        return len(doomed)
+
     def revoke_user(self, tenant: str, user_id: str) -> int:
         return self._revoke_index(self._user_index(tenant, str(user_id)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
@@ -16,10 +17,17 @@ log = logging.getLogger("connector.web")
 class RequestContext:
     """Gives each request an id (X-Request-ID), logs it once, and adds security headers."""
 
-    def __init__(self, app: ASGIApp, frame_ancestors: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, frame_ancestors: tuple[str, ...] = (),
+                 extra_ancestors: Callable[[Scope], Awaitable[tuple[str, ...]]] | None = None) -> None:
         self.app = app
-        ancestors = " ".join(("'self'", *frame_ancestors))
-        self.csp = (
+        self.frame_ancestors = frame_ancestors
+        # per request: e.g. the PIM of the tenant an /embed/{tenant}/ page belongs to (service/web/frames.py)
+        self.extra_ancestors = extra_ancestors
+        self.csp = self._csp(())
+
+    def _csp(self, extra: tuple[str, ...]) -> str:
+        ancestors = " ".join(dict.fromkeys(("'self'", *self.frame_ancestors, *extra)))
+        return (
             "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
             f"script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
             f"frame-ancestors {ancestors}"
@@ -33,6 +41,14 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
         status = 500
+        csp = self.csp
+        if self.extra_ancestors is not None:
+            try:
+                extra = await self.extra_ancestors(scope)
+            except Exception:  # a lookup failure only narrows who may frame the page
+                log.warning("frame ancestors lookup failed", exc_info=True)
+                extra = ()
+            csp = self._csp(extra) if extra else self.csp
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -40,7 +56,7 @@ class RequestContext:
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = rid
-                headers.setdefault("Content-Security-Policy", self.csp)
+                headers.setdefault("Content-Security-Policy", csp)
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
                 headers.setdefault("Cache-Control", "no-store")

@@ -23,6 +23,7 @@ from datetime import timedelta
 
 from rq import get_current_job
 
+from service.store.embed import ItemSyncs
 from service.store.events import EventStore
 from service.store.leases import Lease
 from workers.context import JobContext, job_context
@@ -115,10 +116,42 @@ async def _sync(ctx: JobContext, tenant: str, batch: dict[str, str]) -> DirtyRes
     run_id = f"events-{secrets.token_hex(6)}"
     async with open_sync_context(ctx.settings, ctx.redis, ctx.store, tenant, run_id) as sctx:
         try:
-            return await sync_dirty(sctx, uuids=uuids, identifiers=identifiers, model_codes=models,
-                                    categories="categories" in batch)
+            result = await sync_dirty(sctx, uuids=uuids, identifiers=identifiers, model_codes=models,
+                                      categories="categories" in batch)
         finally:
             await asyncio.to_thread(sctx.imports.mark_finished, run_id)  # the batch's cached context
+        keys = [i for i in batch if i.startswith(("product:", "model:"))]
+        await asyncio.to_thread(_record_items, sctx.imports, ctx.redis, tenant, run_id, keys, result)
+        return result
+
+
+def _record_items(imports, conn, tenant: str, run_id: str, keys: list[str], result: DirtyResult) -> None:
+    """Each item's outcome and issues, for the PIM's product tab (service/store/embed.ItemSyncs)."""
+    if not keys:
+        return
+    states = imports.product_states(tenant, keys)
+    errors, warnings = result.commit.errors, result.commit.warnings
+    skipped = set(result.skipped)
+    entries = {}
+    for key in keys:
+        state = states.get(key) or {}
+        labels = {str(state.get("sku") or "").lower(), key.partition(":")[2].lower()} - {""}
+        if len(keys) == 1:  # one item: every issue of the batch is its own
+            mine_e, mine_w = errors, warnings
+        else:
+            mine_e = [e for e in errors if str(e.get("item", "")).lower() in labels]
+            mine_w = [w for w in warnings if str(w.get("item", "")).lower() in labels]
+        if key in skipped:
+            outcome = "skipped"
+        elif state.get("r") == run_id:
+            outcome = state.get("o") or "updated"
+        elif mine_e:
+            outcome = "failed"
+        else:
+            outcome = "unchanged" if state else "synced"
+        entries[key] = {"at": round(time.time(), 3), "run": run_id, "via": "event", "outcome": outcome,
+                        "errors": mine_e, "warnings": mine_w}
+    ItemSyncs(conn).record(tenant, entries)
 
 
 def _record(events: EventStore, tenant: str, batch: dict[str, str], result: DirtyResult) -> None:

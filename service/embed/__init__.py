@@ -1,0 +1,2 @@
+"""The connector inside the PIM: UI extensions (install, remove), sessions from their JWTs, the product
+tab's status, the grid action."""

@@ -1,0 +1,120 @@
+"""Proofs that a request comes from the tenant's PIM: the iframe's JWT and the action's signature.
+
+- Iframe: the PIM signs a JWT (HS256, the extension's secret; claims jti, iat, exp, userId, userUuid)
+  that the page asks for with postMessage. Checked: signature with that extension's secret only, exp
+  and iat with LEEWAY seconds, each jti once (Redis, TTL until it could no longer be accepted).
+- Action: the PIM POSTs JSON with a `timestamp` and signs the raw body with HMAC-SHA512 (the action's
+  secret). Checked: the signature (constant time), the timestamp at most MAX_AGE old and at most
+  LEEWAY ahead, each signature once (Redis, TTL past MAX_AGE).
+Blocking (Redis): the web layer runs these in a thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import jwt
+
+from service.crypto import DecryptionError
+from service.store import Store
+from service.store import embed as embed_store
+
+LEEWAY = 30  # seconds of clock difference tolerated
+MAX_AGE = 300  # an action older than this is refused
+MAX_JWT_LIFETIME = 3600  # a token claiming a longer life is not one the PIM issued for an iframe
+# Where the PIM puts the action's signature (and, for bodies without `timestamp`, a timestamp).
+SIGNATURE_HEADERS = ("signature",)  # Akeneo: `signature: sha512=<hex HMAC-SHA512 of the raw body>`
+TIMESTAMP_HEADERS = ("x-akeneo-timestamp", "x-akeneo-request-timestamp")
+
+
+class Refused(Exception):
+    """Not proof of anything: `reason` is for the log, never for the caller."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _secret(store: Store, tenant: str, kind: str) -> str:
+    if not tenant or len(tenant) > 64 or not store.tenant_exists(tenant):
+        raise Refused("unknown tenant")
+    try:
+        secret = embed_store.secrets_of(store, tenant).get(kind)
+    except DecryptionError:
+        raise Refused("secrets cannot be decrypted") from None
+    section = embed_store.section(store, tenant)
+    if not secret or not (section.get("extensions") or {}).get(kind):
+        raise Refused(f"no {kind} extension installed")
+    # extensions left in a PIM the tenant is no longer connected to open nothing here
+    pim = store.get_section(tenant, "pim")
+    if section.get("pim_url") and (pim.get("connected") is not True or pim.get("url") != section["pim_url"]):
+        raise Refused("the extension belongs to a PIM this tenant is no longer connected to")
+    return secret
+
+
+def verify_jwt(store: Store, tenant: str, kind: str, token: str) -> dict[str, Any]:
+    """The claims of a JWT the tenant's PIM issued for this extension, used here for the first time."""
+    if not token or len(token) > 4096:
+        raise Refused("no token")
+    secret = _secret(store, tenant, kind)
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], leeway=LEEWAY,
+                            options={"require": ["exp", "iat", "jti"], "verify_aud": False})
+    except jwt.PyJWTError as exc:
+        raise Refused(f"jwt rejected: {exc}") from None
+    now = time.time()
+    if float(claims["iat"]) > now + LEEWAY:
+        raise Refused("jwt issued in the future")
+    if float(claims["exp"]) - float(claims["iat"]) > MAX_JWT_LIFETIME:
+        raise Refused("jwt lifetime too long")
+    jti = str(claims["jti"])
+    if not jti or len(jti) > 200:
+        raise Refused("bad jti")
+    if not embed_store.claim_jwt(store, tenant, jti, int(float(claims["exp"]) - now) + LEEWAY + 1):
+        raise Refused("jwt already used")
+    return claims
+
+
+def jwt_user(claims: dict[str, Any]) -> dict[str, Any]:
+    """Who the PIM says opened the iframe (the claims only: query parameters are never trusted)."""
+    user_id = claims.get("userUuid") or claims.get("userId")
+    return {"id": str(user_id)} if user_id not in (None, "") else {}
+
+
+def action_signature(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha512).hexdigest()
+
+
+def _header(headers, names: tuple[str, ...]) -> str:
+    for name in names:
+        value = headers.get(name)
+        if value:
+            return value.strip()
+    return ""
+
+
+def verify_action(store: Store, tenant: str, headers, body: bytes, timestamp: Any) -> None:
+    """The action request is the PIM's, recent, and new. `timestamp`: the body's `timestamp`."""
+    secret = _secret(store, tenant, "action")
+    presented = _header(headers, SIGNATURE_HEADERS)
+    if presented.lower().startswith("sha512="):
+        presented = presented[7:]
+    if not presented or not hmac.compare_digest(presented.lower().encode(), action_signature(secret, body).encode()):
+        raise Refused("bad signature")
+    # the body's timestamp is covered by the signature; a header is only a fallback for bodies without one
+    when = timestamp if timestamp is not None else _header(headers, TIMESTAMP_HEADERS)
+    try:
+        when = float(when)
+    except (TypeError, ValueError):
+        raise Refused("no timestamp") from None
+    if when > 1e11:  # milliseconds
+        when /= 1000
+    now = time.time()
+    if when < now - MAX_AGE or when > now + LEEWAY:
+        raise Refused("stale timestamp")
+    digest = hashlib.sha256(f"{tenant}\n{presented.lower()}".encode()).hexdigest()
+    if not embed_store.claim_action(store, digest, MAX_AGE + LEEWAY * 2):
+        raise Refused("replayed")
