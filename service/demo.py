@@ -218,6 +218,9 @@ class Merchant:
         if not state.get("enabled"):
             raise DemoError(f"real-time updates could not be turned on: {realtime}")
         self.realtime = f"{state.get('status') or 'requested'} (webhook {realtime.get('webhook_url')})"
+        # the page's "Add the connector to the PIM": its UI extensions (a page, product tabs, a grid action)
+        response = self.http.post("/api/embed/install", headers=self.headers)
+        self._check(response, "adding the connector to the PIM")
 
     def start_import(self, mode: str = "full") -> str:
         response = self.http.post("/api/imports", json={"mode": mode}, headers=self.headers)
@@ -294,6 +297,9 @@ def directions(demo: Demo, realtime: str) -> str:
         f"Real-time updates: {realtime}",
         f"Configuration page (a demo session is open): {demo.web}/bc/load?signed_payload_jwt={load_jwt()}",
         f"  or log in to the sandbox PIM (admin / admin): {demo.pim}/user/login?next={demo.web}/?pim={demo.pim}",
+        f"Inside the PIM (log in as admin / admin): the connector's page {demo.pim}/sandbox/ui, a product's "
+        f"BigCommerce tab {demo.pim}/sandbox/ui/products/AKNSTK, \"Send to BigCommerce\" in the grid "
+        f"{demo.pim}/sandbox/ui/products",
         f"Storefront (every imported product): {demo.store}/sandbox/stores/{STORE_HASH}/storefront",
         "Change a product in the PIM and watch the store follow within seconds (reload the storefront):",
         f"  the sandbox PIM's edit form: {demo.pim}/sandbox/products/AKNSTK/edit (any identifier)",

@@ -132,6 +132,15 @@ def test_demo_keeps_running_shows_its_pages_and_stops_on_ctrl_c(tmp_path):
             history.scroll_into_view_if_needed()
             page.wait_for_selector("#runs-body >> text=/Succeeded|Partial/", timeout=15000)
             history.screenshot(path=str(DOCS / "demo-import-history.png"))
+            # inside the PIM: the demo added the connector's extensions; a product's BigCommerce tab
+            pim_ui = re.search(r"BigCommerce tab (http://\S+)/sandbox/ui/products/AKNSTK", text).group(1)
+            cookie = httpx.post(f"{pim_ui}/sandbox/sessions", json={"username": "admin"}).json()["cookie"]
+            page.context.add_cookies([{"name": "BAPID", "value": cookie, "url": pim_ui}])
+            page.goto(f"{pim_ui}/sandbox/ui/products/AKNSTK")
+            page.locator("a.extension-tab").first.click()
+            frame = page.frame_locator("iframe#extension-frame")
+            frame.locator("#item-badge").filter(has_text="In the store").wait_for(timeout=15000)
+            page.screenshot(path=str(DOCS / "demo-pim-product-tab.png"), full_page=True)
             browser.close()
         assert re.search(r"Real-time updates: active", text), text[-2000:]
         # the command the summary gives: a change in the PIM reaches the storefront within seconds
