@@ -42,6 +42,24 @@ async def _run(coro) -> dict[str, Any]:
         raise ApiError(exc.status, exc.error, exc.message) from None
 
 
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read only up to MAX_BODY (413 past it): `{"enabled": bool}` never needs more."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        raise _too_large()
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise _too_large()
+    return bytes(raw)
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "too_large", f"The request body is too large (at most {MAX_BODY} bytes).",
+                    fields={"body": "is too large"})
+
+
 async def get_events(request: Request) -> JSONResponse:
     """
     summary: Change events - webhook URL, real-time subscription status, last hour's figures.
@@ -68,10 +86,10 @@ async def put_realtime(request: Request) -> JSONResponse:
       502: {description: the PIM or the Event Platform refused; the message says what to do}
     """
     session = current_session(request)
-    raw = await request.body()
+    raw = await _bounded_body(request)
     try:
-        body = json.loads(raw) if len(raw) <= MAX_BODY else None
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
         raise ApiError(422, "invalid", 'Send {"enabled": true} or {"enabled": false}.',
