@@ -15,6 +15,7 @@ from tests.servers import free_port, serve
 
 SECRET = "hostile-tests-secret-key-0123456789abcdef"
 STORES = (("h0stile", "hostile-token-a"), ("h0stil2", "hostile-token-b"))
+APP_CLIENT_ID, APP_CLIENT_SECRET = "hostile-app-client", "hostile-app-secret-0123456789abcdef0123456789"
 
 
 @dataclass
@@ -54,7 +55,8 @@ def connected_service(data_dir, redis_url: str, **extra_env: str) -> Iterator[Se
         settings = load_settings({
             "REDIS_URL": redis_url, "SECRET_KEY": SECRET, "BC_API_URL": bc_url, "DATA_DIR": str(data_dir),
             "APP_URL": f"http://127.0.0.1:{port}", "ALLOW_PRIVATE_URLS": "true",
-            "EVENT_PLATFORM_URL": f"{pim_url}/event-platform/api/v1", **extra_env})
+            "EVENT_PLATFORM_URL": f"{pim_url}/event-platform/api/v1", "BC_LOGIN_URL": bc_url,
+            "BC_CLIENT_ID": APP_CLIENT_ID, "BC_CLIENT_SECRET": APP_CLIENT_SECRET, "PIM_URLS": pim_url, **extra_env})
         app = create_app(settings)
         with serve(app, port=port) as base:
             service = Service(app, base, pim_url, bc_url, "")

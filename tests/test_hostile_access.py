@@ -190,8 +190,8 @@ def test_a_session_never_reaches_another_tenants_things(service):
             ask(method, path, {403}, headers={**headers, "X-Tenant": b.upper()}, json=body)
             # B's Bearer token with A's cookie: the Bearer session is the one used, and it is B's
             b_headers = service.session_headers(b)
-            ask(method, path, {403}, headers={**b_headers, "X-Tenant": a}, cookies={COOKIE: headers[
-                "Authorization"].split(" ", 1)[1]}, json=body)
+            a_cookie = f"{COOKIE}={headers['Authorization'].split(' ', 1)[1]}"
+            ask(method, path, {403}, headers={**b_headers, "X-Tenant": a, "Cookie": a_cookie}, json=body)
         # B's run ids through A's session: the same 404 as an id that does not exist
         unknown = ask("GET", "/api/imports/r0123456789abcdef", {404}, headers=headers).json()
         for run_id in b_runs:
@@ -231,9 +231,8 @@ def test_every_state_changing_route_needs_the_sessions_csrf_token(service):
             for extra in wrong:
                 extra = {k: v.encode() if not v.isascii() else v for k, v in extra.items()}
                 for carrier in ("bearer", "cookie"):
-                    auth = {"Authorization": f"Bearer {token}"} if carrier == "bearer" else {}
-                    cookies = {COOKIE: token} if carrier == "cookie" else {}
-                    response = http.request(method, path, json=body, headers={**auth, **extra}, cookies=cookies)
+                    auth = {"Authorization": f"Bearer {token}"} if carrier == "bearer" else {"Cookie": f"{COOKIE}={token}"}
+                    response = http.request(method, path, json=body, headers={**auth, **extra})
                     tally["inputs"] += 1
                     if response.status_code != 403 or response.json().get("error") != "csrf":
                         tally["accepted_bad"] += 1
