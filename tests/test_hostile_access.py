@@ -441,3 +441,42 @@ def media_downloads(pim_url: str) -> int:
     """How many media-file requests the sandbox PIM has answered."""
     counts = httpx.get(f"{pim_url}/sandbox/requests", timeout=30).json()["counts"]
     return sum(n for route, n in counts.items() if "media-files" in route)
+
+
+def test_a_forged_category_cursor_never_leaves_the_pims_origin(service):
+    """`cursor` is the PIM's own next link, base64'd: one aimed at another host is either refused or sent to
+    the PIM's origin (with the PIM's token); the other host never sees a connection."""
+    tenant = service.connected_tenant(0)
+    headers = service.session_headers(tenant)
+    tally = {"inputs": 0, "accepted_bad": 0, "connections": 0}
+    with listeners() as (port, found), httpx.Client(base_url=service.base, timeout=60, headers=headers) as http:
+        for target in (f"http://127.0.0.1:{port}/api/rest/v1/categories", f"http://[::1]:{port}/api/rest/v1/categories",
+                       f"https://127.0.0.1:{port}/api/rest/v1/categories?page=2",
+                       f"http://user:pw@127.0.0.1:{port}/api/rest/v1/categories",
+                       f"http://127.0.0.1:{port}/x/../api/rest/v1/categories", f"//127.0.0.1:{port}/api/rest/v1/categories",
+                       f"http://127.0.0.1:{port}/api/rest/v1/products", "file:///etc/passwd#/api/rest/v1/categories"):
+            cursor = base64.urlsafe_b64encode(target.encode()).decode().rstrip("=")
+            response = http.get("/api/pim/categories", params={"cursor": cursor})
+            tally["inputs"] += 1
+            tally["accepted_bad"] += response.status_code >= 500 or response.status_code not in (200, 422)
+        tally["connections"] = sum(listener.accepted for listener in found)
+    record("hostile", "forged category cursors aimed at other hosts", **tally)
+    assert tally["accepted_bad"] == 0 and tally["connections"] == 0, tally
+
+
+def test_install_callbacks_with_junk_create_nothing(service):
+    store = service.app.state.store
+    before = set(store.tenants())
+    tally = {"inputs": 0, "accepted_bad": 0}
+    junk = ["", "x", "stores/", "stores/abc123\n", "stores/../x", "stores/" + "a" * 5000, "é", "%00"]
+    with httpx.Client(base_url=service.base, timeout=30) as http:
+        for value in junk:
+            for params in ({"code": value, "context": f"stores/{STORES[0][0]}", "scope": "store_v2_products"},
+                           {"code": "abc", "context": value, "scope": value}):
+                response = http.get("/bc/auth", params=params)
+                tally["inputs"] += 1
+                # 400: the link is incomplete; 502: BigCommerce refused the code (its answer, relayed)
+                tally["accepted_bad"] += response.status_code not in (400, 502) or COOKIE in response.cookies
+    assert set(store.tenants()) == before
+    record("hostile", "/bc/auth with junk codes, contexts and scopes", **tally)
+    assert tally["accepted_bad"] == 0, tally

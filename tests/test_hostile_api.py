@@ -27,6 +27,7 @@ from tests.reliability import record
 pytestmark = pytest.mark.reliability
 
 EXAMPLES = 15  # per operation and mode: 24 operations x 2 modes x 15 ≈ 500 requests (some have no negative), ~20 s
+FRESH_EXAMPLES = 5  # the same on a tenant with nothing configured
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -46,13 +47,13 @@ def test_the_api_answers_hostile_input_inside_its_schema(service):
     failures: list[str] = []
     started = time.monotonic()
 
-    def fuzz(operation, mode) -> None:
+    def fuzz(operation, mode, tenant: str, examples: int) -> None:
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate],
+        @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         def run(case):
             # A fresh session each time: DELETE /api/session revokes the one it is sent with.
-            headers = service.session_headers()
+            headers = service.session_headers(tenant)
             response = case.call(base_url=service.base, session=http, headers=headers, timeout=30)
             tried[operation.label] = tried.get(operation.label, 0) + 1
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
@@ -69,14 +70,18 @@ def test_the_api_answers_hostile_input_inside_its_schema(service):
         except Unsatisfiable:  # negative mode on an operation without parameters or body: nothing to break
             assert mode is GenerationMode.NEGATIVE, operation.label
 
-    for operation in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            fuzz(operation, mode)
+    # A tenant connected to both sandboxes (the routes do their work), then a new one (they refuse with 409s).
+    fresh = service.app.state.store.create_tenant()
+    for tenant, examples in ((service.tenant, EXAMPLES), (fresh, FRESH_EXAMPLES)):
+        for operation in operations:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                fuzz(operation, mode, tenant, examples)
 
     seconds = round(time.monotonic() - started, 1)
     inputs = sum(tried.values())
     server_errors = sum(n for code, n in statuses.items() if code >= 500)
-    record("hostile", "schemathesis: every /openapi.json operation, positive and negative inputs, valid session",
+    record("hostile", "schemathesis: every /openapi.json operation, positive and negative inputs, valid session "
+           "(a connected and a new tenant)",
            inputs=inputs, operations=len(operations), failures=len(failures), server_errors=server_errors,
            accepted_bad=len(failures), seconds=seconds)
     assert not failures, "\n".join(failures[:20])
