@@ -42,11 +42,32 @@ async def _run(coro) -> dict[str, Any]:
         raise ApiError(exc.status, exc.error, exc.message) from None
 
 
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read only up to MAX_BODY (413 past it): `{"enabled": bool}` never needs more."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        raise _too_large()
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise _too_large()
+    return bytes(raw)
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "too_large", f"The request body is too large (at most {MAX_BODY} bytes).",
+                    fields={"body": "is too large"})
+
+
 async def get_events(request: Request) -> JSONResponse:
     """
     summary: Change events - webhook URL, real-time subscription status, last hour's figures.
+    parameters:
+      - {name: refresh, in: query, required: false, schema: {type: string}}
     responses:
-      200: {description: "{webhook_url, realtime: {enabled, status, message}, last_event_at, waiting, last_hour, failures}"}
+      200: {description: "{webhook_url, realtime: {enabled, status, message}, last_event_at, waiting, last_hour, failures}",
+        content: {application/json: {schema: {$ref: '#/components/schemas/EventsStatus'}}}}
     """
     tenant = current_session(request).tenant
     section = await _run(sub.refreshed(request.app.state.settings, request.app.state.store, tenant,
@@ -57,17 +78,18 @@ async def get_events(request: Request) -> JSONResponse:
 async def put_realtime(request: Request) -> JSONResponse:
     """
     summary: Switch real-time updates (the Event Platform subscription) on or off.
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/RealtimeForm'}}}}
     responses:
-      200: {description: the events status, as GET /api/events}
+      200: {description: "the events status, as GET /api/events", content: {application/json: {schema: {$ref: '#/components/schemas/EventsStatus'}}}}
       409: {description: the PIM is not connected}
       422: {description: "body is not {\\"enabled\\": bool}"}
       502: {description: the PIM or the Event Platform refused; the message says what to do}
     """
     session = current_session(request)
-    raw = await request.body()
+    raw = await _bounded_body(request)
     try:
-        body = json.loads(raw) if len(raw) <= MAX_BODY else None
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
         raise ApiError(422, "invalid", 'Send {"enabled": true} or {"enabled": false}.',
@@ -84,9 +106,12 @@ async def put_realtime(request: Request) -> JSONResponse:
 async def action(request: Request) -> JSONResponse:
     """
     summary: Suspend, resume or remove the real-time subscription.
+    parameters:
+      - {name: action, in: path, required: true, schema: {type: string, enum: [suspend, resume, remove]}}
     responses:
-      200: {description: the events status, as GET /api/events}
-      409: {description: real-time updates are off, or the transition is not allowed}
+      200: {description: "the events status, as GET /api/events", content: {application/json: {schema: {$ref: '#/components/schemas/EventsStatus'}}}}
+      404: {description: "not suspend, resume or remove"}
+      409: {description: "real-time updates are off, or the transition is not allowed"}
       502: {description: the PIM or the Event Platform refused}
     """
     tenant = current_session(request).tenant

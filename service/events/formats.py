@@ -8,13 +8,27 @@ current state from the PIM.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_EVENTS = 100  # per request; the legacy API sends at most 10, the Event Platform one
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class BadPayload(ValueError):
     pass
+
+
+def _text(value: str, what: str) -> str:
+    """`value` when Redis and the PIM can take it back: UTF-8 (no lone surrogates) without control characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadPayload(f"{what} is not valid text") from None
+    if _CONTROL.search(value) or len(value) > 255:
+        raise BadPayload(f"{what} is not a PIM code")
+    return value
 
 
 def _item_for(kind: str, data: dict) -> str:
@@ -22,13 +36,17 @@ def _item_for(kind: str, data: dict) -> str:
         product = data.get("product") if isinstance(data.get("product"), dict) else data.get("resource") or {}
         uuid = product.get("uuid") if isinstance(product, dict) else None
         if isinstance(uuid, str) and uuid:
+            if not _UUID.match(uuid):
+                raise BadPayload("a product uuid is not a UUID")
             return f"product:{uuid.lower()}"
         identifier = product.get("identifier") if isinstance(product, dict) else None
-        return f"identifier:{identifier}" if isinstance(identifier, str) and identifier else ""
+        if isinstance(identifier, str) and identifier:
+            return f"identifier:{_text(identifier, 'a product identifier')}"
+        return ""
     if kind == "model":
         model = data.get("product_model") if isinstance(data.get("product_model"), dict) else data.get("resource") or {}
         code = model.get("code") if isinstance(model, dict) else None
-        return f"model:{code}" if isinstance(code, str) and code else ""
+        return f"model:{_text(code, 'a product model code')}" if isinstance(code, str) and code else ""
     if kind == "category":
         return "categories"
     return ""
@@ -50,6 +68,17 @@ def _load(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise BadPayload("the body is not JSON") from None
+    except RecursionError:  # "[[[[…": the decoder gives up before we would
+        raise BadPayload("the body is nested too deeply") from None
+
+
+def _event_id(event_id: str) -> str:
+    event_id = event_id[:200]
+    try:
+        event_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadPayload("an event id is not valid text") from None
+    return event_id
 
 
 def event_platform_items(body: bytes) -> list[tuple[str, str]]:
@@ -64,7 +93,7 @@ def event_platform_items(body: bytes) -> list[tuple[str, str]]:
         if not isinstance(event_id, str) or not event_id or not isinstance(kind_name, str):
             raise BadPayload("a CloudEvent needs an id and a type")
         data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        out.append((f"ep:{event_id[:200]}", _item_for(_kind(kind_name), data)))
+        out.append((f"ep:{_event_id(event_id)}", _item_for(_kind(kind_name), data)))
     return out
 
 
@@ -79,5 +108,5 @@ def legacy_items(body: bytes) -> list[tuple[str, str]]:
         if not isinstance(event_id, str) or not event_id or not isinstance(action, str):
             raise BadPayload("an event needs an event_id and an action")
         data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        out.append((f"legacy:{event_id[:200]}", _item_for(_kind(action), data)))
+        out.append((f"legacy:{_event_id(event_id)}", _item_for(_kind(action), data)))
     return out

@@ -22,6 +22,21 @@ class ConversionError(ValueError):
     """A value that is present but cannot become what the field needs."""
 
 
+def well_formed(data: Any) -> bool:
+    """No lone surrogate anywhere in `data`: JSON may carry "\\ud800", UTF-8 (Redis, BigCommerce) cannot."""
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(data, Mapping):
+        return all(well_formed(k) and well_formed(v) for k, v in data.items())
+    if isinstance(data, list | tuple):
+        return all(well_formed(v) for v in data)
+    return True
+
+
 # --- numbers ------------------------------------------------------------------------------------
 
 
@@ -367,6 +382,8 @@ def text_value(
     None when there is nothing to show (an empty value, a price without the store currency)."""
     if data is None:
         return None
+    if not well_formed(data):
+        raise ConversionError("the value holds broken characters (not valid text)")
     kind = attribute.get("type")
     code = str(attribute.get("code", ""))
     if kind in t.SELECTS:

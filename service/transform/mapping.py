@@ -101,7 +101,7 @@ class Mapping:
         for name, value in self.fields.items():
             if name in FIELD_SPECS:
                 merged[name] = _clean(FIELD_SPECS[name], value)
-        if family:
+        if family and isinstance(family, str):
             overrides = self.families.get(family)
             if overrides is None:
                 wanted = family.lower()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -34,6 +34,7 @@ from service.transform.convert import (
     slug,
     text_value,
     to_decimal,
+    well_formed,
 )
 from service.transform.mapping import attribute_label
 from service.transform.values import merge_values, read_value
@@ -180,7 +181,7 @@ class _Build:
 
     def media(self, values: Mapping[str, Any], code: str | None, field_name: str) -> str | None:
         attr, data = self.raw(values, code, field_name)
-        if attr is None or not isinstance(data, str) or not data:
+        if attr is None or not isinstance(data, str) or not data or not well_formed(data):
             return None
         return data
 
@@ -348,8 +349,14 @@ def _images(b: _Build, values: Mapping[str, Any]) -> list[str]:
     return codes
 
 
-def _categories(b: _Build, codes: Iterable[Any]) -> list[int]:
-    ids = {b.ctx.category_ids[str(c).lower()] for c in codes if str(c).lower() in b.ctx.category_ids}
+def _listed(value: Any) -> list:
+    """A PIM answers lists of codes; anything else there is no code at all."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _categories(b: _Build, codes: Any) -> list[int]:
+    ids = {b.ctx.category_ids[c.lower()] for c in _listed(codes)
+           if isinstance(c, str) and c.lower() in b.ctx.category_ids}
     return sorted(ids)
 
 
@@ -427,7 +434,16 @@ def _finish(b: _Build, key: str, sku: str, hashed: dict, media: list[str],
 
 def _identifier(product: Mapping[str, Any]) -> str | None:
     ident = product.get("identifier")
-    return str(ident) if ident else None
+    return str(ident) if ident and well_formed(str(ident)) else None
+
+
+def _own_code(value: Any) -> tuple[str, bool]:
+    """The product's uuid or the model's code as text, and whether it was well formed (broken text is kept
+    readable, and the caller refuses the item)."""
+    text = str(value or "")
+    if well_formed(text):
+        return text, True
+    return text.encode("utf-8", "replace").decode("utf-8"), False
 
 
 def _sku(b: _Build, values: Mapping[str, Any], field_name: str, fallback: str | None,
@@ -444,10 +460,12 @@ def _sku(b: _Build, values: Mapping[str, Any], field_name: str, fallback: str | 
 def build_simple_product(product: dict, ctx: Context, *, name: str | None = None) -> ProductPlan:
     """One simple product. `name` replaces the mapped name (the import's de-duplicated name)."""
     values = product.get("values") or {}
-    uuid = str(product.get("uuid") or product.get("identifier") or "")
-    key = f"product:{uuid}"
     identifier = _identifier(product)
+    uuid, readable = _own_code(product.get("uuid") or product.get("identifier"))
+    key = f"product:{uuid}"
     b = _Build(ctx, product.get("family"), f"product {identifier or uuid}")
+    if not readable:
+        b.error("sku", "The product's uuid holds broken characters (not valid text): not sent")
     sku = _sku(b, values, "sku", identifier)
     if sku:
         b.item = f"product {sku}"
@@ -544,10 +562,12 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
                         name: str | None = None) -> ProductPlan:
     """One BigCommerce product for a root product model, one variant per leaf (variant product);
     `sub_models` are the level-1 models of a two-level family variant ([] for one level)."""
-    code = str(model.get("code") or "")
-    key = f"model:{code}"
     family = model.get("family")
+    code, readable = _own_code(model.get("code"))
+    key = f"model:{code}"
     b = _Build(ctx, family, f"model {code}")
+    if not readable:
+        b.error("sku", "The model's code holds broken characters (not valid text): not sent")
     root_values = model.get("values") or {}
     family_variant = b.catalog.family_variant(family, model.get("family_variant"))
     if family_variant is None:
@@ -562,7 +582,7 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     built: list[tuple[tuple, dict, str | None, bool]] = []  # (sort key, variant, media, purchasable)
     seen_skus: set[str] = set()
     seen_options: set[tuple] = set()
-    all_categories: list[Any] = list(model.get("categories") or [])
+    all_categories: list[Any] = _listed(model.get("categories"))
     variant_prices: list[Decimal] = []
     variant_weights: list[Decimal] = []
     any_enabled = False
@@ -610,7 +630,7 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
             continue
         seen_skus.add(sku.lower())
         seen_options.add(combination)
-        all_categories.extend(leaf.get("categories") or [])
+        all_categories.extend(_listed(leaf.get("categories")))
 
         variant: dict[str, Any] = {"sku": sku, "option_values": option_values}
         enabled = leaf.get("enabled", True) is not False

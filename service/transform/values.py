@@ -31,9 +31,11 @@ def read_value(
     attribute's flags changed), the most specific entry wins: exact locale and scope, then a null
     locale, then a null scope, then both null.
     """
-    entries = (values or {}).get(code)
-    if not entries:
+    entries = values.get(code) if isinstance(values, Mapping) else None
+    if not entries or not isinstance(entries, list):
         return None
+    # Entries that are not {locale, scope, data} objects are no value (a PIM never sends them; JSON can).
+    entries = [e for e in entries if isinstance(e, Mapping)]
     if attribute is not None:
         want_locale = locale if attribute.get("localizable") else None
         want_scope = channel if attribute.get("scopable") else None
@@ -58,11 +60,12 @@ def read_value(
     return None if best is None else best[1]
 
 
-def _eq(a: str | None, b: str | None) -> bool:
-    # Locale and channel codes compare case-insensitively in Akeneo, like every other code.
+def _eq(a: Any, b: Any) -> bool:
+    # Locale and channel codes compare case-insensitively in Akeneo, like every other code; anything but
+    # text or null is no code at all.
     if a is None or b is None:
         return a is b
-    return a.lower() == b.lower()
+    return isinstance(a, str) and isinstance(b, str) and a.lower() == b.lower()
 
 
 def merge_values(*layers: Mapping[str, Any] | None) -> dict[str, list]:
@@ -71,6 +74,6 @@ def merge_values(*layers: Mapping[str, Any] | None) -> dict[str, list]:
     fetched merged values)."""
     merged: dict[str, list] = {}
     for layer in reversed(layers):  # farthest first, nearest last
-        for code, entries in (layer or {}).items():
+        for code, entries in (layer if isinstance(layer, Mapping) else {}).items():
             merged[code] = entries
     return merged

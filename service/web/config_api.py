@@ -227,7 +227,7 @@ async def get_config(request: Request) -> JSONResponse:
     """
     summary: The tenant's configuration (secrets masked) and whether the first import ran.
     responses:
-      200: {description: "{pim, bigcommerce, main, events, first_import_done}"}
+      200: {description: "{pim, bigcommerce, main, events, first_import_done}", content: {application/json: {schema: {$ref: '#/components/schemas/Config'}}}}
     """
     store, tenant = _ctx(request)
     sections = store.all_sections(tenant)
@@ -286,11 +286,12 @@ async def put_pim(request: Request) -> JSONResponse:
     description: "A stored secret or password is used again only while the URL, client ID and username are
       unchanged; otherwise both must be typed again (422, nothing is sent anywhere). A failed test leaves the
       credentials that last passed in force (`previous_in_use`) and is shown as `pim.last_attempt`."
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/PimForm'}}}}
     responses:
-      200: {description: "{connected, message, hints, previous_in_use, pim}"}
+      200: {description: "{connected, message, hints, previous_in_use, pim}", content: {application/json: {schema: {$ref: '#/components/schemas/PimTest'}}}}
       409: {description: confirmation_required (PIM URL changed after the first import) or pim_in_use}
-      413: {description: body larger than 64 KB, nothing saved}
-      422: {description: invalid fields, secrets to type again (or values the test could not use), nothing saved}
+      413: {description: "body larger than 64 KB, nothing saved"}
+      422: {description: "invalid fields, secrets to type again (or values the test could not use), nothing saved"}
     """
     store, tenant = _ctx(request)
     settings = request.app.state.settings
@@ -335,11 +336,12 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
     summary: Test the BigCommerce credentials; those that pass are saved and used, a failed test keeps the previous ones.
     description: "A stored token is used again only while the store hash and client ID are unchanged; a failed
       test leaves the token that last passed in force (`previous_in_use`, `bigcommerce.last_attempt`)."
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/BigCommerceForm'}}}}
     responses:
-      200: {description: "{connected, message, hints, previous_in_use, bigcommerce}"}
+      200: {description: "{connected, message, hints, previous_in_use, bigcommerce}", content: {application/json: {schema: {$ref: '#/components/schemas/BigCommerceTest'}}}}
       409: {description: confirmation_required (store hash changed after the first import) or store_in_use}
-      413: {description: body larger than 64 KB, nothing saved}
-      422: {description: invalid fields, a token to type again (or values the test could not use), nothing saved}
+      413: {description: "body larger than 64 KB, nothing saved"}
+      422: {description: "invalid fields, a token to type again (or values the test could not use), nothing saved"}
     """
     store, tenant = _ctx(request)
     settings = request.app.state.settings
@@ -379,9 +381,10 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
 async def put_main(request: Request) -> JSONResponse:
     """
     summary: Save locale, channel and main category after checking them against the PIM.
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/MainForm'}}}}
     responses:
-      200: {description: "{saved, main, changed}"}
-      409: {description: pim_not_connected, or confirmation_required after the first import}
+      200: {description: "{saved, main, changed}", content: {application/json: {schema: {$ref: '#/components/schemas/MainSaved'}}}}
+      409: {description: "pim_not_connected, or confirmation_required after the first import"}
       413: {description: body larger than 64 KB}
       422: {description: invalid or inconsistent codes}
       502: {description: the PIM failed}
@@ -412,8 +415,9 @@ async def put_main(request: Request) -> JSONResponse:
 async def put_events(request: Request) -> JSONResponse:
     """
     summary: Store the PIM event subscription's secret (encrypted).
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/ManualEventsForm'}}}}
     responses:
-      200: {description: "{saved, events}"}
+      200: {description: "{saved, events}", content: {application/json: {schema: {$ref: '#/components/schemas/ManualEventsSaved'}}}}
       413: {description: body larger than 64 KB}
       422: {description: invalid secret}
     """
@@ -455,8 +459,10 @@ def _pim_refusal(exc: AkeneoError, store: Store, tenant: str, field: str | None,
 async def pim_locales(request: Request) -> JSONResponse:
     """
     summary: The PIM's enabled locales (optionally only a channel's).
+    parameters:
+      - {name: channel, in: query, required: false, schema: {type: string}}
     responses:
-      200: {description: "{items: [{code, label}], next: null}"}
+      200: {description: "{items: [{code, label}], next: null}", content: {application/json: {schema: {$ref: '#/components/schemas/Choices'}}}}
       409: {description: pim_not_connected}
       422: {description: unusable or unknown channel}
       502: {description: the PIM failed}
@@ -489,9 +495,13 @@ async def pim_locales(request: Request) -> JSONResponse:
 async def pim_channels(request: Request) -> JSONResponse:
     """
     summary: The PIM's channels with their locales and category tree.
+    parameters:
+      - {name: locale, in: query, required: false, schema: {type: string}}
     responses:
-      200: {description: "{items: [{code, label, locales, category_tree, currencies}], next: null}"}
+      200: {description: "{items: [{code, label, locales, category_tree, currencies}], next: null}", content: {application/json: {schema: {$ref: '#/components/schemas/Choices'}}}}
       409: {description: pim_not_connected}
+      422: {description: unusable locale}
+      502: {description: the PIM failed}
     """
     store, tenant = _ctx(request)
     errors: dict[str, str] = {}
@@ -531,10 +541,16 @@ async def pim_categories(request: Request) -> JSONResponse:
     description: "`parent=` lists a category's children (roots without it); `search=` matches codes and
       labels (server-side, bounded scan per call); `limit` 1..100 (default 20); `next` is an opaque cursor to
       pass back as `cursor` with the same other parameters."
+    parameters:
+      - {name: search, in: query, required: false, schema: {type: string}}
+      - {name: parent, in: query, required: false, schema: {type: string}}
+      - {name: locale, in: query, required: false, schema: {type: string}}
+      - {name: limit, in: query, required: false, schema: {type: integer}}
+      - {name: cursor, in: query, required: false, schema: {type: string}}
     responses:
-      200: {description: "{items: [{code, label, parent}], next: str|null}"}
+      200: {description: "{items: [{code, label, parent}], next: str|null}", content: {application/json: {schema: {$ref: '#/components/schemas/Choices'}}}}
       409: {description: pim_not_connected}
-      422: {description: bad limit, cursor or code (the PIM refused the parent, search or cursor)}
+      422: {description: "bad limit, cursor or code (the PIM refused the parent, search or cursor)"}
       502: {description: the PIM failed}
     """
     store, tenant = _ctx(request)

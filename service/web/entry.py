@@ -93,7 +93,7 @@ async def get_session(request: Request) -> JSONResponse:
     """
     summary: The current session (tenant, user, how it was obtained) and its CSRF token.
     responses:
-      200: {description: the session}
+      200: {description: the session, content: {application/json: {schema: {$ref: '#/components/schemas/Session'}}}}
       401: {description: no session}
     """
     return JSONResponse(current_session(request).public())

@@ -54,9 +54,10 @@ def _refused(exc: imports.ImportRefused) -> ApiError:
 async def start_import(request: Request) -> JSONResponse:
     """
     summary: Start a full or delta import.
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/ImportForm'}}}}
     responses:
-      202: {description: "{id}: the run, queued"}
-      409: {description: configuration_incomplete (missing names what) or import_running}
+      202: {description: "{id}: the run, queued", content: {application/json: {schema: {$ref: '#/components/schemas/ImportStarted'}}}}
+      409: {description: "configuration_incomplete (missing names what) or import_running"}
       422: {description: mode is not "full" or "delta"}
     """
     store, conn, tenant = _ctx(request)
@@ -75,7 +76,7 @@ async def list_imports(request: Request) -> JSONResponse:
     """
     summary: The last 30 runs, newest first (each with its first issues; the run itself has them all).
     responses:
-      200: {description: "{items: [run]}"}
+      200: {description: "{items: [run]}", content: {application/json: {schema: {$ref: '#/components/schemas/Runs'}}}}
     """
     store, conn, tenant = _ctx(request)
     items = await _thread(imports.list_runs, store, conn, tenant, imports.RECENT)
@@ -85,8 +86,11 @@ async def list_imports(request: Request) -> JSONResponse:
 async def get_import(request: Request) -> JSONResponse:
     """
     summary: One run (progress, counts, errors and warnings).
+    parameters:
+      - {name: run_id, in: path, required: true, schema: {type: string}}
     responses:
-      200: {description: "{id, mode, status, created_at, started_at, finished_at, progress, counts, errors, warnings}"}
+      200: {description: "{id, mode, status, created_at, started_at, finished_at, progress, counts, errors, warnings}",
+        content: {application/json: {schema: {$ref: '#/components/schemas/Run'}}}}
       404: {description: no such run for this tenant}
     """
     store, conn, tenant = _ctx(request)
@@ -113,7 +117,8 @@ async def get_import_settings(request: Request) -> JSONResponse:
     """
     summary: Import filters, removed-products policy and delta schedule, with what is still missing.
     responses:
-      200: {description: "{settings, schedule, missing, next_import, first_import_done, cleanup}"}
+      200: {description: "{settings, schedule, missing, next_import, first_import_done, cleanup}",
+        content: {application/json: {schema: {$ref: '#/components/schemas/ImportSettings'}}}}
     """
     store, conn, tenant = _ctx(request)
     return JSONResponse(await _settings_document(store, conn, tenant))
@@ -122,9 +127,11 @@ async def get_import_settings(request: Request) -> JSONResponse:
 async def put_import_settings(request: Request) -> JSONResponse:
     """
     summary: Save import filters, removed-products policy and the delta schedule (any subset).
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/ImportSettingsForm'}}}}
     responses:
-      200: {description: "{settings, schedule, ...}: saved; a changed schedule replaced the armed one"}
-      422: {description: invalid fields, nothing saved}
+      200: {description: "{settings, schedule, ...}: saved; a changed schedule replaced the armed one",
+        content: {application/json: {schema: {$ref: '#/components/schemas/ImportSettings'}}}}
+      422: {description: "invalid fields, nothing saved"}
     """
     store, conn, tenant = _ctx(request)
     body = await _body(request)
@@ -140,9 +147,10 @@ async def put_import_settings(request: Request) -> JSONResponse:
 async def start_cleanup(request: Request) -> JSONResponse:
     """
     summary: After a confirmed guarded change, hide or delete what the connector created before it.
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/CleanupForm'}}}}
     responses:
-      202: {description: "{id, action}: the clean-up job, queued"}
-      409: {description: nothing_to_clean, other_store, import_running, cleanup_running}
+      202: {description: "{id, action}: the clean-up job, queued", content: {application/json: {schema: {$ref: '#/components/schemas/CleanupStarted'}}}}
+      409: {description: "nothing_to_clean, other_store, import_running, cleanup_running"}
       422: {description: action is not "hide" or "delete"}
     """
     store, conn, tenant = _ctx(request)

@@ -70,10 +70,12 @@ async def get_mapping(request: Request) -> JSONResponse:
     summary: "The attribute mapping document: each BigCommerce field, the PIM attributes it can take, the
       current choice and the suggestion (on a new tenant the suggested defaults, in force until changed)."
     description: "`?refresh=1` reads the PIM's attributes again instead of the few minutes' cache."
+    parameters:
+      - {name: refresh, in: query, required: false, schema: {type: string}}
     responses:
       200: {description: "{version, locale, fields: [{field, label, level, help, accepts, multiple, max_items,
         value, suggested, attributes: [{code, label, type}]}], families, suggested_families, family_list,
-        saved, connections}"}
+        saved, connections}", content: {application/json: {schema: {$ref: '#/components/schemas/MappingDocument'}}}}
       409: {description: pim_not_connected}
       502: {description: the PIM failed}
     """
@@ -90,8 +92,10 @@ async def put_mapping(request: Request) -> JSONResponse:
     description: "Every field is checked against the PIM's attributes before anything is saved; a saved
       change bumps the version, which every product's change-detection hash includes, so the next import
       re-evaluates every product."
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/MappingForm'}}}}
     responses:
-      200: {description: "{saved, version, changed, mapping: <the document GET returns>}"}
+      200: {description: "{saved, version, changed, mapping: <the document GET returns>}",
+        content: {application/json: {schema: {$ref: '#/components/schemas/MappingSaved'}}}}
       409: {description: "pim_not_connected, bigcommerce_not_connected, or mapping_changed (the body's version
         is not the current one)"}
       413: {description: body larger than 16 MB}
@@ -110,12 +114,14 @@ async def preview_mapping(request: Request) -> JSONResponse:
     summary: The BigCommerce payload the import would send for one product or product model.
     description: 'Body `{"identifier": ...}` or `{"model": ...}`, optionally `"mapping"`: an edited
       document to preview before saving it. The same Context and build function as the import.'
+    requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/PreviewForm'}}}}
     responses:
-      200: {description: "{payload, warnings, errors, sku, key, content_hash, media, mapping_version, notes}"}
+      200: {description: "{payload, warnings, errors, sku, key, content_hash, media, mapping_version, notes}",
+        content: {application/json: {schema: {$ref: '#/components/schemas/Preview'}}}}
       404: {description: no such product or product model in the PIM}
-      409: {description: pim_not_connected, bigcommerce_not_connected or main_not_configured}
+      409: {description: "pim_not_connected, bigcommerce_not_connected or main_not_configured"}
       413: {description: body larger than 16 MB}
-      422: {description: neither or both of identifier and model, or an invalid mapping}
+      422: {description: "neither or both of identifier and model, or an invalid mapping"}
       502: {description: the PIM or BigCommerce failed}
     """
     body = await _json_body(request)

@@ -2,10 +2,11 @@
 acknowledged (200) once Redis holds them — never after the sync itself.
 
 Outside `/api`: no session, no CSRF (the signature is the authentication). Order of the work:
-bounded body → the tenant's secrets (an unknown tenant gets the same HMAC work, then 404) → the
-format from the headers → signature (and, legacy, timestamp and replay) → 401 with nothing written →
-payload → one Redis script (dedupe by event id, dirty items, backlog bound) → enqueue the tenant's
-debounced sync job when none is queued → 200, or 429 when the backlog is over its bound.
+bounded body → a JSON content type (else 415) → the tenant's secrets (an unknown tenant gets the same HMAC
+work, then 404) → the format from the headers → signature (and, legacy, timestamp) → payload (signed
+garbage: 400) → legacy replay → 401 with nothing written → one Redis script (dedupe by event id, dirty
+items, backlog bound) → enqueue the tenant's debounced sync job when none is queued → 200, or 429 when the
+backlog is over its bound.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ async def _read_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
+def _json_content_type(value: str) -> bool:
+    """JSON, CloudEvents JSON (`+json`), or no content type at all (older senders omit it)."""
+    media = value.split(";", 1)[0].strip().lower()
+    return not media or media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 async def head(request: Request) -> Response:
     """The Event Platform checks the URL with HEAD before it subscribes."""
     known, _ = await asyncio.to_thread(policy.tenant_secrets, request.app.state.store, request.path_params["tenant"])
@@ -65,6 +72,8 @@ async def receive(request: Request) -> Response:
         return Response(status_code=400)
     if body is None:
         return _answer(413, "too_large", f"The body is larger than {policy.MAX_BODY} bytes.")
+    if not _json_content_type(request.headers.get("content-type", "")):
+        return _answer(415, "unsupported_media_type", "Send JSON: application/json or application/cloudevents+json.")
     known, tenant_secrets = await asyncio.to_thread(policy.tenant_secrets, app.store, tenant)
     fmt = detect_format(request.headers)
     now = time.time()
@@ -80,6 +89,12 @@ async def receive(request: Request) -> Response:
         failure = "missing"
     if not known:
         return _answer(404, "not_found", "No such connection.")
+    pairs: list[tuple[str, str]] = []
+    if failure is None:
+        try:
+            pairs = event_platform_items(body) if fmt == "event_platform" else legacy_items(body)
+        except BadPayload as exc:  # signed garbage: refused before anything (the replay guard too) is written
+            return _answer(400, "bad_payload", str(exc))
     if failure is None and fmt == "legacy":
         # the same signed request twice within its 5 minutes is a replay, not a redelivery
         digest = hashlib.sha256(request.headers.get("x-akeneo-request-signature", "").strip().lower().encode())
@@ -89,10 +104,6 @@ async def receive(request: Request) -> Response:
         await asyncio.to_thread(policy.count_rejected, app.redis, tenant)
         log.info("webhook refused", extra={"tenant": tenant, "format": fmt, "reason": failure})
         return _answer(401, "unauthorized", policy.REFUSALS[failure])
-    try:
-        pairs = event_platform_items(body) if fmt == "event_platform" else legacy_items(body)
-    except BadPayload as exc:
-        return _answer(400, "bad_payload", str(exc))
     result = await asyncio.to_thread(policy.accept, app.redis, tenant, pairs)
     if result.over_backlog:
         return _answer(429, "backlog", "Too many changes are waiting for this connection: send them later.",
