@@ -9,9 +9,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import os
+import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +29,9 @@ from service.events import policy
 from service.redis_conn import connect
 from service.settings import load_settings
 from service.store.events import PENDING_GRACE
-from tests.faults_env import own_redis
+from service.store.imports import ImportStore
+from tests.faults_env import compare, own_redis, set_prices
+from tests.import_env import STORE_HASH, expected_catalog, import_env, wait_for
 from tests.reliability import record
 from tests.servers import serve
 
@@ -157,3 +162,45 @@ def test_stalled_or_unreachable_redis_answers_503_in_seconds_and_leaves_nothing_
                script_ran_after_timeout=int(bool(ran)))
         record("faults", "Redis unreachable (killed): web and webhooks", requests=len(down),
                answered_503=sum(s == 503 for s, _ in down.values()), worst_seconds=round(worst_down, 2))
+
+
+def test_redis_restarted_mid_import_the_run_goes_on_and_the_store_ends_as_the_pim_says(tmp_path):
+    category = "pc_monitors"  # 122 products: two pages of 100
+    with own_redis(tmp_path / "redis") as server, import_env(server.url, tmp_path, category=category) as env:
+        prices = set_prices(env, expected_catalog(category).simple, 100)
+        env.bc_app.state.bc.set_faults(STORE_HASH, latency=0.02)  # a page long enough to be caught mid-way
+        started = time.monotonic()
+        run_id = env.start("full")
+        imports = ImportStore(env.conn)
+        workers = [env.worker(burst=False)]
+        restarts = 0
+        try:
+            def mid_page() -> bool:
+                checkpoint = imports.checkpoint(run_id) or {}
+                return checkpoint.get("phase") == "simple" and len(env.bc_state.products) >= 30
+            wait_for(mid_page, timeout=60, every=0.05)
+            server.restart(down_for=1.0)  # SIGKILL: whatever the last second wrote may be gone
+            env.bc_app.state.bc.set_faults(STORE_HASH)
+
+            def finished() -> bool:
+                nonlocal restarts
+                if workers[-1].poll() is not None:  # a supervisor restarts a dead worker: so does the test
+                    restarts += 1
+                    workers.append(env.worker(burst=False))
+                with contextlib.suppress(redis.RedisError):
+                    return env.run(run_id)["status"] not in ("queued", "running")
+                return False
+            wait_for(finished, timeout=90, every=0.25)
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait()
+        run = env.run(run_id)
+        assert run["status"] == "succeeded", run
+        diff = compare(env, category)
+        assert diff.exact, diff.details
+        assert diff.products == len(prices)
+        record("faults", "Redis restarted (SIGKILL, AOF) mid-import", runs=1, ended=run["status"],
+               products=diff.products, lost=diff.lost, duplicates=diff.duplicates, stale=diff.stale,
+               worker_restarts=restarts, seconds=round(time.monotonic() - started, 1))
