@@ -186,3 +186,33 @@ def set_prices(env: Env, skus, base: float) -> dict[str, float]:
             assert response.status_code == 200, response.text
             prices[sku] = float(amount)
     return prices
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                # /proc/<pid>/stat: "pid (comm) state ppid ...": comm may hold spaces, so split after ")"
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if ppid == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def kill_worker(proc: subprocess.Popen) -> int:
+    """SIGKILL a worker process and every process under it (RQ's work horse runs in a process group of its
+    own, so killing the worker's group alone would leave the job running: not what a crash does).
+    Returns how many processes were killed."""
+    if proc.poll() is not None:
+        return 0
+    tree, todo = [], [proc.pid]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += _children(pid)
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    return len(tree)

@@ -251,6 +251,12 @@ def recover_imports(conn: redis.Redis) -> int:
     return picked
 
 
+def lease_wait_ms(conn: redis.Redis) -> int:
+    """Milliseconds until the longest import lease of an unfinished run runs out (0: none is held)."""
+    return max((_lease(conn, tenant, "-").remaining_ms() for tenant in ImportStore(conn).active_runs().values()),
+               default=0)
+
+
 def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str) -> str:
     imports = ImportStore(conn, store.box)
     checkpoint = imports.checkpoint(run_id)
