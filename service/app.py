@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import redis
@@ -58,6 +62,18 @@ def build_routes() -> list[BaseRoute]:
     ]
 
 
+REDIS_THREADS = 32  # blocking Redis calls run in threads; a stalled Redis holds each for its socket timeout
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    # The default pool (min(32, cores + 4): 6 here) would queue requests behind stalled Redis calls, so
+    # under a stall the 503s would come after several socket timeouts instead of one.
+    pool = ThreadPoolExecutor(max_workers=REDIS_THREADS, thread_name_prefix="web-redis")
+    asyncio.get_running_loop().set_default_executor(pool)
+    yield
+
+
 def create_app(settings: Settings, conn: redis.Redis | None = None) -> Starlette:
     if conn is None:
         if not settings.redis_url:
@@ -73,6 +89,7 @@ def create_app(settings: Settings, conn: redis.Redis | None = None) -> Starlette
         middleware=[Middleware(RequestContext, frame_ancestors=frame_ancestors, extra_ancestors=TenantFrames()),
                     Middleware(ApiGuard)],
         exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.redis = conn

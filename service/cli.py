@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 from service.logs import setup_logging
-from service.redis_conn import EmbeddedRedis, connect, reachable
+from service.redis_conn import WORKER_RECONNECTS, EmbeddedRedis, connect, reachable
 from service.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("connector.cli")
@@ -64,7 +64,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from workers.worker import run_worker
 
     with _redis(settings) as url:
-        run_worker(connect(url), burst=args.burst)
+        run_worker(connect(url, reconnects=WORKER_RECONNECTS), burst=args.burst)
     return 0
 
 

@@ -164,6 +164,8 @@ def run_document(conn: redis.Redis, run: dict[str, Any], *, issues_limit: int = 
         "warnings_total": max(int(totals.get("warnings") or 0), len(warnings)),
         "trigger": run.get("trigger", "manual"), "message": run.get("message"),
         "mapping_version": run.get("mapping_version"),
+        # pages retried after a failure (the PIM or the store failing, gone, throttling): what happened
+        "retries": int(run.get("retries") or 0), "last_retry": run.get("last_retry"),
     }
 
 

@@ -7,6 +7,7 @@ every job carries `meta.tenant`, so a tenant's jobs can be found and cancelled."
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ import redis
 from rq import Queue
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 EVENTS = "events"
@@ -55,3 +56,18 @@ def cancel_tenant_jobs(conn: redis.Redis, tenant: str) -> int:
                 job.cancel()
             count += 1
     return count
+
+
+def wait_tenant_jobs_stopped(conn: redis.Redis, tenant: str, timeout: float = 5.0) -> bool:
+    """Wait (at most `timeout` s) until none of the tenant's jobs is running; False if one still is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [job for q in queues(conn)
+                   for job in Job.fetch_many(StartedJobRegistry(queue=q).get_job_ids(), connection=conn)
+                   if job is not None and job.meta.get("tenant") == tenant
+                   and job.get_status() == JobStatus.STARTED]
+        if not running:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

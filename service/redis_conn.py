@@ -9,12 +9,29 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 log = logging.getLogger("connector.redis")
 
 
-def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+# Every command of the web process answers or fails within WEB_SOCKET_TIMEOUT: a stalled Redis (paused,
+# swapping, a network partition) turns into a 503 in seconds instead of a request, and a thread of the
+# pool, held forever. A refused or reset connection (Redis restarting) is retried once; a timeout is not:
+# the command may have run, and the caller's answer (503, the sender retries) is the safe one.
+WEB_SOCKET_TIMEOUT = 3.0
+CONNECT_TIMEOUT = 3.0
+WORKER_RECONNECTS = 15  # ~12 s of a Redis restart bridged inside a job instead of failing its page
+
+
+def connect(url: str, *, socket_timeout: float | None = WEB_SOCKET_TIMEOUT, reconnects: int = 1) -> redis.Redis:
+    """A connection with timeouts on connect and on every command, retrying a refused or dropped
+    connection `reconnects` times (0.1 s, then doubling up to 1 s apart). The worker asks for more
+    (a Redis restart takes a few seconds) and hands the connection to RQ, which raises `socket_timeout`
+    above its blocking dequeue's wait (rq.Worker._set_connection)."""
+    retry = Retry(ExponentialBackoff(cap=1.0, base=0.1), reconnects, supported_errors=(redis.ConnectionError,))
+    return redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=socket_timeout,
+                                retry=retry, health_check_interval=30)
 
 
 def reachable(url: str, timeout: float = 3.0) -> str | None:

@@ -3,22 +3,53 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import redis
 from rq import Worker
 
+from service.crypto import SecretBox
+from service.settings import load_settings
+from service.store import Store
 from workers.jobs.schedules import rearm_schedules
 from workers.queues import queues
 
 log = logging.getLogger("connector.worker")
 
 
+def _store(conn: redis.Redis) -> Store:
+    settings = load_settings()
+    return Store(conn, SecretBox(settings.secret_key, settings.secret_key_fallbacks))
+
+
 def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = None) -> bool:
     worker = Worker(queues(conn), connection=conn, name=name)
     rearm_schedules(conn)  # a tick lost with a killed worker must not end a tenant's schedule
-    from workers.jobs.imports import recover_imports  # imports left by a dead worker go on
-
-    recover_imports(conn)
+    store = _store(conn)
+    _recover(conn, store)
     log.info("worker started", extra={"queues": [q.name for q in worker.queues], "burst": burst})
     return worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level),
                        with_scheduler=True)
+
+
+def _recover(conn: redis.Redis, store: Store, *, again: bool = True) -> None:
+    """Imports and event backlogs left by a dead worker go on. Those whose dead job still holds its lease
+    are looked at again by a timer in this process once the lease has run out: not through RQ's scheduler,
+    whose lock the dead worker's scheduler holds for another 61 s and a new worker asks for only every
+    120 s (rq.scheduler), so a crash would otherwise cost a tenant two minutes."""
+    from workers.jobs.events import recover_events
+    from workers.jobs.imports import lease_wait_ms, recover_imports
+
+    recover_imports(conn)
+    wait_ms = max(recover_events(conn, store), lease_wait_ms(conn))
+    if wait_ms and again:
+        timer = threading.Timer(wait_ms / 1000 + 0.3, _recover_quietly, args=(conn, store))
+        timer.daemon = True
+        timer.start()
+
+
+def _recover_quietly(conn: redis.Redis, store: Store) -> None:
+    try:
+        _recover(conn, store, again=False)
+    except Exception:  # the scheduled watchdogs remain; a failed look must not kill the worker's thread
+        log.warning("recovery after the leases failed", exc_info=True)

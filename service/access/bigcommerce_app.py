@@ -17,7 +17,7 @@ from service.config.checks import CheckCrashed, check_bigcommerce
 from service.config.records import bigcommerce_section, has_credentials, save_tested
 from service.embed.extensions import remove_best_effort as remove_extensions
 from service.events.subscription import remove_event_subscription
-from service.queues import cancel_tenant_jobs
+from service.queues import cancel_tenant_jobs, wait_tenant_jobs_stopped
 from service.web import pages
 from service.web.templating import message_page
 
@@ -142,14 +142,18 @@ async def uninstall(request: Request) -> Response:
     if isinstance(claims, Response):
         return claims
     store = request.app.state.store
-    tenant = store.tenant_for_store(claims["store_hash"])
+    tenant = await asyncio.to_thread(store.tenant_for_store, claims["store_hash"])
     if tenant:
         await remove_event_subscription(request.app.state.settings, store, tenant)
         await remove_extensions(request.app.state.settings, store, tenant)
-        cancelled = await asyncio.to_thread(cancel_tenant_jobs, request.app.state.redis, tenant)
-        revoked = request.app.state.sessions.revoke_tenant(tenant)
+        revoked = await asyncio.to_thread(request.app.state.sessions.revoke_tenant, tenant)
         # Nothing a merchant would consider theirs stays: credentials, configuration, mapping, history.
-        store.delete_tenant(tenant)
+        # Deleted before the jobs are cancelled, so a page job starting in between finds no run and leaves;
+        # deleted again once the running ones have stopped, for what they wrote while being stopped.
+        await asyncio.to_thread(store.delete_tenant, tenant)
+        cancelled = await asyncio.to_thread(cancel_tenant_jobs, request.app.state.redis, tenant)
+        await asyncio.to_thread(wait_tenant_jobs_stopped, request.app.state.redis, tenant)
+        await asyncio.to_thread(store.delete_tenant, tenant)
         log.info("app uninstalled", extra={"tenant": tenant, "jobs_cancelled": cancelled, "sessions_revoked": revoked})
     return Response(status_code=204)
 

@@ -59,4 +59,5 @@ def accept(conn: redis.Redis, tenant: str, pairs: Iterable[tuple[str, str]]) -> 
         except redis.RedisError:
             events.clear_job_flag(tenant)  # the next delivery tries again
             raise
+        events.confirm_job_flag(tenant)
     return result

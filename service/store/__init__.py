@@ -18,6 +18,7 @@ from service.crypto import SecretBox
 from service.store.sessions import session_key
 
 PREFIX = "connector"
+RUN_PARTS = ("", ":counts", ":errors", ":warnings", ":checkpoint", ":seen", ":catalog")  # connector:run:{id}…
 RUN_HISTORY_KEPT = 100
 # kind -> (index, the section field it is keyed by, the tenant record field)
 CLAIMS = {"pim": ("tenant-by-pim", "url", "pim_url"), "bigcommerce": ("tenant-by-store", "store_hash", "store_hash")}
@@ -286,7 +287,8 @@ class Store:
         keys = [self._t(tenant)] + [k.decode() if isinstance(k, bytes) else k
                                     for k in conn.scan_iter(match=self._t(tenant, "*"), count=500)]
         for run_id in conn.lrange(self._t(tenant, "runs"), 0, -1):
-            keys.append(f"{PREFIX}:run:{run_id.decode()}")
+            # the run and what the engine keeps beside it (service/store/imports.py)
+            keys += [f"{PREFIX}:run:{run_id.decode()}{part}" for part in RUN_PARTS]
         return keys
 
     def _script(self, source: str):
@@ -302,6 +304,10 @@ class Store:
         for key in keys:
             pipe.delete(key)
         pipe.srem(f"{PREFIX}:tenants", tenant)
+        active = self.redis.hgetall(f"{PREFIX}:imports:active")  # an uninstall during an import
+        mine = [run for run, owner in active.items() if owner == tenant.encode()]
+        if mine:
+            pipe.hdel(f"{PREFIX}:imports:active", *mine)
         for field, index in (("pim_url", "tenant-by-pim"), ("store_hash", "tenant-by-store")):
             if meta.get(field) and self.redis.get(f"{PREFIX}:{index}:{meta[field]}") == tenant.encode():
                 pipe.delete(f"{PREFIX}:{index}:{meta[field]}")

@@ -31,6 +31,7 @@ PREFIX = "connector"
 SEEN_TTL = 2 * 3600  # the Event Platform retries after 5, 10 and 20 minutes: ids are kept well past that
 REPLAY_TTL = 600  # a legacy request is accepted for 5 minutes: its signature is remembered for longer
 JOB_FLAG_TTL = 120  # a job renews it while it works; a dead job frees it by expiry
+PENDING_GRACE = 2.0  # seconds a job flag may wait for its enqueue's confirmation before another delivery re-enqueues
 STATS_TTL = 2 * 3600
 FAILURES_KEPT = 50
 CONTEXT_TTL = 120
@@ -42,7 +43,7 @@ MAX_BACKLOG = 20000  # items waiting per tenant; past it deliveries get 429 (the
 STAT_FIELDS = ("received", "duplicate", "applied", "unchanged", "skipped", "failed", "rejected")
 
 # KEYS: dirty, due, job flag, last, stats bucket; ARGV: now, seen prefix, seen ttl, max backlog, quiet,
-# max wait, category quiet, category max wait, then (event id, item) pairs.
+# max wait, category quiet, category max wait, pending grace, then (event id, item) pairs.
 # Returns {accepted, duplicates, over_backlog (0/1), enqueue (0/1), waiting}.
 _ACCEPT = """
 local now = tonumber(ARGV[1])
@@ -51,7 +52,7 @@ if backlog >= tonumber(ARGV[4]) then
   return {0, 0, 1, 0, backlog}
 end
 local accepted, duplicates = 0, 0
-for i = 9, #ARGV, 2 do
+for i = 10, #ARGV, 2 do
   local id, item = ARGV[i], ARGV[i + 1]
   local fresh = true
   if id ~= '' then
@@ -75,10 +76,17 @@ end
 redis.call('HINCRBY', KEYS[5], 'received', accepted)
 if duplicates > 0 then redis.call('HINCRBY', KEYS[5], 'duplicate', duplicates) end
 redis.call('EXPIRE', KEYS[5], 7200)
+if accepted > 0 then redis.call('SET', KEYS[4], tostring(now)) end
+-- the flag is 'pending:<when>' from here until the caller confirms its enqueue ('1', also the job's own
+-- renewal). A pending flag older than the grace means the enqueue never happened (the caller timed out
+-- on a stalled Redis after this script ran): this delivery, even a retried duplicate, enqueues again.
+-- Items left dirty with no flag at all (a job died and its flag expired) get a job the same way.
 local enqueue = 0
-if accepted > 0 then
-  redis.call('SET', KEYS[4], tostring(now))
-  if redis.call('HLEN', KEYS[1]) > 0 and redis.call('SET', KEYS[3], '1', 'NX', 'EX', 120) then
+if redis.call('HLEN', KEYS[1]) > 0 then
+  local flag = redis.call('GET', KEYS[3])
+  local stuck = flag and string.sub(flag, 1, 8) == 'pending:' and now - tonumber(string.sub(flag, 9)) > tonumber(ARGV[9])
+  if not flag or stuck then
+    redis.call('SET', KEYS[3], 'pending:' .. ARGV[1], 'EX', 120)
     enqueue = 1
   end
 end
@@ -144,7 +152,7 @@ class EventStore:
         or running). Nothing is recorded when the backlog is over its bound."""
         now = time.time() if now is None else now
         args: list[Any] = [f"{now:.3f}", self._t(tenant, "seen") + ":", SEEN_TTL, MAX_BACKLOG, QUIET, MAX_WAIT,
-                           CATEGORY_QUIET, CATEGORY_MAX_WAIT]
+                           CATEGORY_QUIET, CATEGORY_MAX_WAIT, PENDING_GRACE]
         for event_id, item in events:
             args += [event_id, item]
         keys = [self._t(tenant, "dirty"), self._t(tenant, "due"), self._t(tenant, "job"), self._t(tenant, "last"),
@@ -198,6 +206,10 @@ class EventStore:
 
     def job_flag(self, tenant: str) -> bool:
         return bool(self.redis.exists(self._t(tenant, "job")))
+
+    def confirm_job_flag(self, tenant: str) -> None:
+        """The enqueue after `accept` went through (a job already running may have renewed it)."""
+        self.redis.set(self._t(tenant, "job"), "1", xx=True, keepttl=True)
 
     def clear_job_flag(self, tenant: str) -> None:
         self.redis.delete(self._t(tenant, "job"))

@@ -85,12 +85,23 @@ class PageCommit:
         self.done += other.done
 
 
+# KEYS: the tenant's record, the key to set; ARGV: value, TTL (s).
+_SET_IF_TENANT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[2]))
+  return 1
+end
+return 0
+"""
+
+
 class ImportStore:
     def __init__(self, conn: redis.Redis, box: SecretBox | None = None) -> None:
         self.redis = conn
         self.box = box
         self._claim = conn.register_script(_CLAIM_NAMES)
         self._release = conn.register_script(_RELEASE_NAMES)
+        self._set_if_tenant = conn.register_script(_SET_IF_TENANT)
 
     # -- keys -------------------------------------------------------------------------------------
     @staticmethod
@@ -288,7 +299,10 @@ class ImportStore:
         ttl = int(token.get("expires_at", 0) - time.time())
         if ttl > 0:
             doc = {**token, "fp": fingerprint}
-            self.redis.set(self._t(tenant, "pim-token"), self.box.encrypt(doc), ex=ttl)
+            # only while the tenant exists: a media download in flight during an uninstall must not
+            # leave a token behind for a tenant that is gone
+            self._set_if_tenant(keys=[self._t(tenant), self._t(tenant, "pim-token")],
+                                args=[self.box.encrypt(doc), ttl])
 
 
 def chunked(items: list, size: int) -> Iterator[list]:

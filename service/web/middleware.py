@@ -7,11 +7,16 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
+import redis
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("connector.web")
+
+# Redis down or stalled (redis-py's errors; TimeoutError also from run_sync's asyncio.wait_for)
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, TimeoutError)
+RETRY_AFTER = 5
 
 
 class RequestContext:
@@ -71,6 +76,17 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_tracked)
+        except REDIS_DOWN as exc:
+            # Redis refused, dropped or did not answer within its socket timeout: nothing was answered
+            # yet, so say "try again" (a webhook sender retries a 503; Akeneo does) rather than 500.
+            log.warning("redis unavailable", extra={"request_id": rid, "path": scope["path"],
+                                                    "error": type(exc).__name__})
+            if not started_response:
+                response = JSONResponse({"error": "unavailable", "request_id": rid, "message":
+                                         "The connector cannot reach its database right now. Try again in a "
+                                         "few seconds; nothing was changed."}, status_code=503,
+                                        headers={"Retry-After": str(RETRY_AFTER)})
+                await response(scope, receive, send_with_headers)
         except Exception:
             # Answer here, inside the request id and headers, rather than in Starlette's outer handler.
             log.exception("unhandled error", extra={"request_id": rid, "path": scope["path"]})

@@ -8,7 +8,9 @@ and removes each item only if no event touched it meanwhile (else it is due agai
 when the set is empty (atomically dropping the flag, so a concurrent delivery enqueues a new job).
 
 One job per tenant at a time (lease `connector:lease:events:{tenant}`); a second copy exits at once.
-A crash leaves the items dirty: the flag expires and the next delivery (or the retry below) picks them up.
+A crash leaves the items dirty: `recover_events` (when a worker starts) gives each tenant with waiting
+items a job again once the dead job's lease has run out; between restarts, a delivery after the flag
+expired enqueues one too (service/store/events.py).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import threading
 import time
 from datetime import timedelta
 
+import redis
 from rq import get_current_job
 
+from service.store import Store
 from service.store.embed import ItemSyncs
 from service.store.events import EventStore
 from service.store.leases import Lease
@@ -39,7 +43,7 @@ BATCH = 200  # items per sync batch
 IDLE_POLL = 0.05  # seconds between looks at the due set while items wait for their debounce
 RETRY_DELAY = 5  # seconds (times the attempt) before a failed batch is tried again by a new job
 MAX_ATTEMPTS = 4
-LEASE_TTL_MS = 60000
+LEASE_TTL_MS = int(float(os.environ.get("CONNECTOR_EVENTS_LEASE_TTL", "60")) * 1000)  # renewed every third
 
 
 def sync_events(tenant: str, attempt: int = 0) -> None:
@@ -179,3 +183,22 @@ def _again(ctx: JobContext, tenant: str, delay: float, attempt: int = 0) -> None
     else:
         q.enqueue_in(timedelta(seconds=delay), sync_events, tenant, attempt, job_timeout=JOB_TIMEOUT,
                      meta={"tenant": tenant}, result_ttl=60)
+
+
+def recover_events(conn: redis.Redis, store: Store) -> int:
+    """At worker start: every tenant with items waiting and no living job (its lease is free) gets a sync
+    job. Returns the milliseconds until the longest lease still held runs out (0: none), so the worker
+    can look again then: a job that died with the previous worker holds its lease until it expires."""
+    events = EventStore(conn)
+    wait_ms = 0
+    for tenant in store.tenants():
+        if not events.waiting(tenant):
+            continue
+        left = Lease(conn, f"events:{tenant}").remaining_ms()
+        if left:
+            wait_ms = max(wait_ms, left)
+            continue
+        events.renew_job_flag(tenant)  # a job is queued: deliveries meanwhile need not enqueue another
+        queue(conn, EVENTS).enqueue(sync_events, tenant, job_timeout=JOB_TIMEOUT, meta={"tenant": tenant},
+                                    result_ttl=60)
+    return wait_ms

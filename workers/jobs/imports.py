@@ -31,6 +31,8 @@ from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from service.clients.akeneo import AkeneoAuthError, AkeneoError, AkeneoUnreachable
+from service.clients.bigcommerce import BigCommerceAuthError, BigCommerceError, BigCommerceUnreachable
 from service.crypto import SecretBox
 from service.settings import load_settings
 from service.store import Store
@@ -46,7 +48,7 @@ log = logging.getLogger("connector.jobs.imports")
 PAGE_TIMEOUT = int(os.environ.get("CONNECTOR_IMPORT_PAGE_TIMEOUT", "900"))  # RQ job_timeout per page
 LEASE_TTL = float(os.environ.get("CONNECTOR_IMPORT_LEASE_TTL", "60"))  # seconds; renewed every third
 WATCH_INTERVAL = max(2 * LEASE_TTL, 5.0)  # seconds between two looks of a run's watchdog
-MAX_PAGE_ATTEMPTS = 8
+MAX_PAGE_ATTEMPTS = int(os.environ.get("CONNECTOR_IMPORT_MAX_ATTEMPTS", "8"))  # tries of one page, then failed
 RETRY_BASE = float(os.environ.get("CONNECTOR_IMPORT_RETRY_BASE", "5"))  # seconds before a failed page's retry
 LAST_SUCCESS = "import:last_success_started_at"
 
@@ -130,16 +132,49 @@ def _retry_later(conn: redis.Redis, store: Store, imports: ImportStore, tenant: 
     attempts = int(checkpoint.get("attempts", 0)) + 1
     log.warning("import page failed", extra={"run": run_id, "step": checkpoint.get("step"), "attempt": attempts,
                                              "error": f"{type(exc).__name__}: {exc}"})
+    why = reason(exc)
     if attempts > MAX_PAGE_ATTEMPTS:
         _finish(store, imports, tenant, run_id, checkpoint, "failed",
-                f"The import stopped: {type(exc).__name__}: {exc}")
+                f"The import stopped: {why}, {MAX_PAGE_ATTEMPTS + 1} times in a row. What was sent is kept; "
+                "start the import again once this is fixed: nothing is sent twice.")
         return
+    # the history says what happened, also when the run succeeds in the end
+    run = store.get_run(tenant, run_id) or {}
+    store.update_run(tenant, run_id, retries=int(run.get("retries") or 0) + 1,
+                     last_retry={"at": time.time(), "attempt": attempts, "reason": why})
     new_job = _job_id(run_id, int(checkpoint.get("step", 0)))
     imports.set_checkpoint(run_id, {**checkpoint, "next_job": new_job, "attempts": attempts,
                                     "last_error": f"{type(exc).__name__}: {exc}"[:500]})
     delay = min(RETRY_BASE * 2 ** (attempts - 1), 600)
     queue(conn, IMPORTS).enqueue_in(timedelta(seconds=delay), run_page, tenant, run_id, job_id=new_job,
                                     job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
+
+
+def reason(exc: BaseException) -> str:
+    """A failed page's cause in the merchant's words (the run's message; the log keeps the details)."""
+    status = getattr(exc, "status", None)
+    if isinstance(exc, AkeneoUnreachable):
+        return f"the PIM could not be reached ({_NETWORK.get(exc.kind, exc.kind)})"
+    if isinstance(exc, AkeneoAuthError):
+        return "the PIM refused the connection's credentials: check them on the configuration page"
+    if isinstance(exc, BigCommerceUnreachable):
+        return f"BigCommerce could not be reached ({_NETWORK.get(exc.kind, exc.kind)})"
+    if isinstance(exc, BigCommerceAuthError):
+        return "BigCommerce refused the store's access token: install the app again or save a new token"
+    side = "the PIM" if isinstance(exc, AkeneoError) else "BigCommerce" if isinstance(exc, BigCommerceError) else None
+    if side and status == 429:
+        return f"{side} kept asking us to slow down (too many requests)"
+    if side and status and status >= 500:
+        return f"{side} kept failing (HTTP {status}, an error on its side)"
+    if side:
+        return f"{side} refused a request (HTTP {status}): {str(exc)[:200]}"
+    if isinstance(exc, redis.RedisError):
+        return "the connector's database did not answer"
+    return f"an unexpected error ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+_NETWORK = {"refused": "connection refused", "timeout": "no answer in time", "dns": "its address is unknown",
+            "tls": "its certificate was refused", "reset": "the connection was cut"}
 
 
 def _heartbeat(lease: Lease, stop: threading.Event) -> None:
@@ -251,6 +286,12 @@ def recover_imports(conn: redis.Redis) -> int:
     return picked
 
 
+def lease_wait_ms(conn: redis.Redis) -> int:
+    """Milliseconds until the longest import lease of an unfinished run runs out (0: none is held)."""
+    return max((_lease(conn, tenant, "-").remaining_ms() for tenant in ImportStore(conn).active_runs().values()),
+               default=0)
+
+
 def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str) -> str:
     imports = ImportStore(conn, store.box)
     checkpoint = imports.checkpoint(run_id)
@@ -275,7 +316,9 @@ def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str) -> str:
     attempts = int(checkpoint.get("attempts", 0)) + 1
     if attempts > MAX_PAGE_ATTEMPTS:
         _finish(store, imports, tenant, run_id, checkpoint, "failed",
-                f"The import stopped: its page failed {MAX_PAGE_ATTEMPTS} times")
+                f"The import stopped: the worker running one of its pages stopped {MAX_PAGE_ATTEMPTS} times "
+                "(it crashed or was restarted). What was sent is kept; start the import again: nothing is "
+                "sent twice.")
         return "failed"
     new_job = _job_id(run_id, int(checkpoint.get("step", 0)))
     imports.set_checkpoint(run_id, {**checkpoint, "next_job": new_job, "attempts": attempts})
