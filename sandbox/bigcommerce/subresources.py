@@ -52,7 +52,7 @@ def add_variant(store: Store, pid: int, body: dict, prefix: str = "") -> dict:
     refs = resolve_option_refs(store, pid, body["option_values"], prefix)
     if cat.sku_owner(store, body["sku"]):
         raise conflict("The variant sku is a duplicate", {f"{prefix}sku": f"Sku '{body['sku']}' is not unique"})
-    existing = [v for v in store.variants.values() if v["product_id"] == pid]
+    existing = store.variants.for_product(pid)
     if len(existing) >= MAX_VARIANTS:
         raise invalid({f"{prefix}variants": f"A product can have at most {MAX_VARIANTS} variants"})
     if any(sorted(v["option_refs"]) == sorted(refs) for v in existing):
