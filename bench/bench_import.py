@@ -152,7 +152,11 @@ class Bench:
         run_id = start_import(self.store, self.conn, tenant, mode)
         started = time.monotonic()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--burst"], cwd=ROOT,
+        command = [sys.executable, "-m", "service.cli", "worker", "--burst"]
+        if self.args.profile:  # py-spy (pip install py-spy): wall-clock samples of the worker and its horses
+            command = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--idle",
+                       "--format", "raw", "--rate", "50", "-o", f"{self.args.profile}.{mode}.txt", "--", *command]
+        worker = subprocess.Popen(command, cwd=ROOT,
                                   env=self.env, start_new_session=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         peak = {"rss": 0, "milestones": []}
@@ -241,6 +245,7 @@ def main() -> None:
     parser.add_argument("--quota", default="150/30000", help="N/WINDOW_MS for the quota scenario")
     parser.add_argument("--time-limit", type=float, default=3600, help="seconds per scenario")
     parser.add_argument("--image-mode", choices=("url", "upload"), default="url")
+    parser.add_argument("--profile", metavar="PREFIX", help="run the worker under py-spy, samples in PREFIX.MODE.txt")
     args = parser.parse_args()
     scenarios = args.scenarios.split(",")
 
