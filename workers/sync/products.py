@@ -35,7 +35,7 @@ from workers.sync.context import SyncContext
 log = logging.getLogger("connector.sync.products")
 
 MEDIA_MARK = "pim-media:"  # placeholder image URL during a build: stable hashes, real URL at send time
-CREATE_CONCURRENCY = 16  # creates in flight per page; the shared rate governor still paces them
+CREATE_CONCURRENCY = 32  # creates in flight per page (BigCommerce has no one-at-a-time rule for them); the shared rate governor still paces them
 MAX_NAME = 250
 INCLUDE = "variants,images,custom_fields"
 
