@@ -105,6 +105,7 @@ class Bench:
         self.args, self.redis_url, self.tmp, self.catalog_dir = args, redis_url, tmp, catalog_dir
         self.conn = redis.Redis.from_url(redis_url)
         self.pim, self.bc = pim, bc
+        self.web: Service | None = None
         self.http = httpx.Client(timeout=60)
         self.store = Store(self.conn, SecretBox(SECRET))
         self.app_url = app_url
@@ -149,6 +150,7 @@ class Bench:
         self.bc_admin("DELETE", f"/{store_hash}/requests")
         pim_before = self.pim_total()
         sandbox_cpu = self.pim.cpu() + self.bc.cpu()
+        web_cpu = self.web.cpu() if self.web is not None else 0.0
         run_id = start_import(self.store, self.conn, tenant, mode)
         started = time.monotonic()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -181,7 +183,8 @@ class Bench:
                 "throttled": log["throttled"], "pim_requests": self.pim_total() - pim_before,
                 "rss_mb": peak["rss"] / 2**20, "milestones": peak["milestones"],
                 "worker_cpu": (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime),
-                "sandbox_cpu": self.pim.cpu() + self.bc.cpu() - sandbox_cpu}
+                "sandbox_cpu": self.pim.cpu() + self.bc.cpu() - sandbox_cpu,
+                "web_cpu": (self.web.cpu() - web_cpu) if self.web is not None else 0.0}
 
     def _watch_progress(self, tenant: str, run_id: str, peak: dict, stop: threading.Event) -> None:
         """The peak RSS so far each time another MILESTONE products were read: flat means not growing with N."""
@@ -214,10 +217,15 @@ def _report(label: str, result: dict, products_in_store: int) -> None:
     run, counts = result["run"], result["run"]["counts"]["products"]
     written = counts["created"] + counts["updated"] + counts["unchanged"] + counts["hidden"]
     state = "" if result["finished"] else " (TIME LIMIT: partial)"
+    began, ended = run.get("started_at"), run.get("finished_at")
+    run_seconds = (ended - began) if began and ended else None
     line = (f"{label:<10} {result['seconds']:7.1f} s  {written / max(result['seconds'], 1e-9):7.1f} products/s  "
             f"created {counts['created']} updated {counts['updated']} unchanged {counts['unchanged']} "
-            f"failed {counts['failed']}{state}\n"
-            f"           BigCommerce: {result['bc_requests']} requests ({result['bc_writes']} writes)")
+            f"failed {counts['failed']}{state}\n")
+    if run_seconds:  # the import itself: first page job to the run's end, without the worker's own start-up
+        line += (f"           run {run_seconds:.1f} s: {written / max(run_seconds, 1e-9):.1f} products/s "
+                 f"(the seconds above include starting the worker process)\n")
+    line += f"           BigCommerce: {result['bc_requests']} requests ({result['bc_writes']} writes)"
     if counts["created"]:
         line += f", {result['bc_requests'] / counts['created']:.3f} per created product"
     if counts["updated"] and not counts["created"]:
@@ -229,7 +237,8 @@ def _report(label: str, result: dict, products_in_store: int) -> None:
              f"{100 * result['pim_requests'] / read:.2f} per 100 products read; peak worker RSS "
              f"{result['rss_mb']:.0f} MB; store holds {products_in_store} products\n"
              f"           CPU: worker {result['worker_cpu']:.1f} s ({1000 * result['worker_cpu'] / max(written, 1):.2f} s "
-             f"per 1,000 products), sandboxes {result['sandbox_cpu']:.1f} s")
+             f"per 1,000 products), sandboxes {result['sandbox_cpu']:.1f} s, connector web (/media) "
+             f"{result['web_cpu']:.1f} s")
     if result["milestones"]:
         line += "\n           peak RSS by products read: " + ", ".join(
             f"{n:,}: {mb:.0f} MB" for n, mb in result["milestones"])
@@ -287,7 +296,7 @@ def _scenarios(args, scenarios: list[str], url: str, catalog_dir: Path, tmp: Pat
         if args.image_mode == "url":  # the connector's GET /media route, where BigCommerce fetches the images
             web = Service("web", ["-m", "service.cli", "web"], tmp, env=bench.connector_env(), ready_path="/healthz")
             services.append(web)
-            bench.app_url = web.url
+            bench.app_url, bench.web = web.url, web
             bench.env = bench.connector_env()
         _run_scenarios(bench, args, scenarios)
 

@@ -14,7 +14,8 @@ succeeded. Phases, in order:
   change), skipping roots this run already loaded.
 - `vanished` (full only): known products this run did not meet are hidden, or deleted when the
   merchant chose so and the PIM no longer has them.
-- `finish`: the run's status.
+- `finish`: the run's status (set by the job of the last page: a checkpoint goes from the last phase
+  straight to `done`; `finish` is still understood in checkpoints written before).
 
 The same loaders serve change events (`sync_products`).
 """
@@ -60,6 +61,8 @@ def _next_phase(checkpoint: dict, phase: str) -> dict:
         nxt = "vanished"
     if nxt == "vanished" and checkpoint["mode"] != "full":
         nxt = "finish"
+    if nxt == "finish":  # nothing is left to do: the job of the last page ends the run (no job just for that)
+        nxt = "done"
     return {**checkpoint, "phase": nxt, "cursor": None}
 
 
