@@ -127,6 +127,18 @@ class ImportStore:
             pipe.hset(self._t(tenant, "idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
         pipe.execute()
 
+    def map_products(self, tenant: str, entries: Iterable[tuple[str, int, Mapping[str, int] | None,
+                                                                Mapping[str, Any] | None]]) -> None:
+        """`map_product` for several creates confirmed together, in one transaction."""
+        pipe = self.redis.pipeline(transaction=True)
+        for key, product_id, variants, state in entries:
+            pipe.hset(self._t(tenant, "idmap", "product"), key, str(product_id))
+            if state is not None:
+                pipe.hset(self._t(tenant, "import", "products"), key, _dumps(dict(state)))
+            if variants:
+                pipe.hset(self._t(tenant, "idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
+        pipe.execute()
+
     def map_variants(self, tenant: str, variants: Mapping[str, int]) -> None:
         if variants:
             self.redis.hset(self._t(tenant, "idmap", "variant"),
