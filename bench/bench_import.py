@@ -13,15 +13,25 @@ Scenarios (in order, each on the store the previous one left):
   requests per updated product.
 - quota: a fresh store whose limit binds (`--quota N/WINDOW_MS`), for at most `--time-limit` s:
   share of the quota used and 429 answers.
-Peak RSS is the largest resident set of the worker or any of its work horses (psutil, every 0.1 s).
+Peak RSS is the largest resident set of the worker or any of its work horses (psutil, every 0.1 s); "worker
+CPU" is the CPU time of the worker and its horses (getrusage of the reaped children), which the load other
+processes put on the machine does not change much, unlike the seconds.
+Processes: the sandbox PIM (`python -m sandbox.pim`), the sandbox BigCommerce (`python -m sandbox.bigcommerce`)
+and the connector's web (`connector web`: the `/media` route BigCommerce fetches images from) run as their own
+uvicorn processes on free loopback ports, started and stopped by the bench and driven over their `/sandbox/`
+admin routes; the measured process is only `connector worker --burst`.
 Redis: `REDIS_URL` when set, else an embedded Redis in a temporary directory.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +40,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psutil
 import redis
 
@@ -37,35 +48,92 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.catalog_gen import generate  # noqa: E402
-from sandbox.bigcommerce import create_app as create_bc  # noqa: E402
 from sandbox.pim import DEFAULT_CATALOG  # noqa: E402
-from sandbox.pim import create_app as create_pim  # noqa: E402
-from sandbox.serving import free_port, serve  # noqa: E402
-from service.app import create_app as create_connector  # noqa: E402
+from sandbox.serving import free_port  # noqa: E402
 from service.crypto import SecretBox  # noqa: E402
 from service.imports import get_run, start_import  # noqa: E402
 from service.redis_conn import EmbeddedRedis  # noqa: E402
-from service.settings import load_settings  # noqa: E402
 from service.store import Store  # noqa: E402
 
 SECRET = "bench-import-secret-key-0123456789abcdef"
 TOKEN = "bench-token"
 UNLIMITED = (10_000_000, 1000)
+MILESTONE = 10_000  # products read between two RSS readings of the create run
+
+
+class Service:
+    """A uvicorn process on a free loopback port, its output in a log file; stopped with the bench."""
+
+    def __init__(self, name: str, argv: list[str], tmp: Path, env: dict | None = None,
+                 ready_path: str = "/", start_timeout: float = 600) -> None:
+        self.name, self.port = name, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen([sys.executable, *argv, "--port", str(self.port)], cwd=ROOT, env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                httpx.get(self.url + ready_path, timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start in {start_timeout:.0f} s") from None
+                time.sleep(0.2)
+        self.ps = psutil.Process(self.proc.pid)
+
+    def cpu(self) -> float:
+        times = self.ps.cpu_times()
+        return times.user + times.system
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
 
 
 class Bench:
-    def __init__(self, args, redis_url: str, catalog_dir: Path, tmp: Path) -> None:
-        self.args, self.redis_url, self.tmp = args, redis_url, tmp
+    def __init__(self, args, redis_url: str, catalog_dir: Path, tmp: Path, pim: Service, bc: Service,
+                 app_url: str) -> None:
+        self.args, self.redis_url, self.tmp, self.catalog_dir = args, redis_url, tmp, catalog_dir
         self.conn = redis.Redis.from_url(redis_url)
-        self.pim_app = create_pim(catalog_dir)
-        self.bc_app = create_bc(rate_limit=UNLIMITED)
+        self.pim, self.bc = pim, bc
+        self.web: Service | None = None
+        self.http = httpx.Client(timeout=60)
         self.store = Store(self.conn, SecretBox(SECRET))
-        self.app_url = "http://127.0.0.1:9"
+        self.app_url = app_url
+        self.env = self.connector_env()
 
-    def configure(self, store_hash: str, pim_url: str, bc_url: str) -> str:
-        bc = self.bc_app.state.bc
-        if store_hash not in bc.stores:
-            bc.create_store(store_hash, TOKEN)
+    def connector_env(self) -> dict:
+        return {**os.environ, "REDIS_URL": self.redis_url, "SECRET_KEY": SECRET, "BC_API_URL": self.bc.url,
+                "APP_URL": self.app_url, "DATA_DIR": str(self.tmp), "ALLOW_PRIVATE_URLS": "true",
+                "LOG_LEVEL": "WARNING"}
+
+    # ---- the sandboxes' admin routes
+
+    def bc_admin(self, method: str, path: str, body: dict | None = None) -> dict:
+        answer = self.http.request(method, f"{self.bc.url}/sandbox/stores{path}", json=body)
+        answer.raise_for_status()
+        return answer.json() if answer.content else {}
+
+    def bc_log(self, store_hash: str) -> dict:
+        return self.bc_admin("GET", f"/{store_hash}/requests")
+
+    def pim_total(self) -> int:
+        answer = self.http.get(f"{self.pim.url}/sandbox/requests")
+        answer.raise_for_status()
+        return answer.json()["total"]
+
+    def configure(self, store_hash: str) -> str:
+        self.bc_admin("POST", "", {"hash": store_hash, "token": TOKEN})
+        pim_url = self.pim.url
         store = self.store
         tenant = store.create_tenant(pim_url=pim_url, store_hash=store_hash)
         store.put_credentials(tenant, "pim", {"url": pim_url, "client_id": "sandbox-client",
@@ -75,24 +143,28 @@ class Bench:
         store.put_section(tenant, "bigcommerce", {"store_hash": store_hash, "connected": True})
         store.put_section(tenant, "main", {"locale": "en_US", "channel": "ecommerce", "category": "master"})
         store.put_section(tenant, "import", {"image_mode": self.args.image_mode})
-        self.env = {**os.environ, "REDIS_URL": self.redis_url, "SECRET_KEY": SECRET, "BC_API_URL": bc_url,
-                    "APP_URL": self.app_url, "DATA_DIR": str(self.tmp), "ALLOW_PRIVATE_URLS": "true",
-                    "LOG_LEVEL": "WARNING"}
         return tenant
 
     def run(self, tenant: str, mode: str, store_hash: str, time_limit: float) -> dict:
         """One import with one worker process; returns the run and what it cost."""
-        bc = self.bc_app.state.bc
-        bc.reset_log(store_hash)
-        pim_before = _pim_total(self.pim_app)
+        self.bc_admin("DELETE", f"/{store_hash}/requests")
+        pim_before = self.pim_total()
+        sandbox_cpu = self.pim.cpu() + self.bc.cpu()
+        web_cpu = self.web.cpu() if self.web is not None else 0.0
         run_id = start_import(self.store, self.conn, tenant, mode)
         started = time.monotonic()
-        worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--burst"], cwd=ROOT,
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        command = [sys.executable, "-m", "service.cli", "worker", "--burst"]
+        if self.args.profile:  # py-spy (pip install py-spy): wall-clock samples of the worker and its horses
+            command = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--idle",
+                       "--format", "raw", "--rate", "50", "-o", f"{self.args.profile}.{mode}.txt", "--", *command]
+        worker = subprocess.Popen(command, cwd=ROOT,
                                   env=self.env, start_new_session=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
-        peak = {"rss": 0}
+        peak = {"rss": 0, "milestones": []}
         stop = threading.Event()
         threading.Thread(target=_watch_rss, args=(worker.pid, peak, stop), daemon=True).start()
+        threading.Thread(target=self._watch_progress, args=(tenant, run_id, peak, stop), daemon=True).start()
         finished = True
         try:
             worker.wait(timeout=time_limit)
@@ -101,18 +173,30 @@ class Bench:
             os.killpg(worker.pid, 9)
             worker.wait()
         seconds = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker and the horses it reaped
         stop.set()
         run = get_run(self.store, self.conn, tenant, run_id)
-        log = bc.stores[store_hash]
-        writes = sum(n for k, n in log.counts.items() if not k.startswith("GET "))
+        log = self.bc_log(store_hash)
+        writes = sum(n for k, n in log["counts"].items() if not k.startswith("GET "))
         return {"run": run, "seconds": seconds, "finished": finished and run["status"] in ("succeeded", "partial"),
-                "bc_requests": sum(log.counts.values()), "bc_writes": writes,
-                "throttled": log.throttled, "pim_requests": _pim_total(self.pim_app) - pim_before,
-                "rss_mb": peak["rss"] / 2**20}
+                "bc_requests": sum(log["counts"].values()), "bc_writes": writes, "log": log,
+                "throttled": log["throttled"], "pim_requests": self.pim_total() - pim_before,
+                "rss_mb": peak["rss"] / 2**20, "milestones": peak["milestones"],
+                "worker_cpu": (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime),
+                "sandbox_cpu": self.pim.cpu() + self.bc.cpu() - sandbox_cpu,
+                "web_cpu": (self.web.cpu() - web_cpu) if self.web is not None else 0.0}
 
-
-def _pim_total(app) -> int:
-    return sum(app.state.pim.request_counts.values())
+    def _watch_progress(self, tenant: str, run_id: str, peak: dict, stop: threading.Event) -> None:
+        """The peak RSS so far each time another MILESTONE products were read: flat means not growing with N."""
+        mark = MILESTONE
+        while not stop.wait(1.0):
+            try:
+                done = get_run(self.store, self.conn, tenant, run_id)["progress"]["done"]
+            except Exception:  # noqa: BLE001 - a reading missed is a reading missed
+                continue
+            while done >= mark:
+                peak["milestones"].append((mark, peak["rss"] / 2**20))
+                mark += MILESTONE
 
 
 def _watch_rss(pid: int, peak: dict, stop: threading.Event) -> None:
@@ -133,10 +217,15 @@ def _report(label: str, result: dict, products_in_store: int) -> None:
     run, counts = result["run"], result["run"]["counts"]["products"]
     written = counts["created"] + counts["updated"] + counts["unchanged"] + counts["hidden"]
     state = "" if result["finished"] else " (TIME LIMIT: partial)"
+    began, ended = run.get("started_at"), run.get("finished_at")
+    run_seconds = (ended - began) if began and ended else None
     line = (f"{label:<10} {result['seconds']:7.1f} s  {written / max(result['seconds'], 1e-9):7.1f} products/s  "
             f"created {counts['created']} updated {counts['updated']} unchanged {counts['unchanged']} "
-            f"failed {counts['failed']}{state}\n"
-            f"           BigCommerce: {result['bc_requests']} requests ({result['bc_writes']} writes)")
+            f"failed {counts['failed']}{state}\n")
+    if run_seconds:  # the import itself: first page job to the run's end, without the worker's own start-up
+        line += (f"           run {run_seconds:.1f} s: {written / max(run_seconds, 1e-9):.1f} products/s "
+                 f"(the seconds above include starting the worker process)\n")
+    line += f"           BigCommerce: {result['bc_requests']} requests ({result['bc_writes']} writes)"
     if counts["created"]:
         line += f", {result['bc_requests'] / counts['created']:.3f} per created product"
     if counts["updated"] and not counts["created"]:
@@ -146,7 +235,13 @@ def _report(label: str, result: dict, products_in_store: int) -> None:
     read = max(run["progress"]["done"], 1)
     line += (f"; 429s {result['throttled']}\n           Akeneo: {result['pim_requests']} requests, "
              f"{100 * result['pim_requests'] / read:.2f} per 100 products read; peak worker RSS "
-             f"{result['rss_mb']:.0f} MB; store holds {products_in_store} products")
+             f"{result['rss_mb']:.0f} MB; store holds {products_in_store} products\n"
+             f"           CPU: worker {result['worker_cpu']:.1f} s ({1000 * result['worker_cpu'] / max(written, 1):.2f} s "
+             f"per 1,000 products), sandboxes {result['sandbox_cpu']:.1f} s, connector web (/media) "
+             f"{result['web_cpu']:.1f} s")
+    if result["milestones"]:
+        line += "\n           peak RSS by products read: " + ", ".join(
+            f"{n:,}: {mb:.0f} MB" for n, mb in result["milestones"])
     print(line, flush=True)
 
 
@@ -159,6 +254,7 @@ def main() -> None:
     parser.add_argument("--quota", default="150/30000", help="N/WINDOW_MS for the quota scenario")
     parser.add_argument("--time-limit", type=float, default=3600, help="seconds per scenario")
     parser.add_argument("--image-mode", choices=("url", "upload"), default="url")
+    parser.add_argument("--profile", metavar="PREFIX", help="run the worker under py-spy, samples in PREFIX.MODE.txt")
     args = parser.parse_args()
     scenarios = args.scenarios.split(",")
 
@@ -173,86 +269,94 @@ def main() -> None:
         catalog_dir = tmp / "catalog"
         made = generate(catalog_dir, args.products)
         print(f"generated catalog: {made}", flush=True)
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, catalog "
-          f"{'icecat' if not args.products else f'generated {args.products}'}, BigCommerce latency "
-          f"{args.latency * 1000:.0f} ms, images {args.image_mode}", flush=True)
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}, catalog {'icecat' if not args.products else f'generated {args.products}'}, "
+          f"BigCommerce latency {args.latency * 1000:.0f} ms, images {args.image_mode}; logs in {tmp}", flush=True)
     try:
         _scenarios(args, scenarios, url, catalog_dir, tmp)
     finally:
         if embedded is not None:
             embedded.stop()
+    print(f"{datetime.now(UTC):%H:%M} UTC, load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def _scenarios(args, scenarios: list[str], url: str, catalog_dir: Path, tmp: Path) -> None:
-    bench = Bench(args, url, catalog_dir, tmp)
     redis.Redis.from_url(url).flushdb()
-    port = free_port()
-    connector = None
-    if args.image_mode == "url":  # the connector's GET /media route, where BigCommerce fetches the images
-        bench.app_url = f"http://127.0.0.1:{port}"
-        connector = create_connector(load_settings({"REDIS_URL": url, "SECRET_KEY": SECRET, "DATA_DIR": str(tmp),
-                                                    "APP_URL": bench.app_url, "ALLOW_PRIVATE_URLS": "true"}))
-    with serve(bench.pim_app) as pim_url, serve(bench.bc_app) as bc_url, \
-            (serve(connector, port=port) if connector is not None else _null()):
-        hash_ = "benchimport"
-        tenant = bench.configure(hash_, pim_url, bc_url)
-        bc = bench.bc_app.state.bc
-        bc.set_faults(hash_, latency=args.latency)
-        if "create" in scenarios:
-            result = bench.run(tenant, "full", hash_, args.time_limit)
-            _report("create", result, len(bc.stores[hash_].products))
-            if not result["finished"]:  # the run is left "running": nothing else can start on this tenant
-                print("           unchanged and update skipped: the create did not finish in its time limit")
-                scenarios = [s for s in scenarios if s == "quota"]
-        if "unchanged" in scenarios:
-            result = bench.run(tenant, "full", hash_, args.time_limit)
-            _report("unchanged", result, len(bc.stores[hash_].products))
-        if "update" in scenarios:
-            changed = _change_prices(bench.pim_app, args.update_share)
-            result = bench.run(tenant, "delta", hash_, args.time_limit)
-            print(f"           ({changed} simple products changed in the PIM)")
-            _report("update", result, len(bc.stores[hash_].products))
-        if "quota" in scenarios:
-            quota, window = (int(x) for x in args.quota.split("/"))
-            qhash = "benchquota"
-            qtenant = bench.configure(qhash, pim_url, bc_url)
-            bc.set_rate_limit(qhash, quota, window)
-            bc.set_faults(qhash, latency=args.latency)
-            result = bench.run(qtenant, "full", qhash, args.time_limit)
-            log = bc.stores[qhash].log
-            served = sum(bc.stores[qhash].counts.values()) - result["throttled"]
-            span = (log[-1]["time"] - log[0]["time"]) * 1000 if len(log) > 1 else window
-            allowed = quota * math.ceil(span / window)  # the sandbox's fixed windows, from the first request
-            _report("quota", result, len(bc.stores[qhash].products))
-            print(f"           quota {quota}/{window / 1000:g} s over {span / 1000:.0f} s of requests: used "
-                  f"{served / (quota * span / window):.1%} of the rate, {served / allowed:.1%} of the windows "
-                  f"started ({served}/{allowed}); {len(bc.stores[qhash].products)} products in the store, "
-                  f"{served / max(len(bc.stores[qhash].products), 1):.3f} requests each; 429s {result['throttled']}",
-                  flush=True)
+    services: list[Service] = []
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: [s.stop() for s in reversed(services)])
+        pim = Service("pim", ["-m", "sandbox.pim", "--catalog", str(catalog_dir), "--no-limits",
+                              "--log-level", "warning"], tmp, ready_path="/api/rest/v1")
+        services.append(pim)
+        bc = Service("bigcommerce", ["-m", "sandbox.bigcommerce", "--rate-limit", f"{UNLIMITED[0]}/{UNLIMITED[1]}"], tmp,
+                     ready_path="/sandbox/stores/none/requests")
+        services.append(bc)
+        app_url = "http://127.0.0.1:9"
+        bench = Bench(args, url, catalog_dir, tmp, pim, bc, app_url)
+        if args.image_mode == "url":  # the connector's GET /media route, where BigCommerce fetches the images
+            web = Service("web", ["-m", "service.cli", "web"], tmp, env=bench.connector_env(), ready_path="/healthz")
+            services.append(web)
+            bench.app_url, bench.web = web.url, web
+            bench.env = bench.connector_env()
+        _run_scenarios(bench, args, scenarios)
 
-def _change_prices(pim_app, share: float) -> int:
-    """Give a share of the simple products a new EUR price (as a PIM edit would: `updated` bumped)."""
-    state = pim_app.state.pim
-    simple = [p for p in state.store.products.values() if not p.get("parent")]
+
+def _run_scenarios(bench: Bench, args, scenarios: list[str]) -> None:
+    hash_ = "benchimport"
+    tenant = bench.configure(hash_)
+    bench.bc_admin("PUT", f"/{hash_}/faults", {"latency": args.latency})
+    if "create" in scenarios:
+        result = bench.run(tenant, "full", hash_, args.time_limit)
+        _report("create", result, result["log"]["products"])
+        if not result["finished"]:  # the run is left "running": nothing else can start on this tenant
+            print("           unchanged and update skipped: the create did not finish in its time limit")
+            scenarios = [s for s in scenarios if s == "quota"]
+    if "unchanged" in scenarios:
+        result = bench.run(tenant, "full", hash_, args.time_limit)
+        _report("unchanged", result, result["log"]["products"])
+    if "update" in scenarios:
+        changed = _change_prices(bench, args.update_share)
+        result = bench.run(tenant, "delta", hash_, args.time_limit)
+        print(f"           ({changed} simple products changed in the PIM)")
+        _report("update", result, result["log"]["products"])
+    if "quota" in scenarios:
+        quota, window = (int(x) for x in args.quota.split("/"))
+        qhash = "benchquota"
+        qtenant = bench.configure(qhash)
+        bench.bc_admin("PUT", f"/{qhash}/rate-limit", {"quota": quota, "window_ms": window})
+        bench.bc_admin("PUT", f"/{qhash}/faults", {"latency": args.latency})
+        result = bench.run(qtenant, "full", qhash, args.time_limit)
+        log = result["log"]
+        served = sum(log["counts"].values()) - result["throttled"]
+        span = (log["last_at"] - log["first_at"]) * 1000 if log["first_at"] and log["last_at"] else window
+        span = span or window
+        allowed = quota * math.ceil(span / window)  # the sandbox's fixed windows, from the first request
+        _report("quota", result, log["products"])
+        print(f"           quota {quota}/{window / 1000:g} s over {span / 1000:.0f} s of requests: used "
+              f"{served / (quota * span / window):.1%} of the rate, {served / allowed:.1%} of the windows "
+              f"started ({served}/{allowed}); {log['products']} products in the store, "
+              f"{served / max(log['products'], 1):.3f} requests each; 429s {result['throttled']}",
+              flush=True)
+
+
+def _change_prices(bench: Bench, share: float) -> int:
+    """Give a share of the simple products a new EUR price, through the sandbox PIM's own edit route (as a PIM
+    user would: `updated` bumped). Simple products = the catalog's rows without a parent, in file order."""
+    with open(bench.catalog_dir / "products.csv", newline="", encoding="utf-8") as f:
+        simple = [row["sku"] for row in csv.DictReader(f, delimiter=";") if not row.get("parent")]
     step = max(int(1 / share), 1) if share > 0 else len(simple) + 1
     changed = 0
-    now = state.now_dt()
-    for i, product in enumerate(simple):
-        if i % step:
-            continue
-        product["values"]["price"] = [{"locale": None, "scope": None,
-                                       "data": [{"amount": f"{i % 90 + 5}.25", "currency": "EUR"}]}]
-        product["updated"] = now
-        changed += 1
+    with httpx.Client(base_url=bench.pim.url, timeout=60) as http:
+        for i, sku in enumerate(simple):
+            if i % step:
+                continue
+            body = {"values": {"price": [{"locale": None, "scope": None,
+                                          "data": [{"amount": f"{i % 90 + 5}.25", "currency": "EUR"}]}]}}
+            answer = http.patch(f"/sandbox/products/{sku}", content=json.dumps(body),
+                                headers={"Content-Type": "application/json"})
+            answer.raise_for_status()
+            changed += 1
     return changed
-
-
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 if __name__ == "__main__":

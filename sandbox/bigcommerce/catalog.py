@@ -74,7 +74,7 @@ def unique_url(store: Store, base: str) -> str:
 # --- sub-resources -------------------------------------------------------------------------------
 
 def product_variants(store: Store, pid: int) -> list[dict]:
-    found = [v for v in store.variants.values() if v["product_id"] == pid]
+    found = store.variants.for_product(pid)
     if found:
         return found
     base = store.base_variants.get(pid)
@@ -82,16 +82,16 @@ def product_variants(store: Store, pid: int) -> list[dict]:
 
 
 def product_images(store: Store, pid: int) -> list[dict]:
-    return sorted((i for i in store.images.values() if i["product_id"] == pid),
+    return sorted(store.images.for_product(pid),
                   key=lambda i: (i["sort_order"], i["id"]))
 
 
 def product_custom_fields(store: Store, pid: int) -> list[dict]:
-    return [c for c in store.custom_fields.values() if c["product_id"] == pid]
+    return store.custom_fields.for_product(pid)
 
 
 def product_options(store: Store, pid: int) -> list[dict]:
-    return [o for o in store.options.values() if o["product_id"] == pid]
+    return store.options.for_product(pid)
 
 
 def render_variant(store: Store, v: dict) -> dict:
@@ -116,7 +116,7 @@ def render_product(store: Store, p: dict, include: set[str] = frozenset(),
     out["custom_url"] = dict(p["custom_url"])
     out["calculated_price"] = p["sale_price"] or p["price"]
     base = store.base_variants.get(p["id"])
-    if base and not any(v["product_id"] == p["id"] for v in store.variants.values()):
+    if base and not store.variants.of.get(p["id"]):
         out["base_variant_id"] = base["id"]
     if include_fields is not None:
         out = {k: v for k, v in out.items() if k == "id" or k in include_fields}
@@ -235,7 +235,7 @@ def delete_product(store: Store, pid: int) -> None:
     store.name_index.pop(p["name"].lower(), None)
     store.url_index.pop(p["custom_url"]["url"].lower(), None)
     store.base_variants.pop(pid, None)
-    for v in [v for v in store.variants.values() if v["product_id"] == pid]:
+    for v in store.variants.for_product(pid):
         delete_variant(store, v["id"])
     for o in product_options(store, pid):
         del store.options[o["id"]]

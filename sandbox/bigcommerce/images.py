@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import ssl
+
+import certifi
 import httpx
 
 from .errors import ApiError
@@ -23,6 +28,20 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every download (building one per image cost most of the sandbox's CPU)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+_BLOBS: dict[str, bytes] = {}
+
+
+def shared_bytes(data: bytes) -> bytes:
+    """Identical images kept once in memory (a catalog reusing pictures must not cost a copy per product)."""
+    return _BLOBS.setdefault(hashlib.sha256(data).hexdigest(), data)
+
+
 def bad_image(url: str, reason: str) -> ApiError:
     return ApiError(400, f"Image '{url}' could not be downloaded or is not a valid image",
                     {"invalid_reason": f"Image could not be downloaded: {reason}"})
@@ -32,7 +51,7 @@ async def download(url: str) -> tuple[str, bytes]:
     if not url.startswith(("http://", "https://")):
         raise bad_image(url, "the URL is not an http(s) URL")
     try:
-        async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as client, \
+        async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True, verify=_tls()) as client, \
                 client.stream("GET", url) as response:
             if response.status_code != 200:
                 raise bad_image(url, f"the server answered HTTP {response.status_code}")
@@ -46,7 +65,7 @@ async def download(url: str) -> tuple[str, bytes]:
     kind = sniff(bytes(data))
     if kind is None:
         raise bad_image(url, "the file is not a JPEG, PNG, GIF or WEBP image")
-    return kind, bytes(data)
+    return kind, shared_bytes(bytes(data))
 
 
 def check_upload(data: bytes, filename: str) -> str:

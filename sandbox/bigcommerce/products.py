@@ -211,9 +211,24 @@ def get_product_or_404(store: Store, pid: int) -> dict:
     return p
 
 
+def _candidates(request: Request, store: Store) -> list[dict]:
+    """The products a `sku` / `sku:in` filter can match, from the SKU index (the import's look-ups, 50 SKUs per
+    request, must not cost a scan of the whole store); every product otherwise. The filters below still apply."""
+    q = request.query_params
+    skus = [q["sku"]] if "sku" in q else str_list(request, "sku:in")
+    if skus is None or not all(skus):
+        return list(store.products.values())
+    found = []
+    for sku in skus:
+        owner = store.sku_index.get(sku.lower())
+        if owner is not None and owner[0] == "product" and owner[1] in store.products:
+            found.append(store.products[owner[1]])
+    return list({p["id"]: p for p in found}.values())
+
+
 async def list_products(request: Request, store: Store) -> Response:
     q = request.query_params
-    items = sorted(store.products.values(), key=lambda p: p["id"])
+    items = sorted(_candidates(request, store), key=lambda p: p["id"])
     one_id = int_param(request, "id")
     if one_id is not None:
         items = [p for p in items if p["id"] == one_id]

@@ -46,6 +46,62 @@ class RateWindow:
             self.started, self.used = now, 0
 
 
+class ByProduct(dict):
+    """Sub-resources by id (variants, options, images, custom fields), also grouped by `product_id` (fixed at
+    creation) in `of`, so a product's own sub-resources cost O(its own) and not O(the whole store)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.of: dict[int, dict[int, dict]] = {}
+
+    def __setitem__(self, key: int, value: dict) -> None:
+        if key in self:
+            self._drop(key)
+        super().__setitem__(key, value)
+        self.of.setdefault(value["product_id"], {})[key] = value
+
+    def _drop(self, key: int) -> None:
+        group = self.of.get(dict.__getitem__(self, key)["product_id"])
+        if group is not None:
+            group.pop(key, None)
+            if not group:
+                del self.of[dict.__getitem__(self, key)["product_id"]]
+
+    def __delitem__(self, key: int) -> None:
+        self._drop(key)
+        super().__delitem__(key)
+
+    _missing = object()
+
+    def pop(self, key: int, default=_missing):
+        if key not in self:
+            if default is ByProduct._missing:
+                raise KeyError(key)
+            return default
+        self._drop(key)
+        return super().pop(key)
+
+    def clear(self) -> None:
+        super().clear()
+        self.of.clear()
+
+    def popitem(self):
+        raise TypeError("ByProduct does not support popitem")
+
+    def update(self, *args, **kwargs) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def for_product(self, pid: int) -> list[dict]:
+        """The product's own, in creation order (as a scan of the whole dict would give them)."""
+        return list(self.of.get(pid, {}).values())
+
+
 @dataclass
 class Store:
     hash: str
@@ -58,12 +114,12 @@ class Store:
     currency: str = "EUR"
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     products: dict[int, dict] = field(default_factory=dict)
-    variants: dict[int, dict] = field(default_factory=dict)  # option variants only, not base variants
+    variants: ByProduct = field(default_factory=ByProduct)  # option variants only, not base variants
     base_variants: dict[int, dict] = field(default_factory=dict)  # product id -> its base variant
-    options: dict[int, dict] = field(default_factory=dict)
-    images: dict[int, dict] = field(default_factory=dict)
+    options: ByProduct = field(default_factory=ByProduct)
+    images: ByProduct = field(default_factory=ByProduct)
     image_blobs: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # id -> (content type, bytes)
-    custom_fields: dict[int, dict] = field(default_factory=dict)
+    custom_fields: ByProduct = field(default_factory=ByProduct)
     brands: dict[int, dict] = field(default_factory=dict)
     categories: dict[int, dict] = field(default_factory=dict)
     trees: dict[int, dict] = field(default_factory=dict)
@@ -80,6 +136,7 @@ class Store:
     log: list[dict] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     throttled: int = 0
+    first_request_at: float | None = None  # since the last reset (the log itself is bounded)
 
     def next_id(self) -> int:
         return next(self.ids)
@@ -170,8 +227,11 @@ class BigCommerceState:
         store.log.clear()
         store.counts.clear()
         store.throttled = 0
+        store.first_request_at = None
 
     def log_request(self, store: Store, method: str, template: str, path: str, status: int) -> None:
+        if store.first_request_at is None:
+            store.first_request_at = time.time()
         store.log.append({"method": method, "route": template, "path": path, "status": status,
                           "time": time.time()})
         if len(store.log) > 10000:  # bounded: a long demo must not grow without limit

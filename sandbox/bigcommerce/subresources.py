@@ -9,7 +9,7 @@ from . import catalog as cat
 from . import validate as val
 from .errors import ApiError, conflict, invalid, not_found
 from .gateway import no_content, ok, read_json
-from .images import check_upload, download
+from .images import check_upload, download, shared_bytes
 from .products import MAX_CUSTOM_FIELDS, MAX_VARIANTS, get_product_or_404, update_image
 from .query import int_list, paginate
 from .state import Store
@@ -52,7 +52,7 @@ def add_variant(store: Store, pid: int, body: dict, prefix: str = "") -> dict:
     refs = resolve_option_refs(store, pid, body["option_values"], prefix)
     if cat.sku_owner(store, body["sku"]):
         raise conflict("The variant sku is a duplicate", {f"{prefix}sku": f"Sku '{body['sku']}' is not unique"})
-    existing = [v for v in store.variants.values() if v["product_id"] == pid]
+    existing = store.variants.for_product(pid)
     if len(existing) >= MAX_VARIANTS:
         raise invalid({f"{prefix}variants": f"A product can have at most {MAX_VARIANTS} variants"})
     if any(sorted(v["option_refs"]) == sorted(refs) for v in existing):
@@ -276,7 +276,7 @@ async def create_image(request: Request, store: Store) -> Response:
             if upload is None or isinstance(upload, str):
                 raise invalid({"image_file": "image_file must be present if uploading by file"})
             data = await upload.read()
-            blob = (check_upload(data, upload.filename or "upload"), data)
+            blob = (check_upload(data, upload.filename or "upload"), shared_bytes(data))
             filename = upload.filename or ""
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
         body = {"is_thumbnail": fields.get("is_thumbnail", "").lower() == "true",

@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-instance-concurrency", type=int, default=SAAS_INSTANCE_CONCURRENCY,
                         help=f"requests in flight on the instance (default {SAAS_INSTANCE_CONCURRENCY}; 0 = none)")
     parser.add_argument("--no-limits", action="store_true", help="no rate or concurrency limit at all")
+    parser.add_argument("--log-level", default="info", help="uvicorn's (warning: no line per request)")
     args = parser.parse_args(argv)
     if args.no_limits:
         args.rate_limit = args.max_concurrency = args.max_instance_concurrency = None
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{args.max_concurrency} in flight per connection" if args.max_concurrency else "",
               f"{args.max_instance_concurrency} in flight on the instance" if args.max_instance_concurrency else ""]
     print(f"  limits:    {', '.join(x for x in limits if x) or 'none (--no-limits)'}")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 
 if __name__ == "__main__":

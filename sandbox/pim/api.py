@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, JSONResponse
 
 from .auth import error
 from .measurements import MEASUREMENT_FAMILIES
-from .pagination import paginate, read_params
+from .pagination import matching, paginate, read_params
 from .search import SearchError, build_predicates, parse_search
 from .state import PimState, stamp
 
@@ -177,12 +177,14 @@ async def list_products(request: Request) -> JSONResponse:
     by_uuid = request.url.path.rstrip("/").endswith("products-uuid")
     predicates, params, reduce = _list_search(request, state, models=False)
     store = state.store
-    items = [p for p in store.products.values() if all(pred(p) for pred in predicates)]
 
     def key(p: dict) -> str:
         return p["uuid"] if by_uuid else p["identifier"].lower()
 
-    items.sort(key=key)
+    items = matching(store.sorted_view("products-uuid" if by_uuid else "products"), predicates, params)
+    scanned = items is not None
+    if items is None:
+        items = sorted((p for p in store.products.values() if all(pred(p) for pred in predicates)), key=key)
     base = f"{API}/products-uuid" if by_uuid else f"{API}/products"
     completenesses = _bool_param(request, "with_completenesses")
 
@@ -191,7 +193,7 @@ async def list_products(request: Request) -> JSONResponse:
         return _with_self(request, path, render_product(state, p, by_uuid=by_uuid, reduce=reduce,
                                                          completenesses=completenesses))
 
-    return JSONResponse(paginate(request, items, params, path=base, render=render, sort_key=key))
+    return JSONResponse(paginate(request, items, params, path=base, render=render, sort_key=key, scanned=scanned))
 
 
 async def get_product(request: Request) -> JSONResponse:
@@ -217,18 +219,20 @@ async def get_product_uuid(request: Request) -> JSONResponse:
 async def list_product_models(request: Request) -> JSONResponse:
     state = _state(request)
     predicates, params, reduce = _list_search(request, state, models=True)
-    items = [m for m in state.store.models.values() if all(pred(m) for pred in predicates)]
 
     def key(m: dict) -> str:
         return m["code"].lower()
 
-    items.sort(key=key)
+    items = matching(state.store.sorted_view("models"), predicates, params)
+    scanned = items is not None
+    if items is None:
+        items = sorted((m for m in state.store.models.values() if all(pred(m) for pred in predicates)), key=key)
     base = f"{API}/product-models"
 
     def render(m: dict) -> dict:
         return _with_self(request, f"{base}/{m['code']}", render_model(state, m, reduce))
 
-    return JSONResponse(paginate(request, items, params, path=base, render=render, sort_key=key))
+    return JSONResponse(paginate(request, items, params, path=base, render=render, sort_key=key, scanned=scanned))
 
 
 async def get_product_model(request: Request) -> JSONResponse:

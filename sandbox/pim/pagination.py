@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
+import itertools
 import re
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -78,6 +80,25 @@ def decode_cursor(cursor: str) -> str:
         raise SearchError(f'Parameter "search_after" is not valid: "{cursor}" given.') from None
 
 
+def matching(view, predicates: list, params: dict) -> list | None:
+    """For a search_after page: only the entities the page needs, scanning the sorted `view` from the cursor
+    (the page's items plus one, which tells whether there is a next page). None for `page` pagination,
+    which needs the whole filtered list (its count and Elasticsearch's window check)."""
+    if params["type"] != "search_after":
+        return None
+    start = 0
+    if params["search_after"]:
+        start = bisect.bisect_right(view.keys, decode_cursor(params["search_after"]))
+    wanted = params["limit"] + 1
+    found: list = []
+    for item in itertools.islice(view.items, start, None):
+        if all(pred(item) for pred in predicates):
+            found.append(item)
+            if len(found) == wanted:
+                break
+    return found
+
+
 def paginate(
     request: Request,
     items: list,
@@ -86,15 +107,17 @@ def paginate(
     path: str,
     render: Callable[[object], dict],
     sort_key: Callable[[object], str],
+    scanned: bool = False,
 ) -> dict:
-    """Build the list body. `items` must already be sorted by `sort_key`."""
+    """Build the list body. `items` must already be sorted by `sort_key`; `scanned`: they are what `matching`
+    found (already past the cursor)."""
     carried = {k: v for k, v in request.query_params.items() if k not in ("page", "search_after", "limit",
                                                                        "with_count", "pagination_type")}
     limit = params["limit"]
     body: dict = {"_links": {}}
     if params["type"] == "search_after":
         start = 0
-        if params["search_after"]:
+        if params["search_after"] and not scanned:
             after = decode_cursor(params["search_after"])
             start = next((i for i, it in enumerate(items) if sort_key(it) > after), len(items))
         chunk = items[start:start + limit]

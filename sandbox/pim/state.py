@@ -201,14 +201,75 @@ def build_state(catalog_dir: Path | str | None, *, token_ttl: int = 3600) -> Pim
     return state
 
 
+class Tracked(dict):
+    """A dict that counts changes to its set of keys, so sorted views of it are rebuilt only when an entity is
+    added or removed (edits of an entity's values leave the order as it is)."""
+
+    version = 0
+
+    def _bump(self) -> None:
+        self.version += 1
+
+    def __setitem__(self, key, value) -> None:
+        if key not in self:
+            self._bump()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key) -> None:
+        super().__delitem__(key)
+        self._bump()
+
+    def pop(self, *args):
+        self._bump()
+        return super().pop(*args)
+
+    def popitem(self):
+        self._bump()
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._bump()
+        super().clear()
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self._bump()
+        return super().setdefault(key, default)
+
+    def update(self, *args, **kwargs) -> None:
+        self._bump()
+        super().update(*args, **kwargs)
+
+
+class SortedView:
+    """The entities of a `Tracked` dict sorted by a key, with the keys alone for bisect: a search_after page
+    starts at its cursor instead of filtering and sorting the whole catalog (Elasticsearch's own way)."""
+
+    def __init__(self, source: Tracked, key) -> None:
+        self.source, self.key = source, key
+        self.version = -1
+        self.items: list[dict] = []
+        self.keys: list[str] = []
+
+    def current(self) -> SortedView:
+        if self.version != self.source.version:
+            self.items = sorted(self.source.values(), key=self.key)
+            self.keys = [self.key(it) for it in self.items]
+            self.version = self.source.version
+        return self
+
+
 class ProductStore:
     """Products and product models as Akeneo stores them: each level keeps only its own values."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.products: dict[str, dict] = {}  # lower identifier -> product
-        self.by_uuid: dict[str, dict] = {}
-        self.models: dict[str, dict] = {}  # lower code -> model
+        self.products: dict[str, dict] = Tracked()  # lower identifier -> product
+        self.by_uuid: dict[str, dict] = Tracked()
+        self.models: dict[str, dict] = Tracked()  # lower code -> model
+        self._views = {"products": SortedView(self.products, lambda p: p["identifier"].lower()),
+                       "products-uuid": SortedView(self.by_uuid, lambda p: p["uuid"]),
+                       "models": SortedView(self.models, lambda m: m["code"].lower())}
         self.categories = {c["code"].lower(): c for c in catalog.categories}
         self.families = {f["code"].lower(): f for f in catalog.families}
         self.variants = {v["code"].lower(): v for vs in catalog.family_variants.values() for v in vs}
@@ -243,6 +304,10 @@ class ProductStore:
             chain.append(parent)
             parent = self.model(parent.get("parent"))
         return chain
+
+    def sorted_view(self, name: str) -> SortedView:
+        """`products` (by lower identifier), `products-uuid` (by uuid) or `models` (by lower code)."""
+        return self._views[name].current()
 
     def category_descendants(self, code: str) -> set[str]:
         """Lower-case codes of `code` and every category below it."""

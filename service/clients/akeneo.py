@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from service.clients.retry import RETRY_STATUSES, backoff_delay, parse_retry_after
-from service.net import UnsafeUrl, public_transport
+from service.net import UnsafeUrl, public_transport, tls_context
 
 logger = logging.getLogger("connector.akeneo")
 
@@ -234,6 +234,8 @@ class AkeneoClient:
         if transport is None and not allow_private_addresses:
             # A merchant-typed URL: every connection is checked to reach a public address only.
             transport = public_transport(allow_private=False, limits=limits)
+        elif transport is None:  # the process's TLS context instead of a new one per client
+            transport = httpx.AsyncHTTPTransport(verify=tls_context(), limits=limits)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,

@@ -34,6 +34,7 @@ from service.crypto import DecryptionError, SecretBox
 PREFIX = "connector"
 ISSUES_KEPT = 5000
 RUN_KEYS_TTL = 14 * 24 * 3600
+PREFETCH_TTL = 60  # seconds a page read ahead stays usable
 COUNT_FIELDS = ("created", "updated", "unchanged", "hidden", "deleted", "failed")
 
 _CLAIM_NAMES = """
@@ -135,6 +136,18 @@ class ImportStore:
             pipe.hset(self._t(tenant, "import", "products"), key, _dumps(dict(state)))
         if variants:
             pipe.hset(self._t(tenant, "idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
+        pipe.execute()
+
+    def map_products(self, tenant: str, entries: Iterable[tuple[str, int, Mapping[str, int] | None,
+                                                                Mapping[str, Any] | None]]) -> None:
+        """`map_product` for several creates confirmed together, in one transaction."""
+        pipe = self.redis.pipeline(transaction=True)
+        for key, product_id, variants, state in entries:
+            pipe.hset(self._t(tenant, "idmap", "product"), key, str(product_id))
+            if state is not None:
+                pipe.hset(self._t(tenant, "import", "products"), key, _dumps(dict(state)))
+            if variants:
+                pipe.hset(self._t(tenant, "idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
         pipe.execute()
 
     def map_variants(self, tenant: str, variants: Mapping[str, int]) -> None:
@@ -258,13 +271,29 @@ class ImportStore:
         blob = self.redis.get(self._r(run_id, "catalog"))
         return json.loads(zlib.decompress(blob)) if blob else None
 
+    # -- the next page, read ahead while this one loads ------------------------------------------
+    def put_next_page(self, run_id: str, url: str, items: list[dict], next_url: str | None) -> None:
+        """The PIM page at `url`, read by the page job before this one (so the next job does not wait for
+        the PIM); short-lived: a page taken later than PREFETCH_TTL is read again."""
+        blob = zlib.compress(json.dumps({"url": url, "items": items, "next": next_url},
+                                        separators=(",", ":")).encode(), 1)
+        self.redis.set(self._r(run_id, "next-page"), blob, ex=PREFETCH_TTL)
+
+    def take_next_page(self, run_id: str, url: str) -> tuple[list[dict], str | None] | None:
+        """The page read ahead for `url` (then forgotten), or None: not read, expired, or for another URL."""
+        blob = self.redis.getdel(self._r(run_id, "next-page"))
+        if not blob:
+            return None
+        doc = json.loads(zlib.decompress(blob))
+        return (doc["items"], doc["next"]) if doc.get("url") == url else None
+
     # -- runs that are not finished (for the watchdog) --------------------------------------------
     def mark_active(self, run_id: str, tenant: str) -> None:
         self.redis.hset(f"{PREFIX}:imports:active", run_id, tenant)
 
     def mark_finished(self, run_id: str) -> None:
         self.redis.hdel(f"{PREFIX}:imports:active", run_id)
-        self.redis.delete(self._r(run_id, "catalog"), self._r(run_id, "seen"))
+        self.redis.delete(self._r(run_id, "catalog"), self._r(run_id, "seen"), self._r(run_id, "next-page"))
 
     def active_runs(self) -> dict[str, str]:
         raw = self.redis.hgetall(f"{PREFIX}:imports:active")

@@ -9,19 +9,17 @@ the PIM token is cached per tenant (encrypted), and BigCommerce requests go thro
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import certifi
 import httpx
 import redis
 
 from service.clients.akeneo import AkeneoClient
 from service.clients.bigcommerce import BigCommerceClient
+from service.net import tls_context
 from service.pim_connection import connection_slots, shared_pim_client, token_fingerprint
 from service.settings import Settings
 from service.store import Store
@@ -31,11 +29,6 @@ from service.store.rate_governor import RateGovernor
 
 # seconds before a BigCommerce answer counts as lost (tests shorten it; a lost create is looked up by SKU)
 BC_TIMEOUT = float(os.environ.get("CONNECTOR_BC_TIMEOUT", "30"))
-
-
-@functools.lru_cache(maxsize=1)
-def _tls_context() -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=certifi.where())  # the CA bundle httpx uses by default
 
 
 class NotConfigured(Exception):
@@ -131,7 +124,7 @@ async def open_sync_context(
     governor = RateGovernor(conn, store_hash)
     # BC_API_URL is the operator's setting, not a merchant's URL: a transport with the process's one TLS
     # context (building one per page costs ~40 ms)
-    transport = httpx.AsyncHTTPTransport(verify=_tls_context(), retries=0)
+    transport = httpx.AsyncHTTPTransport(verify=tls_context(), retries=0)
     bc = BigCommerceClient(store_hash, bc_creds["access_token"], api_url=settings.bc_api_url, governor=governor,
                            timeout=BC_TIMEOUT, transport=transport)
     ctx = SyncContext(tenant=tenant, run_id=run_id, pim=pim, bc=bc, main=main, store=store, imports=imports,

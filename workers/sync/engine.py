@@ -17,7 +17,8 @@ succeeded. Phases, in order:
   the ones we had sent are hidden. The scoped searches above cannot see them.
 - `vanished` (full only): known products this run did not meet are hidden, or deleted when the
   merchant chose so and the PIM no longer has them.
-- `finish`: the run's status.
+- `finish`: the run's status (set by the job of the last page: a checkpoint goes from the last phase
+  straight to `done`; `finish` is still understood in checkpoints written before).
 
 The same loaders serve change events (`sync_products`).
 """
@@ -63,6 +64,8 @@ def _next_phase(checkpoint: dict, phase: str) -> dict:
         nxt = "vanished"
     if nxt == "vanished" and checkpoint["mode"] != "full":
         nxt = "finish"
+    if nxt == "finish":  # nothing is left to do: the job of the last page ends the run (no job just for that)
+        nxt = "done"
     return {**checkpoint, "phase": nxt, "cursor": None}
 
 
@@ -165,10 +168,12 @@ def _params(ctx: SyncContext, search: dict) -> dict:
 
 
 async def _page(ctx: SyncContext, path: str, checkpoint: dict, search: dict) -> tuple[list[dict], str | None]:
-    """One page at the checkpoint's cursor (the PIM's own next link), counting the total once."""
+    """One page at the checkpoint's cursor (the PIM's own next link), counting the total once. The previous
+    page's job may have read it already (`read_ahead`)."""
     cursor = checkpoint.get("cursor")
     if cursor:
-        return await ctx.pim.get_page(cursor)
+        ahead = await run_sync(ctx.imports.take_next_page, ctx.run_id, cursor) if ctx.run_id else None
+        return ahead if ahead is not None else await ctx.pim.get_page(cursor)
     # search_after pages carry no count: one page-pagination call of one item gives the phase's total
     counted = await ctx.pim.get(path, {**_params(ctx, search), "pagination_type": "page", "limit": 1,
                                        "with_count": "true"})
@@ -179,6 +184,29 @@ async def _page(ctx: SyncContext, path: str, checkpoint: dict, search: dict) -> 
 
 async def _all_pages(ctx: SyncContext, path: str, search: dict) -> list[dict]:
     return [item async for item in ctx.pim.iter_items(path, _params(ctx, search))]
+
+
+def read_ahead(ctx: SyncContext, next_url: str | None) -> asyncio.Task | None:
+    """Read the next page while this one loads (the PIM read leaves the chain's critical path); the next job
+    takes it from Redis. It uses one of the connection's 4 Akeneo slots, like any read."""
+    if not next_url or not ctx.run_id:
+        return None
+
+    async def read() -> None:
+        items, after = await ctx.pim.get_page(next_url)
+        await run_sync(ctx.imports.put_next_page, ctx.run_id, next_url, items, after)
+
+    return asyncio.create_task(read())
+
+
+async def _landed(task: asyncio.Task | None) -> None:
+    """Wait for a read-ahead before the job ends; a failed one only means the next job reads the page."""
+    if task is None:
+        return
+    try:
+        await task
+    except Exception as exc:  # noqa: BLE001 - the next job reads the page itself
+        log.info("page read-ahead failed", extra={"error": f"{type(exc).__name__}: {exc}"})
 
 
 def _in_scope(ctx: SyncContext, product: dict) -> bool:
@@ -217,8 +245,12 @@ async def _simple_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -
 
     search = _filters(ctx, checkpoint, models=False, parent=("EMPTY",))
     items, next_url = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
-    tctx = await transform_context(ctx)
-    await load_simple_products(ctx, tctx, items, commit, build_simple_product)
+    ahead = read_ahead(ctx, next_url)
+    try:
+        tctx = await transform_context(ctx)
+        await load_simple_products(ctx, tctx, items, commit, build_simple_product)
+    finally:
+        await _landed(ahead)
     return _advance(checkpoint, "simple", next_url)
 
 
@@ -243,13 +275,17 @@ async def load_simple_products(ctx: SyncContext, tctx: Context, items: list[dict
 async def _models_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
     search = _filters(ctx, checkpoint, models=True)
     items, next_url = await _page(ctx, f"{API}/product-models", checkpoint, search)
+    ahead = read_ahead(ctx, next_url)
     roots: dict[str, dict | None] = {}
     for model in items:
         if model.get("parent"):
             roots.setdefault(str(model["parent"]).lower(), None)
         else:
             roots[str(model["code"]).lower()] = model
-    await load_models(ctx, roots, commit)
+    try:
+        await load_models(ctx, roots, commit)
+    finally:
+        await _landed(ahead)
     commit.done += len(items)
     return _advance(checkpoint, "models", next_url)
 
