@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 from service.logs import setup_logging
+from service.queues import QUEUE_NAMES
 from service.redis_conn import EmbeddedRedis, connect, reachable
 from service.settings import Settings, SettingsError, load_settings
 
@@ -129,8 +130,9 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
         if name == "worker":
             cmd.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-            cmd.add_argument("--queues", nargs="+", choices=("events", "imports"), default=None,
-                             help="the queues to serve, in priority order (default: events imports); "
+            cmd.add_argument("--queues", nargs="+", choices=QUEUE_NAMES, default=None,
+                             help="the queues to serve, in priority order (default: all: "
+                                  f"{' '.join(QUEUE_NAMES)}); "
                                   "`--queues events` runs a worker that an import page never holds up")
     from service.demo import add_arguments
 
