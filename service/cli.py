@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 from service.logs import setup_logging
+from service.queues import QUEUE_NAMES
 from service.redis_conn import WORKER_RECONNECTS, EmbeddedRedis, connect, reachable
 from service.settings import Settings, SettingsError, load_settings
 
@@ -64,12 +65,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from workers.worker import run_worker
 
     with _redis(settings) as url:
-        run_worker(connect(url, reconnects=WORKER_RECONNECTS), burst=args.burst)
+        run_worker(connect(url, reconnects=WORKER_RECONNECTS), burst=args.burst, queue_names=args.queues)
     return 0
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Redis (embedded unless REDIS_URL is set), the web app and one worker; Ctrl-C stops all three."""
+    """Redis (embedded unless REDIS_URL is set), the web app, a worker and an events-only worker; Ctrl-C stops
+    them all."""
     url, embedded = _redis_url(settings)
     env = {**os.environ, "REDIS_URL": url, "DATA_DIR": str(settings.data_dir)}
     port = str(args.port or settings.port)
@@ -88,6 +90,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         children.append(subprocess.Popen([*base, "web", "--host", args.host, "--port", port], env=env,
                                          start_new_session=True))
         children.append(subprocess.Popen([*base, "worker"], env=env, start_new_session=True))
+        # events never wait behind an import page: one worker serves nothing else
+        children.append(subprocess.Popen([*base, "worker", "--queues", "events"], env=env, start_new_session=True))
         log.info("connector running", extra={"url": f"http://{args.host}:{port}/", "redis": url.split("@")[-1]})
         while not stopping:
             if any(child.poll() is not None for child in children):
@@ -118,7 +122,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="connector", description="Akeneo PIM → BigCommerce connector")
     sub = p.add_subparsers(dest="command", required=True)
-    for name, help_text in (("run", "Redis (embedded by default), web and one worker together"),
+    for name, help_text in (("run", "Redis (embedded by default), web, a worker and an events worker together"),
                             ("web", "the web app under uvicorn"), ("worker", "one RQ worker")):
         cmd = sub.add_parser(name, help=help_text)
         if name in ("run", "web"):
@@ -126,6 +130,10 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
         if name == "worker":
             cmd.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+            cmd.add_argument("--queues", nargs="+", choices=QUEUE_NAMES, default=None,
+                             help="the queues to serve, in priority order (default: all: "
+                                  f"{' '.join(QUEUE_NAMES)}); "
+                                  "`--queues events` runs a worker that an import page never holds up")
     from service.demo import add_arguments
 
     add_arguments(sub.add_parser("demo", help="the whole job on sandboxes: import the icecat catalog into a "

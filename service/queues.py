@@ -1,6 +1,10 @@
 """The RQ queues, for every process: the web app enqueues, workers drain them.
 
-Workers drain `events` before `imports`: a change event never waits behind a full import. Jobs are
+Workers drain `events` before `imports` before `imports-long`: a change event never waits behind an
+import page, and the pages of an import that has already worked LONG_AFTER seconds (a big one) move to
+`imports-long`, so another tenant's small import runs between two of its pages instead of taking turns
+with them (workers/jobs/imports.py). An events-only worker (`connector worker --queues events`) keeps
+events from waiting for a running page at all. Jobs are
 named by their dotted path ("workers.jobs.imports.run_import"), so `service/` never imports `workers/`;
 every job carries `meta.tenant`, so a tenant's jobs can be found and cancelled."""
 
@@ -20,7 +24,8 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 EVENTS = "events"
 IMPORTS = "imports"
-QUEUE_NAMES = (EVENTS, IMPORTS)
+LONG_IMPORTS = "imports-long"
+QUEUE_NAMES = (EVENTS, IMPORTS, LONG_IMPORTS)  # a worker's priority order
 
 
 def queue(conn: redis.Redis, name: str) -> Queue:

@@ -1,6 +1,15 @@
 """The RQ queues live in `service/queues.py` (the web app enqueues and cancels too, and `service/` never
 imports `workers/`); re-exported here for the workers' own code."""
 
-from service.queues import EVENTS, IMPORTS, QUEUE_NAMES, cancel_tenant_jobs, enqueue, queue, queues
+from service.queues import (
+    EVENTS,
+    IMPORTS,
+    LONG_IMPORTS,
+    QUEUE_NAMES,
+    cancel_tenant_jobs,
+    enqueue,
+    queue,
+    queues,
+)
 
-__all__ = ["EVENTS", "IMPORTS", "QUEUE_NAMES", "cancel_tenant_jobs", "enqueue", "queue", "queues"]
+__all__ = ["EVENTS", "IMPORTS", "LONG_IMPORTS", "QUEUE_NAMES", "cancel_tenant_jobs", "enqueue", "queue", "queues"]

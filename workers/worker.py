@@ -1,4 +1,4 @@
-"""The worker process: RQ on the queues `events` then `imports`."""
+"""The worker process: RQ on the queues `events` then `imports` (or only the ones named)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import logging
 import threading
 
 import redis
-from rq import Worker
+from rq import SimpleWorker, Worker
 
 from service.crypto import SecretBox
 from service.settings import load_settings
 from service.store import Store
 from workers.jobs.schedules import rearm_schedules
-from workers.queues import queues
+from workers.queues import EVENTS, queues
 
 log = logging.getLogger("connector.worker")
 
@@ -36,9 +36,14 @@ def _warm_up() -> None:
     tls_context()
 
 
-def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = None) -> bool:
+def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = None,
+               queue_names: list[str] | None = None) -> bool:
+    chosen = [q for q in queues(conn) if not queue_names or q.name in queue_names]
+    # an events-only worker runs its jobs in its own process: event jobs are many and short (tenants take
+    # turns, workers.jobs.events), and a fork per job cost ~20 ms of CPU each
+    worker_class = SimpleWorker if [q.name for q in chosen] == [EVENTS] else Worker
     _warm_up()
-    worker = Worker(queues(conn), connection=conn, name=name)
+    worker = worker_class(chosen, connection=conn, name=name)
     rearm_schedules(conn)  # a tick lost with a killed worker must not end a tenant's schedule
     store = _store(conn)
     _recover(conn, store)

@@ -329,6 +329,17 @@ class Store:
     def put_credentials(self, tenant: str, kind: str, credentials: dict[str, Any]) -> None:
         self.redis.hset(self._t(tenant, "credentials"), kind, self.box.encrypt(credentials))
 
+    def tenant_credentials(self, tenant: str, kinds: tuple[str, ...]) -> tuple[bool, dict[str, dict[str, Any]]]:
+        """(the tenant exists, {kind: credentials} for the kinds stored) in one round trip (the webhook's
+        hot path). Raises DecryptionError like get_credentials."""
+        if not tenant:
+            return False, {}
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sismember(f"{PREFIX}:tenants", tenant)
+        pipe.hmget(self._t(tenant, "credentials"), list(kinds))
+        exists, raws = pipe.execute()
+        return bool(exists), {k: self.box.decrypt(raw) for k, raw in zip(kinds, raws, strict=True) if raw}
+
     def get_credentials(self, tenant: str, kind: str) -> dict[str, Any] | None:
         raw = self.redis.hget(self._t(tenant, "credentials"), kind)
         return self.box.decrypt(raw) if raw else None

@@ -41,6 +41,8 @@ JOB_TIMEOUT = 600  # the web enqueues with the same value (service/events/policy
 BUDGET = float(os.environ.get("CONNECTOR_EVENTS_JOB_BUDGET", "480"))  # seconds, then a fresh job goes on
 BATCH = 200  # items per sync batch
 IDLE_POLL = 0.05  # seconds between looks at the due set while items wait for their debounce
+TURN_IDLE = 0.02  # seconds a job waits for a due item before it gives the worker to another tenant's job
+TURN_WORK = 0.1  # seconds of syncing after which a job gives the worker to another tenant's job
 RETRY_DELAY = 5  # seconds (times the attempt) before a failed batch is tried again by a new job
 MAX_ATTEMPTS = 4
 LEASE_TTL_MS = int(float(os.environ.get("CONNECTOR_EVENTS_LEASE_TTL", "60")) * 1000)  # renewed every third
@@ -57,11 +59,13 @@ def sync_events(tenant: str, attempt: int = 0) -> None:
     beat = threading.Thread(target=_heartbeat, args=(lease, events, tenant, stop), daemon=True)
     beat.start()
     try:
-        _drain(ctx, events, tenant, attempt)
+        successor = _drain(ctx, events, tenant, attempt)
     finally:
         stop.set()
         beat.join(timeout=5)
         lease.release()
+    if successor is not None:  # enqueued after the release: on another worker it must find the lease free
+        _again(ctx, tenant, *successor)
 
 
 def _heartbeat(lease: Lease, events: EventStore, tenant: str, stop: threading.Event) -> None:
@@ -73,21 +77,36 @@ def _heartbeat(lease: Lease, events: EventStore, tenant: str, stop: threading.Ev
             log.warning("events heartbeat failed", exc_info=True)
 
 
-def _drain(ctx: JobContext, events: EventStore, tenant: str, attempt: int) -> None:
+def _others_waiting(ctx: JobContext) -> bool:
+    """Another tenant's event job waits for this worker: take turns rather than drain or sleep on."""
+    return queue(ctx.redis, EVENTS).count > 0
+
+
+def _drain(ctx: JobContext, events: EventStore, tenant: str, attempt: int) -> tuple[float, int] | None:
+    """Work the tenant's dirty set; returns (delay, attempt) of the job that goes on, or None when done."""
     started = time.monotonic()
+    idle_since: float | None = None
     while True:
         if time.monotonic() - started > BUDGET:
-            _again(ctx, tenant, 0, attempt)  # a fresh job keeps the timeout honest on long backlogs
-            return
+            return 0, attempt  # a fresh job keeps the timeout honest on long backlogs
         batch = events.due(tenant, BATCH)
         if not batch:
             when = events.next_due(tenant)
             if when is None:
                 if events.finish(tenant):
-                    return
+                    return None
                 continue
-            time.sleep(min(max(when - time.time(), 0.0), IDLE_POLL * 20) or IDLE_POLL)
+            # items wait for their debounce: sleep, unless other tenants' jobs wait for the worker (then
+            # hand over to the back of the queue once a short look found nothing due, so idle jobs of
+            # several tenants do not bounce the worker between them)
+            idle_since = idle_since or time.monotonic()
+            others = _others_waiting(ctx)
+            if others and time.monotonic() - idle_since >= TURN_IDLE:
+                return 0, attempt
+            time.sleep(min(max(when - time.time(), 0.0), TURN_IDLE if others else IDLE_POLL * 20) or IDLE_POLL)
             continue
+        idle_since = None
+        turn = time.monotonic()
         try:
             result = asyncio.run(_sync(ctx, tenant, batch))
         except NotConfigured as exc:
@@ -106,11 +125,13 @@ def _drain(ctx: JobContext, events: EventStore, tenant: str, attempt: int) -> No
                 continue
             _record_failure(events, tenant, batch, reason + " — retried shortly")
             events.clear_job_flag(tenant)
-            _again(ctx, tenant, RETRY_DELAY * (attempt + 1), attempt + 1)
-            return
+            return RETRY_DELAY * (attempt + 1), attempt + 1
         attempt = 0
         events.done(tenant, batch)
         _record(events, tenant, batch, result)
+        # a batch that took a while ends the turn: one tenant's stream never holds the others up
+        if time.monotonic() - turn >= TURN_WORK and _others_waiting(ctx):
+            return 0, attempt
 
 
 async def _sync(ctx: JobContext, tenant: str, batch: dict[str, str]) -> DirtyResult:

@@ -8,6 +8,9 @@ transaction after the page's load succeeded, then enqueue the next page. Guarant
   (renewed by a heartbeat thread while it works, short TTL so a killed worker frees it soon);
 - exactly one chain: the checkpoint names the job expected next (`next_job`); any other job for the
   run (a duplicate, a stale retry) exits without touching anything;
+- fair between tenants: every page goes to the back of its queue, so tenants' pages take turns; once
+  a run has worked LONG_AFTER seconds its pages go to `imports-long`, which workers serve only when
+  `imports` is empty, so a small import started beside a big one waits for one page, not one per page;
 - re-entrant: a worker killed mid-page leaves the checkpoint at the page's start; the watchdog
   (`recover_imports`, run when a worker starts and scheduled behind every page) re-enqueues the
   page once the lease has expired. The page is redone; creates adopt by SKU and the id map is
@@ -39,7 +42,7 @@ from service.store import Store
 from service.store.imports import ImportStore, PageCommit
 from service.store.leases import Lease
 from workers.context import job_context
-from workers.queues import IMPORTS, queue
+from workers.queues import IMPORTS, LONG_IMPORTS, queue
 from workers.sync.context import NotConfigured, open_sync_context
 from workers.sync.engine import first_checkpoint, run_step
 
@@ -51,6 +54,8 @@ WATCH_INTERVAL = max(2 * LEASE_TTL, 5.0)  # seconds between two looks of a run's
 MAX_PAGE_ATTEMPTS = int(os.environ.get("CONNECTOR_IMPORT_MAX_ATTEMPTS", "8"))  # tries of one page, then failed
 RETRY_BASE = float(os.environ.get("CONNECTOR_IMPORT_RETRY_BASE", "5"))  # seconds before a failed page's retry
 LAST_SUCCESS = "import:last_success_started_at"
+# seconds of page work after which a run's pages yield to shorter imports (a big import: hours of pages)
+LONG_AFTER = float(os.environ.get("CONNECTOR_IMPORT_LONG_AFTER", "30"))
 
 
 def _lease(conn: redis.Redis, tenant: str, owner: str) -> Lease:
@@ -85,7 +90,8 @@ def run_page(tenant: str, run_id: str) -> None:
         if holder.startswith(f"{run_id}:"):
             return  # another job of this run is alive: this one is a duplicate
         # another run of this tenant is still working: come back later
-        queue(conn, IMPORTS).enqueue_in(timedelta(seconds=max(LEASE_TTL / 2, 1)), run_page, tenant, run_id,
+        queue(conn, _page_queue(checkpoint)).enqueue_in(timedelta(seconds=max(LEASE_TTL / 2, 1)), run_page,
+                                                        tenant, run_id,
                                         job_id=job_id, job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
         return
     stop = threading.Event()
@@ -96,6 +102,9 @@ def run_page(tenant: str, run_id: str) -> None:
         checkpoint = imports.checkpoint(run_id) or checkpoint
         if checkpoint.get("next_job") not in (job_id, None):
             return
+        if job is not None:  # which step this job worked, and when it held the lease (the run's page history)
+            job.meta["worked"] = {"step": checkpoint.get("step"), "from": time.time()}
+            job.save_meta()
         try:
             next_checkpoint = _step(ctx, tenant, run_id, checkpoint, imports, store, lease)
         except Exception as exc:  # the page is retried from its checkpoint, a bounded number of times
@@ -104,9 +113,13 @@ def run_page(tenant: str, run_id: str) -> None:
     finally:
         stop.set()
         beat.join(timeout=5)
+        if job is not None and "worked" in job.meta:
+            job.meta["worked"]["until"] = time.time()
+            with contextlib.suppress(redis.RedisError):
+                job.save_meta()
         lease.release()
     if next_checkpoint is not None and next_checkpoint.get("phase") != "done":
-        _enqueue(conn, tenant, run_id, next_checkpoint["next_job"])
+        _enqueue(conn, tenant, run_id, next_checkpoint)
 
 
 def _start(store: Store, imports: ImportStore, tenant: str, run_id: str, run: dict, job_id: str) -> dict:
@@ -146,7 +159,7 @@ def _retry_later(conn: redis.Redis, store: Store, imports: ImportStore, tenant: 
     imports.set_checkpoint(run_id, {**checkpoint, "next_job": new_job, "attempts": attempts,
                                     "last_error": f"{type(exc).__name__}: {exc}"[:500]})
     delay = min(RETRY_BASE * 2 ** (attempts - 1), 600)
-    queue(conn, IMPORTS).enqueue_in(timedelta(seconds=delay), run_page, tenant, run_id, job_id=new_job,
+    queue(conn, _page_queue(checkpoint)).enqueue_in(timedelta(seconds=delay), run_page, tenant, run_id, job_id=new_job,
                                     job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
 
 
@@ -186,6 +199,7 @@ def _heartbeat(lease: Lease, stop: threading.Event) -> None:
 def _step(ctx: Any, tenant: str, run_id: str, checkpoint: dict, imports: ImportStore, store: Store,
           lease: Lease) -> dict | None:
     commit = PageCommit()
+    began = time.monotonic()
     try:
         nxt = asyncio.run(_async_step(ctx, tenant, run_id, checkpoint, commit))
     except NotConfigured as exc:
@@ -193,7 +207,7 @@ def _step(ctx: Any, tenant: str, run_id: str, checkpoint: dict, imports: ImportS
         return None
     # on any other exception the job fails; the watchdog re-enqueues the page (bounded by `attempts`)
     nxt = {**nxt, "step": checkpoint["step"] + 1, "next_job": _job_id(run_id, checkpoint["step"] + 1),
-           "attempts": 0}
+           "attempts": 0, "worked": round(float(checkpoint.get("worked", 0)) + time.monotonic() - began, 3)}
     nxt.pop("last_error", None)
     still_ours = lease.renew() or (lease.acquire() and (imports.checkpoint(run_id) or {}).get("next_job")
                                    == checkpoint.get("next_job"))
@@ -219,9 +233,15 @@ def _job_id(run_id: str, step: int) -> str:
     return f"import-{run_id}-{step}-{secrets.token_hex(3)}"
 
 
-def _enqueue(conn: redis.Redis, tenant: str, run_id: str, job_id: str) -> None:
-    queue(conn, IMPORTS).enqueue(run_page, tenant, run_id, job_id=job_id, job_timeout=PAGE_TIMEOUT,
-                                 meta={"tenant": tenant})
+def _page_queue(checkpoint: dict) -> str:
+    """`imports` until the run has worked LONG_AFTER seconds, then `imports-long` (served after `imports`)."""
+    return LONG_IMPORTS if float(checkpoint.get("worked", 0)) >= LONG_AFTER else IMPORTS
+
+
+def _enqueue(conn: redis.Redis, tenant: str, run_id: str, checkpoint: dict) -> None:
+    """The page the checkpoint names (`next_job`), at the back of its queue."""
+    queue(conn, _page_queue(checkpoint)).enqueue(run_page, tenant, run_id, job_id=checkpoint["next_job"],
+                                                 job_timeout=PAGE_TIMEOUT, meta={"tenant": tenant})
     _watch(conn, tenant, run_id)
 
 
@@ -321,8 +341,9 @@ def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str) -> str:
                 "sent twice.")
         return "failed"
     new_job = _job_id(run_id, int(checkpoint.get("step", 0)))
-    imports.set_checkpoint(run_id, {**checkpoint, "next_job": new_job, "attempts": attempts})
-    _enqueue(conn, tenant, run_id, new_job)
+    checkpoint = {**checkpoint, "next_job": new_job, "attempts": attempts}
+    imports.set_checkpoint(run_id, checkpoint)
+    _enqueue(conn, tenant, run_id, checkpoint)
     log.warning("import page re-enqueued", extra={"run": run_id, "step": checkpoint.get("step")})
     return "re-enqueued"
 

@@ -29,6 +29,7 @@ import asyncio
 import datetime as dt
 import logging
 import mimetypes
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -45,7 +46,7 @@ from workers.sync.products import ProductLoader, issue, placeholder_url
 
 log = logging.getLogger("connector.sync.engine")
 
-PAGE_SIZE = 100
+PAGE_SIZE = max(1, min(100, int(os.environ.get("CONNECTOR_IMPORT_PAGE_SIZE", "100"))))  # PIM items per page job
 DELTA_MARGIN = 300  # seconds: clocks and in-flight PIM saves around the last run's start
 VANISH_CHUNK = 200
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
