@@ -474,25 +474,23 @@ async def set_groups_format(request: Request) -> Response:
     return JSONResponse({"format": state.action_groups_format})
 
 
-async def set_navigation_jwt(request: Request) -> Response:
-    """`{"enabled": false}`: the `pim.activity.navigation.tab` iframe's `request_jwt` goes unanswered."""
+async def _set_flag(request: Request, attribute: str) -> Response:
+    """A `{"enabled": true|false}` knob stored on the PIM state as `attribute`."""
     state: PimState = request.app.state.pim
     body = await _body(request)
     if isinstance(body, JSONResponse):
         return body
     if not isinstance(body.get("enabled"), bool):
         return _knob_error("enabled must be true or false")
-    state.navigation_jwt = body["enabled"]
-    return JSONResponse({"enabled": state.navigation_jwt})
+    setattr(state, attribute, body["enabled"])
+    return JSONResponse({"enabled": getattr(state, attribute)})
+
+
+async def set_navigation_jwt(request: Request) -> Response:
+    """`{"enabled": false}`: the `pim.activity.navigation.tab` iframe's `request_jwt` goes unanswered."""
+    return await _set_flag(request, "navigation_jwt")
 
 
 async def set_enabled(request: Request) -> Response:
     """`{"enabled": false}`: this PIM has no UI extensions (Community Edition, older versions)."""
-    state: PimState = request.app.state.pim
-    body = await _body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    if not isinstance(body.get("enabled"), bool):
-        return _knob_error("enabled must be true or false")
-    state.ui_extensions_enabled = body["enabled"]
-    return JSONResponse({"enabled": state.ui_extensions_enabled})
+    return await _set_flag(request, "ui_extensions_enabled")
