@@ -185,6 +185,8 @@ def end_to_end(pim_url: str, bc_app, skus: list[str], rate: float, seconds: floa
     targets = skus[:count] if count <= len(skus) else (skus * (count // len(skus) + 1))[:count]
     pending: dict[str, tuple[float, float]] = {}  # sku -> (price, sent at)
     latencies: list[float] = []
+    store = bc_app.state.bc.store(STORE_HASH)
+    requests_before, throttled_before = store.counts.total(), store.throttled
     start = time.monotonic()
     with httpx.Client(timeout=10) as client:
         for i, sku in enumerate(targets):
@@ -205,7 +207,10 @@ def end_to_end(pim_url: str, bc_app, skus: list[str], rate: float, seconds: floa
     took = time.monotonic() - start
     print(f"end-to-end at {rate:g} change/s ({count} changes over {took:.1f} s): "
           f"p50 {pct(latencies, 50) * 1000:.0f} ms, p95 {pct(latencies, 95) * 1000:.0f} ms, "
-          f"max {max(latencies) * 1000 if latencies else float('nan'):.0f} ms, not arrived {len(pending)}")
+          f"max {max(latencies) * 1000 if latencies else float('nan'):.0f} ms, not arrived {len(pending)}; "
+          f"BigCommerce {store.counts.total() - requests_before} requests "
+          f"({(store.counts.total() - requests_before) / count:.2f} per change), "
+          f"{store.throttled - throttled_before} answered 429")
 
 
 def _collect(bc_app, pending: dict[str, tuple[float, float]], latencies: list[float]) -> None:

@@ -19,7 +19,8 @@ from rq import Queue
 from service.app import create_app
 from service.settings import load_settings
 from service.store.events import EventStore
-from tests.import_env import expected_catalog, import_env, wait_for
+from service.store.rate_governor import RateGovernor
+from tests.import_env import STORE_HASH, TOKEN, expected_catalog, import_env, wait_for
 from tests.servers import serve
 
 SECRET = "event-secret-0123456789abcdef"
@@ -178,3 +179,44 @@ def test_a_variant_event_syncs_its_model(events_env):
     assert _writes(env) == {}
     counts = env.pim_requests()["counts"]
     assert any("/product-models/" in route for route in counts), counts
+
+
+def test_when_the_store_quota_runs_low_a_stream_of_changes_shares_batch_writes(events_env):
+    """Kept last in the module: it spends most of the store's window quota (the grants live ~31 s).
+
+    With the quota plentiful every change is written at once, one request each; with it low, a small
+    due batch waits (up to CONNECTOR_EVENTS_LINGER) for more, so a steady stream costs one request per
+    10 products instead of exhausting the window and then waiting up to 30 s for the next."""
+    env, _ = events_env
+    pim = env.pim_app.state.pim.store
+    skus = [s for s in sorted(expected_catalog("print").simple) if pim.product(s) and _product(env, s)]
+    assert len(skus) >= 2
+    governor = RateGovernor(env.conn, STORE_HASH, default_quota=150, default_window_ms=30000)
+    # the store's real quota (150 / 30 s), learnt from an answer's headers; then other work on the store
+    # spends all but 10 of it
+    assert httpx.put(f"{env.bc_url}/sandbox/stores/{STORE_HASH}/rate-limit",
+                     json={"quota": 150, "window_ms": 30000}).status_code == 200
+    answer = httpx.get(f"{env.bc_url}/stores/{STORE_HASH}/v3/catalog/brands", headers={"X-Auth-Token": TOKEN})
+    assert answer.status_code == 200
+    governor.observe(answer.headers, answer.status_code)
+    while governor.headroom()[0] > 10:
+        assert governor.try_acquire()[0] == 0
+    left, quota = governor.headroom()
+    assert left <= 10 and quota == 150
+    env.reset_requests()
+    worker = env.worker(burst=False)
+    try:
+        wait_for(lambda: env.conn.exists("rq:workers"), timeout=30, every=0.05)
+        time.sleep(0.5)  # the worker is listening before the changes start
+        prices = {}
+        for i, sku in enumerate(skus):  # a change every 100 ms: each due on its own without the linger
+            prices[sku] = f"{41 + i}.00"
+            assert httpx.patch(f"{env.pim_url}/sandbox/products/{sku}", json=_price(prices[sku])).status_code == 200
+            time.sleep(0.1)
+        wait_for(lambda: all(float(_product(env, s)["price"]) == float(p) for s, p in prices.items()),
+                 timeout=30, every=0.05)
+    finally:
+        worker.kill()
+        worker.communicate(timeout=30)
+    writes = _writes(env)
+    assert writes == {"PUT /v3/catalog/products": 1}, writes

@@ -125,3 +125,16 @@ def test_acquire_waits_then_proceeds(redis_conn):
     # never more than 2 grants within any window (200 ms + the 100 ms margin; 10 ms for clock reads)
     for i in range(2, len(times)):
         assert times[i] - times[i - 2] >= 0.29
+
+
+def test_headroom_counts_our_grants_the_server_budget_and_a_pause_without_taking_any(redis_conn):
+    governor = RateGovernor(redis_conn, "abc", default_quota=10, default_window_ms=60000)
+    assert governor.headroom() == (10, 10)
+    assert grants(governor, 4) == 4
+    assert governor.headroom() == (6, 10)
+    assert governor.headroom() == (6, 10)  # reading it takes nothing
+    ticket = asyncio.run(governor.acquire())
+    governor.observe(headers(quota=10, left=2, reset_ms=20000, window_ms=60000), 200, ticket=ticket)
+    assert governor.headroom() == (2, 10)  # another app spent most of the server's window
+    governor.observe(headers(quota=10, left=0, reset_ms=5000, window_ms=60000), 429)
+    assert governor.headroom() == (0, 10)

@@ -118,6 +118,24 @@ redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8]))
 return now
 """
 
+# KEYS as _ACQUIRE; ARGV: default quota, default window, min margin, margin ratio. Read-only.
+# Returns {requests the next grants may still use, quota}.
+_HEADROOM = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local quota = tonumber(ARGV[1])
+local pause = tonumber(redis.call('GET', KEYS[3]) or '0')
+local st = redis.call('HMGET', KEYS[2], 'quota', 'window', 'budget', 'reset_at')
+quota = tonumber(st[1]) or quota
+if pause > now then return {0, quota} end
+local window = tonumber(st[2]) or tonumber(ARGV[2])
+local horizon = window + math.max(tonumber(ARGV[3]), math.floor(window * tonumber(ARGV[4])))
+local left = quota - redis.call('ZCOUNT', KEYS[1], now - horizon, '+inf')
+local budget, reset_at = tonumber(st[3]), tonumber(st[4])
+if budget and reset_at and reset_at > now then left = math.min(left, budget) end
+return {math.max(left, 0), quota}
+"""
+
 
 def _int_header(headers: Mapping[str, str], name: str) -> int:
     value = headers.get(name)
@@ -148,6 +166,7 @@ class RateGovernor:
         self.keys = [f"{prefix}:log", f"{prefix}:state", f"{prefix}:pause", f"{prefix}:seq"]
         self._acquire = redis.register_script(_ACQUIRE)
         self._observe = redis.register_script(_OBSERVE)
+        self._headroom = redis.register_script(_HEADROOM)
 
     def try_acquire(self) -> tuple[int, int]:
         """One attempt: (0, ticket) when granted, else (milliseconds to wait, redis now). The ticket is
@@ -157,6 +176,13 @@ class RateGovernor:
             args=[self.default_quota, self.default_window_ms, MIN_MARGIN_MS, MARGIN_RATIO, STATE_TTL_MS],
         )
         return int(wait), int(now)
+
+    def headroom(self) -> tuple[int, int]:
+        """(requests still free in the current window, the window's quota), without taking one: callers
+        that can wait (the events job) batch more when the quota runs low."""
+        left, quota = self._headroom(keys=self.keys, args=[self.default_quota, self.default_window_ms,
+                                                             MIN_MARGIN_MS, MARGIN_RATIO])
+        return int(left), int(quota)
 
     def _twin(self):
         client = async_twin(self.redis)

@@ -30,6 +30,7 @@ from service.store import Store
 from service.store.embed import ItemSyncs
 from service.store.events import EventStore
 from service.store.leases import Lease
+from service.store.rate_governor import RateGovernor
 from workers.context import JobContext, job_context
 from workers.queues import EVENTS, queue
 from workers.sync.context import NotConfigured, open_sync_context
@@ -45,6 +46,9 @@ TURN_IDLE = 0.02  # seconds a job waits for a due item before it gives the worke
 TURN_WORK = 0.1  # seconds of syncing after which a job gives the worker to another tenant's job
 RETRY_DELAY = 5  # seconds (times the attempt) before a failed batch is tried again by a new job
 MAX_ATTEMPTS = 4
+FILL = 10  # products per BigCommerce batch write (PUT /v3/catalog/products takes 10)
+LINGER_MAX = float(os.environ.get("CONNECTOR_EVENTS_LINGER", "0.75"))  # seconds a small batch may wait to fill
+TIGHT = 0.5  # share of the store's window quota left under which small batches linger
 LEASE_TTL_MS = int(float(os.environ.get("CONNECTOR_EVENTS_LEASE_TTL", "60")) * 1000)  # renewed every third
 
 
@@ -82,16 +86,43 @@ def _others_waiting(ctx: JobContext) -> bool:
     return queue(ctx.redis, EVENTS).count > 0
 
 
+def _governor(ctx: JobContext, tenant: str) -> RateGovernor | None:
+    section = ctx.store.get_section(tenant, "bigcommerce")
+    store_hash = section.get("store_hash") or (ctx.store.tenant(tenant) or {}).get("store_hash")
+    return RateGovernor(ctx.redis, store_hash) if store_hash else None
+
+
+def _linger(governor: RateGovernor | None, size: int) -> float:
+    """Seconds a batch of `size` due items may wait for more. While the store's quota is plentiful,
+    none: every change goes at once. As it runs low, up to LINGER_MAX, so that a steady stream of
+    changes shares batch writes (10 products a request) instead of spending the window one product a
+    request and then waiting for the next window (a change would then wait up to 30 s)."""
+    if governor is None or size >= FILL or LINGER_MAX <= 0:
+        return 0.0
+    left, quota = governor.headroom()
+    share = left / quota if quota > 0 else 1.0
+    if share >= TIGHT:
+        return 0.0
+    return LINGER_MAX * (1 - share / TIGHT)
+
+
 def _drain(ctx: JobContext, events: EventStore, tenant: str, attempt: int) -> tuple[float, int] | None:
     """Work the tenant's dirty set; returns (delay, attempt) of the job that goes on, or None when done."""
     started = time.monotonic()
     idle_since: float | None = None
+    governor = _governor(ctx, tenant)
     while True:
         if time.monotonic() - started > BUDGET:
             return 0, attempt  # a fresh job keeps the timeout honest on long backlogs
         batch = events.due(tenant, BATCH)
+        when = None
+        if batch:
+            linger = _linger(governor, len(batch))
+            oldest = events.next_due(tenant) if linger else None
+            if oldest is not None and time.time() < oldest + linger:
+                batch, when = {}, min(oldest + linger, time.time() + IDLE_POLL)  # look again for more
         if not batch:
-            when = events.next_due(tenant)
+            when = when or events.next_due(tenant)
             if when is None:
                 if events.finish(tenant):
                     return None
