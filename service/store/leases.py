@@ -13,12 +13,15 @@ import asyncio
 import contextlib
 import random
 import secrets
+import time
 from collections.abc import AsyncIterator
 
 import redis
 
 PREFIX = "connector"
 REDIS_TIMEOUT = 10.0  # seconds an async caller waits for one Redis call
+RELEASE_RETRY_FIRST = 0.1  # seconds before a slot's failed release is tried again (doubling, at most 2 s)
+RELEASE_RETRY_FOR = 15.0  # seconds a slot's release keeps trying while Redis is away
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -160,6 +163,21 @@ class Slots:
     def give_back(self, owner: str) -> None:
         self.redis.zrem(self.key, owner)
 
+    def give_back_patiently(self, owner: str) -> None:
+        """give_back, tried again while Redis is away (a restart, a failover): a release lost there
+        would keep the slot until its TTL, and with all of them lost every process waits that long."""
+        delay = RELEASE_RETRY_FIRST
+        deadline = time.monotonic() + RELEASE_RETRY_FOR
+        while True:
+            try:
+                self.give_back(owner)
+                return
+            except redis.RedisError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
     async def acquire(self) -> bool:
         owner = secrets.token_hex(8)
         while not await run_sync(self.try_take, owner):
@@ -176,9 +194,9 @@ class Slots:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self.give_back(owner)
+            self.give_back_patiently(owner)
             return
-        task = loop.create_task(run_sync(self.give_back, owner))
+        task = loop.create_task(run_sync(self.give_back_patiently, owner, timeout=RELEASE_RETRY_FOR + REDIS_TIMEOUT))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
