@@ -37,3 +37,17 @@ def redis_conn(redis_url: str) -> redis.Redis:
     conn = redis.Redis.from_url(redis_url)
     conn.flushdb()
     return conn
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per module (tests/browser_support.py says where it is and how it starts)."""
+    from playwright.sync_api import sync_playwright  # only when a browser test runs
+
+    from tests.browser_support import ARGS, CHROMIUM, SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()

@@ -4,37 +4,17 @@ test-output/screenshots/."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import httpx
 import pytest
 
 from service.app import create_app
 from service.settings import load_settings
+from tests.browser_support import BROWSER_TESTS, SHOTS
 from tests.servers import serve
 from tests.test_config_support import PIM_CLIENT, PIM_PASSWORD, PIM_SECRET, PIM_USER, pim_sandbox
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                       reason="Chromium is not installed (these tests always run in CI)"),
-]
-SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+pytestmark = BROWSER_TESTS
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,11 @@ import pytest
 
 from service.app import create_app
 from service.settings import load_settings
+from tests.browser_support import ARGS, BROWSER_TESTS, CHROMIUM, SHOTS
 from tests.import_env import expected_catalog, import_env, wait_for
 from tests.servers import serve
-from tests.test_browser_config import ARGS, CHROMIUM, SHOTS, pytestmark  # noqa: F401
+
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture(scope="module")

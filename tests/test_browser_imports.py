@@ -7,18 +7,14 @@ the import workers write it."""
 
 from __future__ import annotations
 
-import os
 import time
 
-import pytest
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
 from service.store.imports import ImportStore, PageCommit
-from tests.test_browser_config import (  # noqa: F401 - browser, connector and pim are pytest fixtures
-    CHROMIUM,
-    SHOTS,
-    browser,
+from tests.browser_support import BROWSER_TESTS, SHOTS
+from tests.test_browser_config import (  # noqa: F401 - connector and pim are pytest fixtures
     connector,
     open_from_pim,
     pim,
@@ -26,11 +22,7 @@ from tests.test_browser_config import (  # noqa: F401 - browser, connector and p
 )
 from tests.test_config_support import PIM_CLIENT, PIM_PASSWORD, PIM_SECRET, PIM_USER
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                       reason="Chromium is not installed (these tests always run in CI)"),
-]
+pytestmark = BROWSER_TESTS
 
 
 def configure(store, tenant, pim_url):

@@ -5,9 +5,7 @@ go to test-output/screenshots/."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,31 +14,14 @@ from playwright.sync_api import expect
 from service.app import create_app
 from service.settings import load_settings
 from service.store import mapping as mapping_store
+from tests.browser_support import BROWSER_TESTS, SHOTS
 from tests.servers import serve
 from tests.test_config_support import BC_CLIENT, BC_TOKEN, STORE, bc_sandbox_app, pim_sandbox
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                       reason="Chromium is not installed (these tests always run in CI)"),
-]
-SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+pytestmark = BROWSER_TESTS
 CAMERA = "10970033"
 PRICE_TYPES = {"pim_catalog_price_collection", "pim_catalog_number"}
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only when the browser tests run
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

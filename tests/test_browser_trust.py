@@ -5,16 +5,17 @@ the page shows the failed attempt in red and says the previous connection is sti
 from __future__ import annotations
 
 from service.config.records import in_force
+from tests.browser_support import BROWSER_TESTS
 from tests.test_browser_config import (  # noqa: F401 - fixtures are found by name
-    browser,
     connector,
     fill_pim,
     open_from_pim,
     pim,
-    pytestmark,
     shot,
 )
 from tests.test_config_support import PIM_PASSWORD, PIM_SECRET
+
+pytestmark = BROWSER_TESTS
 
 
 def test_a_typo_never_takes_the_working_connection_away(browser, connector, pim, redis_conn):  # noqa: F811

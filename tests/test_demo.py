@@ -96,7 +96,7 @@ def test_demo_keeps_running_shows_its_pages_and_stops_on_ctrl_c(tmp_path):
     import history, photographed for the README (docs/screenshots/); Ctrl-C then stops every process."""
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser_config import ARGS
+    from tests.browser_support import ARGS
 
     small_catalog(tmp_path / "catalog")
     ports = [str(free_port()) for _ in range(3)]

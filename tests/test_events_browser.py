@@ -9,20 +9,13 @@ import pytest
 
 from service.app import create_app
 from service.settings import load_settings
+from tests.browser_support import BROWSER_TESTS, SHOTS
 from tests.servers import free_port, serve
-from tests.test_browser_config import ARGS, CHROMIUM, SHOTS, open_from_pim, pytestmark  # noqa: F401
+from tests.test_browser_config import open_from_pim
 from tests.test_config_support import PIM_CLIENT, PIM_PASSWORD, PIM_SECRET, PIM_USER, pim_sandbox
 
+pytestmark = BROWSER_TESTS
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,11 @@ lost answers (applied, then no answer), end with the same store: every product o
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections import Counter
 
 from service.store.imports import ImportStore
+from tests.faults_env import kill_worker
 from tests.import_env import STORE_HASH, expected_catalog, import_env, wait_for
 
 
@@ -42,8 +41,7 @@ def test_worker_killed_mid_import_resumes_without_duplicates(redis_url, tmp_path
                 return checkpoint.get("step", 0) >= 3 and len(env.bc_state.products) >= committed + 10
             wait_for(mid_page, timeout=180, every=0.05)
         finally:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+            kill_worker(worker)  # the worker and its work horse: the page really stops mid-way
         step = imports.checkpoint(run_id)["step"]
         in_store, committed = len(env.bc_state.products), imports.counts(run_id)["products"]["created"]
         assert in_store > committed  # the kill left a page half loaded
@@ -106,15 +104,12 @@ def test_a_surviving_worker_takes_over_a_killed_workers_page(redis_url, tmp_path
             name = wait_for(mid_page, timeout=180, every=0.05)
             pid = next(w.pid for w in Worker.all(connection=env.conn) if w.name == name)
             victim = next(w for w in workers if w.pid == pid)
-            os.killpg(victim.pid, signal.SIGKILL)
-            victim.wait()
+            kill_worker(victim)
             env.bc_app.state.bc.set_faults(STORE_HASH)
             wait_for(lambda: env.run(run_id)["status"] not in ("queued", "running"), timeout=180, every=0.5)
         finally:
             for w in workers:
-                if w.poll() is None:
-                    os.killpg(w.pid, signal.SIGKILL)
-                    w.wait()
+                kill_worker(w)
         run = env.run(run_id)
         assert run["status"] == "succeeded", run
         _check_store(env, category)

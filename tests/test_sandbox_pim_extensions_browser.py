@@ -16,8 +16,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.pim import create_app
+from tests.browser_support import BROWSER_TESTS, SHOTS
 from tests.servers import serve
-from tests.test_browser_config import ARGS, CHROMIUM, SHOTS, pytestmark  # noqa: F401
+
+pytestmark = BROWSER_TESTS
 
 SECRET = "browser-extension-secret-0123456789abcdef"
 
@@ -50,16 +52,6 @@ class Extension:
         self.received.append((dict(request.headers), await request.body()))
         return JSONResponse({"message": "Queued for BigCommerce"})
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -243,7 +243,7 @@ def test_public_transport_falls_back_to_the_next_resolved_address(monkeypatch):
 def test_store_hash_field_shows_the_cleaned_hash_after_saving_a_pasted_url(tmp_path, redis_url, redis_conn):
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser_config import ARGS, CHROMIUM
+    from tests.browser_support import ARGS, CHROMIUM
     from tests.test_config_support import BC_CLIENT, BC_TOKEN, STORE, bc_sandbox_app, running_connector
 
     with serve(bc_sandbox_app()) as bc_url, running_connector(tmp_path, redis_url, bc_url) as (app, url), \
