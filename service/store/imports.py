@@ -7,6 +7,7 @@ Keys (documented in docs/architecture.md, "Import engine"):
 - `connector:tenant:{t}:import:products` hash plan key -> JSON sync state (hash, sku, name, images,
   custom field ids, variants, visibility, the run that last wrote it and what it did)
 - `connector:tenant:{t}:import:names`   hash  product name (lower-cased) -> plan key that owns it
+- `connector:tenant:{t}:import:failed`  set   plan keys whose last write failed (a delta tries them again)
 - `connector:tenant:{t}:pim-token`      string (TTL) Fernet ciphertext of the PIM access/refresh token
 - `connector:tenant:{t}:bc-store-settings` string (TTL 1 h) currency and units from GET /v2/store
 - `connector:run:{id}:counts`           hash  "products.created" ... (HINCRBY only)
@@ -161,6 +162,7 @@ class ImportStore:
         if keys:
             pipe.hdel(self._t(tenant, "idmap", "product"), *keys)
             pipe.hdel(self._t(tenant, "import", "products"), *keys)
+            pipe.srem(self._t(tenant, "import", "failed"), *keys)
         if skus:
             pipe.hdel(self._t(tenant, "idmap", "variant"), *skus)
         pipe.execute()
@@ -180,6 +182,26 @@ class ImportStore:
         if states:
             self.redis.hset(self._t(tenant, "import", "products"),
                             mapping={k: _dumps(v) for k, v in states.items()})
+
+    def note_failures(self, tenant: str, failed: Iterable[str], ok: Iterable[str]) -> None:
+        """Items whose write failed are remembered until one succeeds (or comes out unchanged)."""
+        failed, ok = list(failed), [k for k in ok if k not in set(failed)]
+        if not failed and not ok:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        if failed:
+            pipe.sadd(self._t(tenant, "import", "failed"), *failed)
+        if ok:
+            pipe.srem(self._t(tenant, "import", "failed"), *ok)
+        pipe.execute()
+
+    def scan_failed(self, tenant: str, cursor: int = 0, count: int = 100) -> tuple[int, list[str]]:
+        """One SSCAN step of the failed items: (next cursor, 0 at the end; keys)."""
+        cursor, keys = self.redis.sscan(self._t(tenant, "import", "failed"), cursor, count=count)
+        return int(cursor), sorted({k.decode() for k in keys})
+
+    def count_failed(self, tenant: str) -> int:
+        return int(self.redis.scard(self._t(tenant, "import", "failed")))
 
     def scan_product_states(self, tenant: str, cursor: int = 0, count: int = 500) -> tuple[int, dict[str, dict]]:
         """One HSCAN step: (next cursor, 0 at the end; {key: state})."""

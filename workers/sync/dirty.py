@@ -101,10 +101,7 @@ async def _leave_scope(ctx: SyncContext, loader: ProductLoader, keys: list[str],
 async def sync_dirty(ctx: SyncContext, *, uuids: Iterable[str] = (), identifiers: Iterable[str] = (),
                      model_codes: Iterable[str] = (), categories: bool = False) -> DirtyResult:
     """Sync the named products and models (and the category tree) from their current PIM state."""
-    from service.transform.product import build_simple_product
-
     result = DirtyResult()
-    commit = result.commit
     if categories:
         await _sync_categories(ctx, result)
     uuids = list(dict.fromkeys(u.lower() for u in uuids))
@@ -117,7 +114,17 @@ async def sync_dirty(ctx: SyncContext, *, uuids: Iterable[str] = (), identifiers
     loader = ProductLoader(ctx, *engine.media_functions(ctx))
     if identifiers:
         uuids += [u for u in await _resolve_identifiers(ctx, identifiers, result) if u not in uuids]
+    await sync_items(ctx, tctx, loader, uuids, model_codes, result)
+    return result
 
+
+async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: list[str], model_codes: list[str],
+                     result: DirtyResult) -> None:
+    """Sync these products and models (lower-cased uuids, codes as named) from their current PIM state
+    with a transform context already built: change events, and a delta's retry of what failed before."""
+    from service.transform.product import build_simple_product
+
+    commit = result.commit
     # products: in scope (the import's filters), else read alone to tell removed from out of scope
     in_scope: dict[str, dict] = {}
     for chunk in chunked(uuids, SEARCH_CHUNK):
@@ -175,7 +182,6 @@ async def sync_dirty(ctx: SyncContext, *, uuids: Iterable[str] = (), identifiers
         await _leave_scope(ctx, loader, [f"model:{m['code']}" for c, m in root_models.items() if c not in scoped],
                            result)
     await _remove(ctx, loader, await _stored_keys(ctx, removed_models), commit)
-    return result
 
 
 async def _stored_keys(ctx: SyncContext, keys: list[str]) -> list[str]:

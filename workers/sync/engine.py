@@ -15,6 +15,9 @@ succeeded. Phases, in order:
 - `left` (delta only): products and root models updated since but no longer matching the scope (moved
   out of the main category's subtree, out of the families filter, under the completeness threshold):
   the ones we had sent are hidden. The scoped searches above cannot see them.
+- `retry` (delta only): items whose last write failed (BigCommerce refused them, their data could not
+  be sent, an event's sync failed) and that this run has not met: read from the PIM as they are now and
+  sent again, so a failure is never forgotten just because the product did not change since.
 - `vanished` (full only): known products this run did not meet are hidden, or deleted when the
   merchant chose so and the PIM no longer has them.
 - `finish`: the run's status (set by the job of the last page: a checkpoint goes from the last phase
@@ -47,10 +50,11 @@ from workers.sync.products import ProductLoader, issue, placeholder_url
 log = logging.getLogger("connector.sync.engine")
 
 PAGE_SIZE = max(1, min(100, int(os.environ.get("CONNECTOR_IMPORT_PAGE_SIZE", "100"))))  # PIM items per page job
-DELTA_MARGIN = 300  # seconds: clocks and in-flight PIM saves around the last run's start
+DELTA_MARGIN = float(os.environ.get("CONNECTOR_DELTA_MARGIN", "300"))  # seconds: clocks and in-flight PIM saves around the last run's start
 VANISH_CHUNK = 200
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
-PHASES = ("prepare", "simple", "models", "variants", "left", "vanished", "finish", "done")
+PHASES = ("prepare", "simple", "models", "variants", "left", "retry", "vanished", "finish", "done")
+RETRY_CHUNK = 100  # failed items tried again per page job (delta)
 
 
 def first_checkpoint(mode: str, since: float | None) -> dict:
@@ -61,7 +65,7 @@ def first_checkpoint(mode: str, since: float | None) -> dict:
 def _next_phase(checkpoint: dict, phase: str) -> dict:
     order = list(PHASES)
     nxt = order[order.index(phase) + 1]
-    if nxt in ("variants", "left") and checkpoint["mode"] != "delta":
+    if nxt in ("variants", "left", "retry") and checkpoint["mode"] != "delta":
         nxt = "vanished"
     if nxt == "vanished" and checkpoint["mode"] != "full":
         nxt = "finish"
@@ -228,6 +232,8 @@ async def run_step(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> di
         return await _variants_page(ctx, checkpoint, commit)
     if phase == "left":
         return await _left_page(ctx, checkpoint, commit)
+    if phase == "retry":
+        return await _retry_page(ctx, checkpoint, commit)
     if phase == "vanished":
         return await _vanished_chunk(ctx, checkpoint, commit)
     if phase == "finish":
@@ -399,6 +405,27 @@ async def _left_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> 
     if not models:
         return {**checkpoint, "left": "models", "cursor": None}
     return _next_phase({k: v for k, v in checkpoint.items() if k != "left"}, "left")
+
+
+async def _retry_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
+    """Delta: the items that failed before, unmet by this run, synced from their current PIM state."""
+    from workers.sync.dirty import DirtyResult, sync_items  # dirty builds on this module
+
+    cursor = int(checkpoint.get("cursor") or 0)
+    next_cursor, keys = await run_sync(ctx.imports.scan_failed, ctx.tenant, cursor, RETRY_CHUNK)
+    if keys and ctx.run_id:
+        seen = await run_sync(ctx.imports.seen, ctx.run_id, keys)
+        keys = [k for k, s in zip(keys, seen, strict=True) if not s]
+    uuids = [k.partition(":")[2].lower() for k in keys if k.startswith("product:")]
+    models = [k.partition(":")[2] for k in keys if k.startswith("model:")]
+    if uuids or models:
+        result = DirtyResult(commit=commit)
+        await sync_items(ctx, await transform_context(ctx), ProductLoader(ctx, *media_functions(ctx)), uuids,
+                         models, result)
+        commit.seen += keys
+    if next_cursor == 0:
+        return _next_phase(checkpoint, "retry")
+    return {**checkpoint, "cursor": str(next_cursor)}
 
 
 async def _vanished_chunk(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:

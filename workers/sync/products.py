@@ -135,6 +135,7 @@ class ProductLoader:
         self.image_url = image_url
         self.image_bytes = image_bytes  # async media code -> (filename, bytes, content type)
         self._id_maps = _IdMapWrites(ctx)
+        self.failed: set[str] = set()  # keys whose write failed (a delta tries them again)
 
     # -- public ---------------------------------------------------------------------------------
     async def load(self, plans: list[Any], commit: PageCommit) -> None:
@@ -151,6 +152,9 @@ class ProductLoader:
         await self._update_all(updates, result)
         await self._assign(result)
         await run_sync(self.ctx.imports.save_product_states, self.tenant, result.states)
+        keys = [p.key for p in plans]
+        await run_sync(self.ctx.imports.note_failures, self.tenant, [k for k in keys if k in self.failed],
+                       [k for k in keys if k not in self.failed])
 
     async def hide(self, keys: list[str], commit: PageCommit, *, delete: bool = False,
                    deleted_keys: Iterable[str] = ()) -> None:
@@ -168,6 +172,7 @@ class ProductLoader:
             new_states = {}
             for k in to_hide:
                 if ids[k] in failed:
+                    self.failed.add(k)
                     commit.count("products", "failed")
                     commit.errors.append(issue(k, "BigCommerce refused to hide it"))
                     continue
@@ -183,6 +188,9 @@ class ProductLoader:
             await run_sync(imports.release_names, self.tenant, names)
             await run_sync(imports.unmap, self.tenant, to_delete, skus)
             commit.count("products", "deleted", len(to_delete))
+        known = [k for k in keys if k in ids and k not in gone]
+        await run_sync(imports.note_failures, self.tenant, [k for k in known if k in self.failed],
+                       [k for k in known if k not in self.failed])
 
     # -- preparation ----------------------------------------------------------------------------
     async def _prepare(self, plans: list[Any], result: LoadResult) -> list[Item]:
@@ -193,6 +201,7 @@ class ProductLoader:
             commit.warnings += [issue(label, w.message, w.field) for w in plan.warnings]
             if plan.errors:
                 commit.errors += [issue(label, e.message, e.field) for e in plan.errors]
+                self.failed.add(plan.key)
                 commit.count("products", "failed")
                 continue
             payload = dict(plan.payload)
@@ -331,6 +340,7 @@ class ProductLoader:
     def _failed(self, item: Item, exc: BigCommerceError, commit: PageCommit) -> None:
         fields = ", ".join(str(k) for k in (exc.errors or {}))
         commit.errors.append(issue(item.label, _bc_message(exc), fields or None))
+        self.failed.add(item.key)
         commit.count("products", "failed")
         log.warning("product refused", extra={"item": item.label, "status": exc.status})
 
@@ -437,6 +447,7 @@ class ProductLoader:
                 commit.errors.append(issue(item.label, f"BigCommerce refused the update ({error.status}): "
                                                        f"{error.title}" + (f" — {details}" if details else ""),
                                            ", ".join(map(str, error.errors or {})) or None))
+                self.failed.add(item.key)
                 commit.count("products", "failed")
                 continue
             state = dict(item.state or {})
