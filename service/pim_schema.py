@@ -68,12 +68,12 @@ async def load_catalog(
 
 async def load_store_settings(bc: BigCommerceClient) -> StoreSettings:
     """The store's currency and units (GET /v2/store)."""
-    store = await bc.get_store()
-    store = store if isinstance(store, dict) else {}
+    info = await bc.get_store()
+    info = info if isinstance(info, dict) else {}
     return StoreSettings(
-        currency=str(store.get("currency") or "USD"),
-        weight_units=str(store.get("weight_units") or "LBS"),
-        dimension_units=str(store.get("dimension_units") or "Inches"),
+        currency=str(info.get("currency") or "USD"),
+        weight_units=str(info.get("weight_units") or "LBS"),
+        dimension_units=str(info.get("dimension_units") or "Inches"),
     )
 
 

@@ -307,7 +307,7 @@ def test_locales_of_an_unknown_channel_is_422(client, pim_url):
 @pytest.mark.parametrize("exc", [AkeneoNotFound("Category \"nope\" does not exist.", 404),
                                  AkeneoValidationError("Property \"parent\" expects a valid code.", 422)])
 def test_a_pim_refusing_the_parent_is_422_on_parent(exc):
-    error = config_api._pim_refusal(exc, None, "t", "parent", "nope")  # type: ignore[arg-type]
+    error = config_api._pim_refusal(exc, {}, "parent", "nope")
     assert isinstance(error, ApiError) and error.status == 422 and "parent" in error.extra["fields"]
 
 

@@ -102,7 +102,7 @@ async def auth(request: Request) -> Response:
                             "BigCommerce did not confirm the installation, so nothing was stored.",
                             hint="Start the installation again from the BigCommerce control panel.")
     store_hash = CONTEXT.fullmatch(grant["context"]).group(1)
-    tenant = store.ensure_tenant_for_store(store_hash)
+    tenant = await asyncio.to_thread(store.ensure_tenant_for_store, store_hash)
     try:
         result = await check_bigcommerce(settings, store_hash, grant["access_token"], settings.bc_client_id)
     except CheckCrashed:  # the token BigCommerce just granted could not even be sent: say so, keep it
@@ -110,11 +110,12 @@ async def auth(request: Request) -> Response:
     section = bigcommerce_section(result, store_hash=store_hash, client_id=settings.bc_client_id,
                                   hints=result["hints"],
                                   kept={"installed_as_app": True, "scope": grant.get("scope", "")})
-    save_tested(store, tenant, "bigcommerce", {"access_token": grant["access_token"]}, section)
+    await asyncio.to_thread(save_tested, store, tenant, "bigcommerce", {"access_token": grant["access_token"]},
+                            section)
     grant_user = grant.get("user") if isinstance(grant.get("user"), dict) else {}
     owner = grant.get("owner") if isinstance(grant.get("owner"), dict) else {}
     user = {**grant_user, "owner": bool(grant_user) and owner.get("id") == grant_user.get("id")}
-    token, session = request.app.state.sessions.issue(tenant, user, "bigcommerce")
+    token, session = await asyncio.to_thread(request.app.state.sessions.issue, tenant, user, "bigcommerce")
     log.info("app installed", extra={"tenant": tenant, "store_hash": store_hash, "connected": result["connected"]})
     response = await pages.config_page(request, session, token)
     request.app.state.sessions.set_cookie(response, token)
@@ -126,15 +127,21 @@ async def load(request: Request) -> Response:
     if isinstance(claims, Response):
         return claims
     store = request.app.state.store
-    tenant = store.tenant_for_store(claims["store_hash"])
-    if not tenant or not has_credentials(store, tenant, "bigcommerce"):  # in force, or an install whose test failed
+    tenant = await asyncio.to_thread(_installed_tenant, store, claims["store_hash"])
+    if not tenant:
         return message_page(request, 404, "App not installed", "This store has not installed the connector.",
                             hint="Install it from the BigCommerce control panel first.")
     user = claims.get("user") if isinstance(claims.get("user"), dict) else {}
-    token, session = request.app.state.sessions.issue(tenant, user, "bigcommerce")
+    token, session = await asyncio.to_thread(request.app.state.sessions.issue, tenant, user, "bigcommerce")
     response = await pages.config_page(request, session, token)
     request.app.state.sessions.set_cookie(response, token)
     return response
+
+
+def _installed_tenant(store, store_hash: str) -> str | None:
+    """The store's tenant, if its BigCommerce credentials are there (in force, or an install whose test failed)."""
+    tenant = store.tenant_for_store(store_hash)
+    return tenant if tenant and has_credentials(store, tenant, "bigcommerce") else None
 
 
 async def uninstall(request: Request) -> Response:
@@ -163,8 +170,8 @@ async def remove_user(request: Request) -> Response:
     if isinstance(claims, Response):
         return claims
     store = request.app.state.store
-    tenant = store.tenant_for_store(claims["store_hash"])
+    tenant = await asyncio.to_thread(store.tenant_for_store, claims["store_hash"])
     user = claims.get("user") if isinstance(claims.get("user"), dict) else {}
     if tenant and user.get("id") is not None:
-        request.app.state.sessions.revoke_user(tenant, "bigcommerce", str(user["id"]))
+        await asyncio.to_thread(request.app.state.sessions.revoke_user, tenant, "bigcommerce", str(user["id"]))
     return Response(status_code=204)

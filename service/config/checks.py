@@ -120,7 +120,7 @@ async def _check_bigcommerce(settings: Settings, store_hash: str, access_token: 
                                      max_attempts=CHECK_ATTEMPTS, timeout=CHECK_TIMEOUT) as bc:
             await bc.get_time(attempts=CHECK_ATTEMPTS)
             step = "store"
-            store = await bc.get_store(attempts=CHECK_ATTEMPTS)
+            store_info = await bc.get_store(attempts=CHECK_ATTEMPTS)
             step = "catalog"
             await bc.request("GET", "/v3/catalog/products", params={"limit": 1, "include_fields": "id"})
             step = "catalog_write"
@@ -129,8 +129,8 @@ async def _check_bigcommerce(settings: Settings, store_hash: str, access_token: 
         message, hints = bc_failure(exc, step, store_hash, client_id, access_token)
         log.info("BigCommerce check failed", extra={"step": step, "status": exc.status})
         return {"connected": False, "message": message, "hints": hints}
-    store = store if isinstance(store, dict) else {}
-    facts = {k: store.get(k) for k in ("name", "domain", "currency", "weight_units", "dimension_units")}
+    store_info = store_info if isinstance(store_info, dict) else {}
+    facts = {k: store_info.get(k) for k in ("name", "domain", "currency", "weight_units", "dimension_units")}
     return {"connected": True, "message": f"Connected to {facts.get('name') or store_hash}.", "hints": [],
             "store": facts}
 

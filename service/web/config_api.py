@@ -188,18 +188,25 @@ def public_events(request: Request, store: Store, tenant: str) -> dict[str, Any]
             "secret_set": bool((store.get_credentials(tenant, "events") or {}).get("secret"))}
 
 
-def pim_client(request: Request, store: Store, tenant: str) -> AkeneoClient:
-    """A client on the tenant's stored PIM credentials; 409 until the PIM connection passed its test."""
+def _pim_credentials(store: Store, tenant: str) -> dict:
     creds = store.get_credentials(tenant, "pim")
     if not store.get_section(tenant, "pim").get("connected") or not creds:
         raise ApiError(409, "pim_not_connected",
                        "Save PIM credentials that pass the connection test first.")
+    return creds
+
+
+async def pim_client(request: Request, store: Store, tenant: str) -> tuple[AkeneoClient, dict]:
+    """A client on the tenant's stored PIM credentials, and those credentials (for failure hints); 409
+    until the PIM connection passed its test. The Redis reads run off the event loop."""
+    creds = await asyncio.to_thread(_pim_credentials, store, tenant)
     try:
-        return AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
-                            creds["password"], timeout=15.0, max_attempts=3,
-                            allow_private_addresses=request.app.state.settings.allow_private_urls)
+        client = AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
+                              creds["password"], timeout=15.0, max_attempts=3,
+                              allow_private_addresses=request.app.state.settings.allow_private_urls)
     except (KeyError, TypeError, *UNUSABLE):
         raise _unusable_pim_credentials() from None
+    return client, creds
 
 
 def _unusable_pim_credentials() -> ApiError:
@@ -214,8 +221,7 @@ def _crashed(exc: CheckCrashed) -> ApiError:
                     "unusual characters.")
 
 
-def _pim_error(exc: AkeneoError, store: Store, tenant: str) -> ApiError:
-    creds = store.get_credentials(tenant, "pim") or {}
+def _pim_error(exc: AkeneoError, creds: dict) -> ApiError:
     message, hints = pim_failure(exc, creds)
     return ApiError(502, "pim_error", message, hints=hints)
 
@@ -230,9 +236,13 @@ async def get_config(request: Request) -> JSONResponse:
       200: {description: "{pim, bigcommerce, main, events, first_import_done}", content: {application/json: {schema: {$ref: '#/components/schemas/Config'}}}}
     """
     store, tenant = _ctx(request)
+    return JSONResponse(await asyncio.to_thread(_config_document, request, store, tenant))
+
+
+def _config_document(request: Request, store: Store, tenant: str) -> dict[str, Any]:
     sections = store.all_sections(tenant)
     status = sections.get("status", {})
-    return JSONResponse({
+    return {
         "pim": public_connection(store, tenant, "pim", sections),
         "bigcommerce": public_connection(store, tenant, "bigcommerce", sections),
         "main": public_main(sections.get("main", {})),
@@ -240,7 +250,7 @@ async def get_config(request: Request) -> JSONResponse:
         "first_import_done": bool(status.get("first_import_done")),
         "next_import": status.get("next_import"),
         "changes": store.config_changes(tenant, 10),
-    })
+    }
 
 
 def _in_use(kind: str) -> ApiError:
@@ -309,7 +319,7 @@ async def put_pim(request: Request) -> JSONResponse:
     section = await asyncio.to_thread(store.get_section, tenant, "pim")
     in_force = section if section.get("connected") is True else {}
     old, new = {"pim_url": in_force.get("url")}, {"pim_url": values["url"]}
-    changed = _guard(store, tenant, old, new, ("pim_url",), values["confirm"])
+    changed = await asyncio.to_thread(_guard, store, tenant, old, new, ("pim_url",), values["confirm"])
     await asyncio.to_thread(_check_owner, store, tenant, "pim", values["url"])
     creds = {"url": values["url"], "client_id": values["client_id"], "username": values["username"],
              "secret": values["secret"] or kept.get("secret", ""),
@@ -359,7 +369,7 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
     if errors:
         raise _invalid(errors)
     old, new = {"store_hash": in_force.get("store_hash")}, {"store_hash": values["store_hash"]}
-    changed = _guard(store, tenant, old, new, ("store_hash",), values["confirm"])
+    changed = await asyncio.to_thread(_guard, store, tenant, old, new, ("store_hash",), values["confirm"])
     await asyncio.to_thread(_check_owner, store, tenant, "bigcommerce", values["store_hash"])
     token = values["access_token"] or kept.get("access_token", "")
     # Test first, save after: a check that crashes leaves everything stored as it was.
@@ -394,22 +404,28 @@ async def put_main(request: Request) -> JSONResponse:
     values, errors = forms.read_main(body)
     if errors:
         raise _invalid(errors)
+    client, creds = await pim_client(request, store, tenant)
     try:
-        async with pim_client(request, store, tenant) as pim:
+        async with client as pim:
             main = await validate_main(pim, values["locale"], values["channel"], values["category"])
     except MainInvalid as exc:
         raise _invalid(exc.fields) from None
     except AkeneoError as exc:
-        raise _pim_error(exc, store, tenant) from None
+        raise _pim_error(exc, creds) from None
     except UNUSABLE:  # credentials stored before they were checked this strictly
         log.exception("stored PIM credentials cannot be used")
         raise _unusable_pim_credentials() from None
+    section, changed = await asyncio.to_thread(_save_main, store, tenant, request, main, values["confirm"])
+    return JSONResponse({"saved": True, "main": public_main(section), "changed": changed})
+
+
+def _save_main(store: Store, tenant: str, request: Request, main: dict, confirm: bool) -> tuple[dict, list[str]]:
     old = store.get_section(tenant, "main")
-    changed = _guard(store, tenant, old, main, ("locale", "channel", "category"), values["confirm"])
+    changed = _guard(store, tenant, old, main, ("locale", "channel", "category"), confirm)
     section = {**main, "saved_at": time.time()}
     store.put_section(tenant, "main", section)
     _record(store, tenant, request, changed, old, main)
-    return JSONResponse({"saved": True, "main": public_main(section), "changed": changed})
+    return section, changed
 
 
 async def put_events(request: Request) -> JSONResponse:
@@ -425,8 +441,8 @@ async def put_events(request: Request) -> JSONResponse:
     values, errors = forms.read_events(await _json_object(request))
     if errors:
         raise _invalid(errors)
-    store.put_credentials(tenant, "events", {"secret": values["secret"]})
-    return JSONResponse({"saved": True, "events": public_events(request, store, tenant)})
+    await asyncio.to_thread(store.put_credentials, tenant, "events", {"secret": values["secret"]})
+    return JSONResponse({"saved": True, "events": await asyncio.to_thread(public_events, request, store, tenant)})
 
 
 # --- choices read from the PIM --------------------------------------------------------------------
@@ -446,14 +462,14 @@ def _query_text(request: Request, name: str, errors: dict[str, str], max_length:
     return value or None
 
 
-def _pim_refusal(exc: AkeneoError, store: Store, tenant: str, field: str | None, value: str | None) -> ApiError:
+def _pim_refusal(exc: AkeneoError, creds: dict, field: str | None, value: str | None) -> ApiError:
     """A 404 or 400/422 of the PIM about a code the request named is the request's fault (422 on that
     field), not a PIM that may be down; anything else is a PIM error (502)."""
     if field and isinstance(exc, AkeneoNotFound | AkeneoValidationError):
         what = {"channel": "channel", "parent": "category"}.get(field, "value")
         return _invalid({field: f"\u201c{value}\u201d is not a {what} of this PIM"}
                         if field in ("channel", "parent") else {field: "was refused by the PIM"})
-    return _pim_error(exc, store, tenant)
+    return _pim_error(exc, creds)
 
 
 async def pim_locales(request: Request) -> JSONResponse:
@@ -475,15 +491,16 @@ async def pim_locales(request: Request) -> JSONResponse:
     if errors:
         raise _invalid(errors)
     field = None
+    client, creds = await pim_client(request, store, tenant)
     try:
-        async with pim_client(request, store, tenant) as pim:
+        async with client as pim:
             locales = await pim.list_locales(enabled_only=True)
             wanted = None
             if channel:
                 field = "channel"
                 wanted = {str(c).lower() for c in (await pim.get_channel(channel)).get("locales") or []}
     except AkeneoError as exc:
-        raise _pim_refusal(exc, store, tenant, field, channel) from None
+        raise _pim_refusal(exc, creds, field, channel) from None
     except UNUSABLE:
         log.exception("stored PIM credentials cannot be used")
         raise _unusable_pim_credentials() from None
@@ -508,11 +525,12 @@ async def pim_channels(request: Request) -> JSONResponse:
     locale = _query_text(request, "locale", errors)
     if errors:
         raise _invalid(errors)
+    client, creds = await pim_client(request, store, tenant)
     try:
-        async with pim_client(request, store, tenant) as pim:
+        async with client as pim:
             channels = await pim.list_channels()
     except AkeneoError as exc:
-        raise _pim_error(exc, store, tenant) from None
+        raise _pim_error(exc, creds) from None
     except UNUSABLE:
         log.exception("stored PIM credentials cannot be used")
         raise _unusable_pim_credentials() from None
@@ -571,15 +589,16 @@ async def pim_categories(request: Request) -> JSONResponse:
             errors["cursor"] = "is not a cursor this API gave out"
     if errors:
         raise _invalid(errors)
-    locale = locale or store.get_section(tenant, "main").get("locale")
+    locale = locale or (await asyncio.to_thread(store.get_section, tenant, "main")).get("locale")
+    client, creds = await pim_client(request, store, tenant)
     try:
-        async with pim_client(request, store, tenant) as pim:
+        async with client as pim:
             found, next_url = await pim.list_categories(parent=parent, search=search, limit=limit,
                                                         page_url=page_url)
     except AkeneoError as exc:
         field, value = next(((f, v) for f, v in (("parent", parent), ("cursor", cursor), ("search", search)) if v),
                             (None, None))
-        raise _pim_refusal(exc, store, tenant, field, value) from None
+        raise _pim_refusal(exc, creds, field, value) from None
     except UNUSABLE:
         log.exception("stored PIM credentials cannot be used")
         raise _unusable_pim_credentials() from None

@@ -105,5 +105,5 @@ async def delete_session(request: Request) -> Response:
     responses:
       204: {description: revoked}
     """
-    request.app.state.sessions.revoke(current_session(request))
+    await asyncio.to_thread(request.app.state.sessions.revoke, current_session(request))
     return Response(status_code=204)

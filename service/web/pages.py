@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,19 +16,23 @@ from service.web.templating import templates
 async def config_page(request: Request, session: Session, token: str | None = None) -> Response:
     """Render the configuration UI for `session`'s tenant. `token`, when given, is the session token
     for cookieless iframes: the page's script sends it as `Authorization: Bearer`."""
-    store, tenant = request.app.state.store, session.tenant
+    context = {"session": session, "token": token or "",
+               **await asyncio.to_thread(_page_state, request, session.tenant)}
+    response = templates.TemplateResponse(request, "config.html", context)
+    # The page embeds a session token and CSRF token: never cache it, never leak it in a Referer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _page_state(request: Request, tenant: str) -> dict[str, Any]:
+    """What the page shows of the tenant's configuration (Redis reads: run off the event loop)."""
+    store = request.app.state.store
     sections = store.all_sections(tenant)
-    context = {
-        "session": session,
-        "token": token or "",
+    return {
         "pim": public_connection(store, tenant, "pim", sections),
         "bc": public_connection(store, tenant, "bigcommerce", sections),
         "main": public_main(sections.get("main", {})),
         "events": public_events(request, store, tenant),
         "first_import_done": bool(sections.get("status", {}).get("first_import_done")),
     }
-    response = templates.TemplateResponse(request, "config.html", context)
-    # The page embeds a session token and CSRF token: never cache it, never leak it in a Referer.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
