@@ -294,6 +294,13 @@ def test_scrub_removes_escaped_forms():
     assert checks.scrub("value b'a\\nb' and 'a\nb' and s\\xe9c", ["a\nb", "s\u00e9c"]) == "value b'…' and '…' and …"
 
 
+def test_a_short_secret_is_masked_where_it_stands_alone_not_inside_words():
+    message = "The PIM at https://pim.example refused user p: password p is wrong (p)"
+    assert checks.scrub(message, ["p"]) == "The PIM at https://pim.example refused user …: password … is wrong (…)"
+    # a long one is masked wherever it appears, also inside other text
+    assert checks.scrub("token=abcdef123456xyz", ["abcdef123456"]) == "token=…xyz"
+
+
 # --- finding 5: an unknown code is the request's fault, not a PIM that is down -------------------------
 
 

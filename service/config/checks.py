@@ -7,6 +7,7 @@ when an error message of a library quotes one."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from service.clients.akeneo import AkeneoAuthError, AkeneoClient, AkeneoError
@@ -35,14 +36,22 @@ class CheckCrashed(Exception):
         self.fields = fields
 
 
+SHORT_SECRET = 6  # characters: a secret shorter than this is masked only where it stands alone
+
+
 def scrub(text: str, secrets: list[str]) -> str:
-    """`text` with every secret (and the escaped forms libraries quote them in) replaced by "…"."""
+    """`text` with every secret (and the escaped forms libraries quote them in) replaced by "…". A short
+    secret is masked only as a whole word: a one-letter password must not turn "http" into "htt…"."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         forms = {secret, repr(secret)[1:-1], repr(secret.encode("utf-8", "backslashreplace"))[2:-1],
                  secret.encode("unicode_escape").decode("ascii", "replace")}
         for form in sorted(forms, key=len, reverse=True):
-            if form:
+            if not form:
+                continue
+            if len(form) >= SHORT_SECRET:
                 text = text.replace(form, "…")
+            else:
+                text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(form)}(?![0-9A-Za-z])", "…", text)
     return text
 
 
