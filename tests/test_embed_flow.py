@@ -133,8 +133,14 @@ def test_product_tab_status_and_sync_now_reach_the_store(flow):
     assert store["storefront"] and status["last_sync"]["via"] == "import"
 
     assert httpx.patch(f"{env.pim_url}/sandbox/products/{sku}", json=_price("77.70")).status_code == 200
+    figures = EventStore(env.conn).summary(env.tenant)
     queued = httpx.post(f"{url}/api/embed/sync", json={"product": product_uuid}, headers=headers, timeout=10)
     assert queued.status_code == 202
+    # a merchant's request, not a PIM event: counted apart, and "last event" stays when the PIM last sent one
+    counted = EventStore(env.conn).summary(env.tenant)
+    assert counted["last_hour"]["requested"] == figures["last_hour"]["requested"] + 1
+    assert counted["last_hour"]["received"] == figures["last_hour"]["received"]
+    assert counted["last_event_at"] == figures["last_event_at"]
     assert httpx.get(f"{url}/api/embed/item", params={"product": product_uuid}, headers=headers,
                      timeout=30).json()["waiting"]
     env.work(timeout=120)

@@ -44,4 +44,4 @@ def items(uuids: Iterable[object], model_codes: Iterable[object]) -> list[str]:
 
 def enqueue(conn: redis.Redis, tenant: str, wanted: list[str]) -> Accepted:
     """Mark the items dirty and make sure the tenant's sync job runs (no event id: never a duplicate)."""
-    return policy.accept(conn, tenant, [("", item) for item in wanted])
+    return policy.accept(conn, tenant, [("", item) for item in wanted], requested=True)

@@ -66,10 +66,11 @@ def count_rejected(conn: redis.Redis, tenant: str) -> None:
     EventStore(conn).count(tenant, "rejected")
 
 
-def accept(conn: redis.Redis, tenant: str, pairs: Iterable[tuple[str, str]]) -> Accepted:
-    """Record the events; enqueue the tenant's sync job if none is queued or running."""
+def accept(conn: redis.Redis, tenant: str, pairs: Iterable[tuple[str, str]], *, requested: bool = False) -> Accepted:
+    """Record the events (or, `requested`, a merchant's Sync now); enqueue the tenant's sync job if none
+    is queued or running."""
     events = EventStore(conn)
-    result = events.accept(tenant, pairs)
+    result = events.accept(tenant, pairs, requested=requested)
     if result.enqueue:
         try:
             enqueue(conn, EVENTS, JOB, tenant, tenant=tenant, job_timeout=JOB_TIMEOUT,

@@ -47,7 +47,8 @@
     $("events-waiting").textContent = String(data.waiting || 0);
     var h = data.last_hour || {};
     $("events-hour").textContent = "received " + (h.received || 0) + " · applied " + (h.applied || 0) +
-      " · unchanged " + (h.unchanged || 0) + " · skipped " + (h.skipped || 0) + " · failed " + (h.failed || 0);
+      " · unchanged " + (h.unchanged || 0) + " · skipped " + (h.skipped || 0) + " · failed " + (h.failed || 0) +
+      (h.requested ? " · synced on request " + h.requested : "");
     var list = $("events-failures");
     list.textContent = "";
     (data.failures || []).slice(0, 10).forEach(function (f) {

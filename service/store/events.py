@@ -10,7 +10,7 @@ Keys (documented in docs/architecture.md, "Events"):
 - `connector:tenant:{t}:events:job`     string (TTL JOB_FLAG_TTL): a sync job is queued or running
 - `connector:tenant:{t}:events:last`    string epoch seconds of the last accepted delivery
 - `connector:tenant:{t}:events:stats:{minute}` hash (TTL 2 h) received, duplicate, applied, unchanged,
-                                              skipped, failed, rejected
+                                              skipped, failed, rejected, requested (Sync now / PIM actions)
 - `connector:tenant:{t}:events:failures` list  newest first, FAILURES_KEPT JSON {at, item, reason}
 - `connector:tenant:{t}:events:context` string (TTL CONTEXT_TTL) zlib JSON transform context for events
 Every key sits under the tenant's prefix, so deleting the tenant deletes them.
@@ -40,10 +40,11 @@ MAX_WAIT = 1.5  # ... but never later than this after its first event, however b
 CATEGORY_QUIET = 1.0
 CATEGORY_MAX_WAIT = 5.0
 MAX_BACKLOG = 20000  # items waiting per tenant; past it deliveries get 429 (the Event Platform slows down)
-STAT_FIELDS = ("received", "duplicate", "applied", "unchanged", "skipped", "failed", "rejected")
+STAT_FIELDS = ("received", "duplicate", "applied", "unchanged", "skipped", "failed", "rejected", "requested")
 
 # KEYS: dirty, due, job flag, last, stats bucket; ARGV: now, seen prefix, seen ttl, max backlog, quiet,
-# max wait, category quiet, category max wait, pending grace, then (event id, item) pairs.
+# max wait, category quiet, category max wait, pending grace, the counter ('received' for PIM events,
+# 'requested' for a merchant's "Sync now"), then (event id, item) pairs.
 # Returns {accepted, duplicates, over_backlog (0/1), enqueue (0/1), waiting}.
 _ACCEPT = """
 local now = tonumber(ARGV[1])
@@ -52,7 +53,7 @@ if backlog >= tonumber(ARGV[4]) then
   return {0, 0, 1, 0, backlog}
 end
 local accepted, duplicates = 0, 0
-for i = 10, #ARGV, 2 do
+for i = 11, #ARGV, 2 do
   local id, item = ARGV[i], ARGV[i + 1]
   local fresh = true
   if id ~= '' then
@@ -73,10 +74,10 @@ for i = 10, #ARGV, 2 do
     duplicates = duplicates + 1
   end
 end
-redis.call('HINCRBY', KEYS[5], 'received', accepted)
+redis.call('HINCRBY', KEYS[5], ARGV[10], accepted)
 if duplicates > 0 then redis.call('HINCRBY', KEYS[5], 'duplicate', duplicates) end
 redis.call('EXPIRE', KEYS[5], 7200)
-if accepted > 0 then redis.call('SET', KEYS[4], tostring(now)) end
+if accepted > 0 and ARGV[10] == 'received' then redis.call('SET', KEYS[4], tostring(now)) end
 -- the flag is 'pending:<when>' from here until the caller confirms its enqueue ('1', also the job's own
 -- renewal). A pending flag older than the grace means the enqueue never happened (the caller timed out
 -- on a stalled Redis after this script ran): this delivery, even a retried duplicate, enqueues again.
@@ -146,13 +147,15 @@ class EventStore:
         return int(at // 60)
 
     # -- the webhook side ---------------------------------------------------------------------------
-    def accept(self, tenant: str, events: Iterable[tuple[str, str]], now: float | None = None) -> Accepted:
+    def accept(self, tenant: str, events: Iterable[tuple[str, str]], now: float | None = None, *,
+               requested: bool = False) -> Accepted:
         """Record (event id, item) pairs: ids already seen are duplicates; new items become dirty and due
         after the debounce. `enqueue` tells the caller to enqueue the tenant's sync job (no job is queued
-        or running). Nothing is recorded when the backlog is over its bound."""
+        or running). Nothing is recorded when the backlog is over its bound. `requested`: the merchant
+        asked (Sync now, a PIM action), counted apart from the PIM's events and not their last arrival."""
         now = time.time() if now is None else now
         args: list[Any] = [f"{now:.3f}", self._t(tenant, "seen") + ":", SEEN_TTL, MAX_BACKLOG, QUIET, MAX_WAIT,
-                           CATEGORY_QUIET, CATEGORY_MAX_WAIT, PENDING_GRACE]
+                           CATEGORY_QUIET, CATEGORY_MAX_WAIT, PENDING_GRACE, "requested" if requested else "received"]
         for event_id, item in events:
             args += [event_id, item]
         keys = [self._t(tenant, "dirty"), self._t(tenant, "due"), self._t(tenant, "job"), self._t(tenant, "last"),
