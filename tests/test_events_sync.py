@@ -20,6 +20,7 @@ from service.app import create_app
 from service.settings import load_settings
 from service.store.events import EventStore
 from service.store.rate_governor import RateGovernor
+from tests.faults_env import kill_worker
 from tests.import_env import STORE_HASH, TOKEN, expected_catalog, import_env, wait_for
 from tests.servers import serve
 
@@ -113,8 +114,7 @@ def test_twenty_updates_of_one_product_in_a_second_are_at_most_two_writes(events
         assert took < 1.5
         worker.communicate(timeout=60)
     finally:
-        if worker.poll() is None:
-            worker.kill()
+        kill_worker(worker)
     if EventStore(env.conn).waiting(env.tenant):
         env.work()  # a delivery that landed after the burst worker ended
     writes = _writes(env)
@@ -216,7 +216,6 @@ def test_when_the_store_quota_runs_low_a_stream_of_changes_shares_batch_writes(e
         wait_for(lambda: all(float(_product(env, s)["price"]) == float(p) for s, p in prices.items()),
                  timeout=30, every=0.05)
     finally:
-        worker.kill()
-        worker.communicate(timeout=30)
+        kill_worker(worker)  # with its scheduler process: left alive, it would move later tests' jobs
     writes = _writes(env)
     assert writes == {"PUT /v3/catalog/products": 1}, writes
