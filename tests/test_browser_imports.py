@@ -92,9 +92,13 @@ def test_start_follow_filter_and_history(browser, connector, pim, redis_conn):  
                       for n in range(1000, 1040)]
     last.warnings.append({"item": "product 1111111", "field": "price", "message": "No USD price: created hidden"})
     imports.commit_page(run["id"], last, {"phase": "finish"})
+    imports.note_failures(tenant, ["product:1111111", "product:2222222"], [])  # what the loader notes
     store.update_run(tenant, run["id"], status="partial", finished_at=time.time())
     page.wait_for_selector("#imports-result[data-state=error]")
     assert "Full import partial" in page.inner_text("#imports-result")
+    # the two it could not send are tried again by the next delta: the section says so
+    page.wait_for_selector("#imports-retry:not([hidden])")
+    assert page.inner_text("#imports-retry").startswith("2 products could not be sent to the store last time")
     assert page.get_attribute("#import-progress-bar", "value") == "100"
     page.wait_for_selector("#import-full:not([disabled])")
     row = page.locator(f"#runs-body tr[data-run={run['id']}]")

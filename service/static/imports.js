@@ -69,6 +69,11 @@
       notice.hidden = true;
       if (!running) { setBadge("ok", "Ready"); }
     }
+    var retry = doc.to_retry || 0;
+    $("imports-retry").hidden = !retry;
+    $("imports-retry").textContent = retry ? (retry === 1 ? "1 product" : retry + " products") +
+      " could not be sent to the store last time (the run's errors say why): the next delta import tries " +
+      (retry === 1 ? "it" : "them") + " again, also when nothing changed in the PIM." : "";
     $("import-full").disabled = $("import-delta").disabled = missing.length > 0 || running;
     clearTimeout(readyTimer);
     if (missing.length) { readyTimer = setTimeout(loadSettings, READY_POLL_MS); }

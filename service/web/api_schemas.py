@@ -93,7 +93,7 @@ COMPONENTS: dict[str, Any] = {
                              "last_result": {}}),
         "missing": {"type": "array", "items": {"type": "string", "enum": ["pim", "bigcommerce", "main"]}},
         "next_import": {"type": "string", "nullable": True}, "first_import_done": _BOOL,
-        "cleanup": {"type": "object", "nullable": True}}),
+        "cleanup": {"type": "object", "nullable": True}}, {"to_retry": _INT}),
     "CleanupStarted": _object({"id": _STR, "action": {"type": "string", "enum": ["hide", "delete"]}}),
     "EventsStatus": _object({
         "webhook_url": _STR,

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from service import imports
 from service.store import Store
+from service.store.imports import ImportStore
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
@@ -109,7 +110,8 @@ async def _settings_document(store: Store, conn: Any, tenant: str) -> dict[str, 
                 "missing": imports.missing_configuration(store, tenant),
                 "next_import": status.get("next_import"),
                 "first_import_done": bool(status.get("first_import_done")),
-                "cleanup": store.get_section(tenant, imports.CLEANUP_SECTION) or None}
+                "cleanup": store.get_section(tenant, imports.CLEANUP_SECTION) or None,
+                "to_retry": ImportStore(conn).count_failed(tenant)}
     return await _thread(read)
 
 
@@ -117,7 +119,7 @@ async def get_import_settings(request: Request) -> JSONResponse:
     """
     summary: Import filters, removed-products policy and delta schedule, with what is still missing.
     responses:
-      200: {description: "{settings, schedule, missing, next_import, first_import_done, cleanup}",
+      200: {description: "{settings, schedule, missing, next_import, first_import_done, cleanup, to_retry}",
         content: {application/json: {schema: {$ref: '#/components/schemas/ImportSettings'}}}}
     """
     store, conn, tenant = _ctx(request)
