@@ -41,6 +41,7 @@ def test_a_delta_sends_again_what_the_store_refused_though_the_pim_did_not_chang
         mine = _store(env, "POST", "/v3/catalog/products", json={
             "name": CLASH, "type": "physical", "weight": 1, "price": 10, "sku": "MERCHANT-OWN-1"})
         assert mine.status_code == 200, mine.text
+        time.sleep(1.1)  # the change is a second after the full run's start (`updated >`, second precision)
         renamed = httpx.patch(f"{env.pim_url}/sandbox/products/{sku}", timeout=30, json={
             "values": {"name": [{"locale": None, "scope": None, "data": CLASH}]}})
         assert renamed.status_code == 200, renamed.text
@@ -75,3 +76,27 @@ def test_a_delta_sends_again_what_the_store_refused_though_the_pim_did_not_chang
         quiet = env.run(run_id)
         assert quiet["status"] == "succeeded" and quiet["counts"]["products"]["updated"] == 0, quiet["counts"]
         assert _writes(env) == {}
+
+
+def test_a_failed_item_that_left_the_scope_or_the_pim_is_not_retried_for_ever(redis_url, tmp_path):
+    """Failures of items never sent (a create that failed): once the item is out of the scope, or gone
+    from the PIM, the next delta finds nothing to send and forgets it, writing nothing."""
+    with import_env(redis_url, tmp_path, category="lg", extra_env={"CONNECTOR_DELTA_MARGIN": "0"}) as env:
+        run_id = env.start("full")
+        env.work()
+        assert env.run(run_id)["status"] == "succeeded"
+        outside = sorted(set(expected_catalog("master").simple) - set(expected_catalog("lg").simple))[0]
+        outside_key = f"product:{env.pim_app.state.pim.store.product(outside)['uuid']}"
+        gone_key = "product:00000000-0000-4000-8000-000000000000"
+        imports = ImportStore(env.conn)
+        imports.note_failures(env.tenant, [outside_key, gone_key], [])  # as a failed create leaves them
+        assert imports.count_failed(env.tenant) == 2
+        env.reset_requests()
+        time.sleep(1.1)
+        run_id = env.start("delta")
+        env.work()
+        run = env.run(run_id)
+        assert run["status"] == "succeeded" and run["counts"]["products"]["failed"] == 0, run
+        assert imports.count_failed(env.tenant) == 0
+        assert _writes(env) == {}
+        assert outside.lower() not in {p["sku"].lower() for p in env.state()["products"]}

@@ -188,9 +188,9 @@ class ProductLoader:
             await run_sync(imports.release_names, self.tenant, names)
             await run_sync(imports.unmap, self.tenant, to_delete, skus)
             commit.count("products", "deleted", len(to_delete))
-        known = [k for k in keys if k in ids and k not in gone]
-        await run_sync(imports.note_failures, self.tenant, [k for k in known if k in self.failed],
-                       [k for k in known if k not in self.failed])
+        # a key we never sent, or one deleted above, has nothing left to retry either
+        await run_sync(imports.note_failures, self.tenant, [k for k in keys if k in self.failed],
+                       [k for k in keys if k not in self.failed])
 
     # -- preparation ----------------------------------------------------------------------------
     async def _prepare(self, plans: list[Any], result: LoadResult) -> list[Item]:
