@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
 from rq import SimpleWorker, Worker
@@ -47,6 +48,8 @@ def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = Non
     rearm_schedules(conn)  # a tick lost with a killed worker must not end a tenant's schedule
     store = _store(conn)
     _recover(conn, store)
+    if not burst:
+        threading.Thread(target=_watch, args=(conn, store), daemon=True, name="connector-watch").start()
     log.info("worker started", extra={"queues": [q.name for q in worker.queues], "burst": burst})
     return worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level),
                        with_scheduler=True)
@@ -66,6 +69,22 @@ def _recover(conn: redis.Redis, store: Store, *, again: bool = True) -> None:
         timer = threading.Timer(wait_ms / 1000 + 0.3, _recover_quietly, args=(conn, store))
         timer.daemon = True
         timer.start()
+
+
+def _watch(conn: redis.Redis, store: Store) -> None:
+    """Every WATCH_INTERVAL, while the worker lives: the runs and event backlogs whose job died with
+    another worker go on here. The watchdog jobs need RQ's scheduler, and when the dead worker held the
+    scheduler's lock the survivors take it over only after two to three minutes (rq.scheduler)."""
+    from workers.jobs.events import recover_events
+    from workers.jobs.imports import WATCH_INTERVAL, recover_imports
+
+    while True:
+        time.sleep(WATCH_INTERVAL)
+        try:
+            recover_imports(conn, schedule_busy=False)
+            recover_events(conn, store, unflagged_only=True)
+        except Exception:  # a failed look must not end the watch: the next one comes
+            log.warning("watch look failed", exc_info=True)
 
 
 def _recover_quietly(conn: redis.Redis, store: Store) -> None:

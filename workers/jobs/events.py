@@ -237,14 +237,16 @@ def _again(ctx: JobContext, tenant: str, delay: float, attempt: int = 0) -> None
                      meta={"tenant": tenant}, result_ttl=60)
 
 
-def recover_events(conn: redis.Redis, store: Store) -> int:
+def recover_events(conn: redis.Redis, store: Store, *, unflagged_only: bool = False) -> int:
     """At worker start: every tenant with items waiting and no living job (its lease is free) gets a sync
     job. Returns the milliseconds until the longest lease still held runs out (0: none), so the worker
-    can look again then: a job that died with the previous worker holds its lease until it expires."""
+    can look again then: a job that died with the previous worker holds its lease until it expires.
+    `unflagged_only` (the workers' periodic watch): only tenants whose job flag has expired too, so a job
+    that merely waits in the queue is not enqueued again."""
     events = EventStore(conn)
     wait_ms = 0
     for tenant in store.tenants():
-        if not events.waiting(tenant):
+        if not events.waiting(tenant) or (unflagged_only and events.job_flag(tenant)):
             continue
         left = Lease(conn, f"events:{tenant}").remaining_ms()
         if left:

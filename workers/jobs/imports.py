@@ -51,6 +51,7 @@ log = logging.getLogger("connector.jobs.imports")
 PAGE_TIMEOUT = int(os.environ.get("CONNECTOR_IMPORT_PAGE_TIMEOUT", "900"))  # RQ job_timeout per page
 LEASE_TTL = float(os.environ.get("CONNECTOR_IMPORT_LEASE_TTL", "60"))  # seconds; renewed every third
 WATCH_INTERVAL = max(2 * LEASE_TTL, 5.0)  # seconds between two looks of a run's watchdog
+RECOVER_GUARD_MS = 2000  # a dead page is re-enqueued once, however many processes notice it at once
 MAX_PAGE_ATTEMPTS = int(os.environ.get("CONNECTOR_IMPORT_MAX_ATTEMPTS", "8"))  # tries of one page, then failed
 RETRY_BASE = float(os.environ.get("CONNECTOR_IMPORT_RETRY_BASE", "5"))  # seconds before a failed page's retry
 LAST_SUCCESS = "import:last_success_started_at"
@@ -289,8 +290,10 @@ def check_run(tenant: str, run_id: str) -> str:
     return outcome
 
 
-def recover_imports(conn: redis.Redis) -> int:
-    """At worker start: pick up every run left without a living page job. Returns how many."""
+def recover_imports(conn: redis.Redis, *, schedule_busy: bool = True) -> int:
+    """At worker start, and from every worker's watch thread (workers/worker.py): pick up every run left
+    without a living page job. Returns how many. `schedule_busy`: a run whose dead job still holds the
+    lease gets a watchdog job for when it runs out (the watch thread just looks again)."""
     active = ImportStore(conn).active_runs()
     if not active:
         return 0
@@ -300,7 +303,7 @@ def recover_imports(conn: redis.Redis) -> int:
     for run_id, tenant in active.items():
         outcome = _recover(conn, store, tenant, run_id)
         picked += outcome == "re-enqueued"
-        if outcome == "busy":  # its lease has not run out yet: look again when it has
+        if outcome == "busy" and schedule_busy:  # its lease has not run out yet: look again when it has
             queue(conn, IMPORTS).enqueue_in(timedelta(milliseconds=_lease(conn, tenant, "-").remaining_ms() + 500),
                                             check_run, tenant, run_id, job_timeout=60, meta={"tenant": tenant})
     return picked
@@ -332,7 +335,10 @@ def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str) -> str:
     if _job_status(conn, nxt) in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
         return "queued"
     # free lease and the expected job not waiting: it died (a job that only just started and has not
-    # taken the lease yet finds the checkpoint naming another job, and leaves)
+    # taken the lease yet finds the checkpoint naming another job, and leaves). One process re-enqueues
+    # it: the watchdog job, a starting worker and the workers' watch threads may all look at once.
+    if not Lease(conn, f"import-recover:{run_id}", owner="recover", ttl_ms=RECOVER_GUARD_MS).take():
+        return "busy"
     attempts = int(checkpoint.get("attempts", 0)) + 1
     if attempts > MAX_PAGE_ATTEMPTS:
         _finish(store, imports, tenant, run_id, checkpoint, "failed",
