@@ -111,16 +111,22 @@ def import_env(redis_url: str, tmp_path: Path, *, category: str = "master", opti
 def _configured(conn, redis_url, pim_url, bc_url, pim_app, bc_app, env, category, options) -> Env:
     store = Store(conn, SecretBox(SECRET))
     tenant = store.create_tenant(pim_url=pim_url, store_hash=STORE_HASH)
+    configure_tenant(store, tenant, pim_url, STORE_HASH, TOKEN, category, options)
+    return Env(conn, redis_url, store, tenant, pim_url, bc_url, pim_app, bc_app, env)
+
+
+def configure_tenant(store: Store, tenant: str, pim_url: str, store_hash: str, token: str, category: str,
+                     options: dict | None = None) -> None:
+    """Both connections tested and in force on the sandboxes, the main configuration, import settings."""
     store.put_credentials(tenant, "pim", {"url": pim_url, "client_id": "sandbox-client",
                                           "secret": "sandbox-secret", "username": "admin", "password": "admin"})
-    store.put_credentials(tenant, "bigcommerce", {"access_token": TOKEN})
+    store.put_credentials(tenant, "bigcommerce", {"access_token": token})
     store.put_section(tenant, "pim", {"url": pim_url, "client_id": "sandbox-client", "username": "admin",
                                       "connected": True})
-    store.put_section(tenant, "bigcommerce", {"store_hash": STORE_HASH, "connected": True})
+    store.put_section(tenant, "bigcommerce", {"store_hash": store_hash, "connected": True})
     store.put_section(tenant, "main", {"locale": "en_US", "channel": "ecommerce", "category": category,
                                        "category_tree": "master"})
     store.put_section(tenant, "import", {"image_mode": "url", **(options or {})})
-    return Env(conn, redis_url, store, tenant, pim_url, bc_url, pim_app, bc_app, env)
 
 
 def wait_for(predicate, timeout: float = 120, every: float = 0.2):

@@ -17,6 +17,7 @@ from service.app import create_app
 from service.crypto import SecretBox
 from service.settings import load_settings
 from service.store import Store
+from tests.import_env import configure_tenant
 from tests.load_env import process_env
 from tests.servers import free_port, serve
 
@@ -39,15 +40,7 @@ class Tenants:
         httpx.post(f"{self.bc_url}/sandbox/stores", json={"hash": hash_, "token": f"tok-{name}"},
                    timeout=10).raise_for_status()
         tenant = store.create_tenant(store_hash=hash_)
-        store.put_credentials(tenant, "pim", {"url": pim_url, "client_id": "sandbox-client",
-                                              "secret": "sandbox-secret", "username": "admin", "password": "admin"})
-        store.put_credentials(tenant, "bigcommerce", {"access_token": f"tok-{name}"})
-        store.put_section(tenant, "pim", {"url": pim_url, "client_id": "sandbox-client", "username": "admin",
-                                          "connected": True})
-        store.put_section(tenant, "bigcommerce", {"store_hash": hash_, "connected": True})
-        store.put_section(tenant, "main", {"locale": "en_US", "channel": "ecommerce", "category": category,
-                                           "category_tree": "master"})
-        store.put_section(tenant, "import", {"image_mode": "url", **(options or {})})
+        configure_tenant(store, tenant, pim_url, hash_, f"tok-{name}", category, options)
         self.ids[name], self.hashes[name] = tenant, hash_
         return tenant
 

@@ -254,14 +254,19 @@ async def create_extension(request: Request) -> Response:
     return JSONResponse(normalize(ext), status_code=201, headers={"Location": location})
 
 
-async def patch_extension(request: Request) -> Response:
+def _managed(request: Request) -> UiExtension | Response:
+    """The extension the path names, if this user may manage it and owns it; else Akeneo's 401/403/404."""
     user, refused = _manager(request)
     if refused:
         return refused
-    state: PimState = request.app.state.pim
-    ext = _owned(state, user, request.path_params["uuid"])
-    if ext is None:
-        return auth.error(404, MSG_NOT_FOUND)
+    ext = _owned(request.app.state.pim, user, request.path_params["uuid"])
+    return auth.error(404, MSG_NOT_FOUND) if ext is None else ext
+
+
+async def patch_extension(request: Request) -> Response:
+    ext = _managed(request)
+    if isinstance(ext, Response):
+        return ext
     body = await _body(request)
     if isinstance(body, JSONResponse):
         return body
@@ -289,14 +294,10 @@ async def patch_extension(request: Request) -> Response:
 
 
 async def delete_extension(request: Request) -> Response:
-    user, refused = _manager(request)
-    if refused:
-        return refused
-    state: PimState = request.app.state.pim
-    ext = _owned(state, user, request.path_params["uuid"])
-    if ext is None:
-        return auth.error(404, MSG_NOT_FOUND)
-    del state.ui_extensions[ext.uuid]
+    ext = _managed(request)
+    if isinstance(ext, Response):
+        return ext
+    del request.app.state.pim.ui_extensions[ext.uuid]
     return Response(status_code=204)
 
 

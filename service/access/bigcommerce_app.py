@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
@@ -15,8 +16,8 @@ from starlette.responses import Response
 
 from service.config.checks import CheckCrashed, check_bigcommerce
 from service.config.records import bigcommerce_section, has_credentials, save_tested
-from service.embed.extensions import remove_best_effort as remove_extensions
-from service.events.subscription import remove_event_subscription
+from service.embed import extensions
+from service.events import subscription
 from service.queues import cancel_tenant_jobs, wait_tenant_jobs_stopped
 from service.web import pages
 from service.web.templating import message_page
@@ -144,6 +145,14 @@ def _installed_tenant(store, store_hash: str) -> str | None:
     return tenant if tenant and has_credentials(store, tenant, "bigcommerce") else None
 
 
+async def _best_effort(what: str, tenant: str, removal: Awaitable[Any], timeout: float = 10.0) -> None:
+    """What the connector added to the PIM goes within `timeout`; the uninstall never fails on its account."""
+    try:
+        await asyncio.wait_for(removal, timeout)
+    except Exception as exc:  # noqa: BLE001 - an uninstall goes on whatever the PIM says
+        log.warning(f"{what} not removed at uninstall", extra={"tenant": tenant, "error": str(exc)})
+
+
 async def uninstall(request: Request) -> Response:
     claims = await _verified(request, "uninstall")
     if isinstance(claims, Response):
@@ -151,8 +160,9 @@ async def uninstall(request: Request) -> Response:
     store = request.app.state.store
     tenant = await asyncio.to_thread(store.tenant_for_store, claims["store_hash"])
     if tenant:
-        await remove_event_subscription(request.app.state.settings, store, tenant)
-        await remove_extensions(request.app.state.settings, store, tenant)
+        settings = request.app.state.settings
+        await _best_effort("event subscription", tenant, subscription.remove(settings, store, tenant))
+        await _best_effort("UI extensions", tenant, extensions.remove(settings, store, tenant))
         revoked = await asyncio.to_thread(request.app.state.sessions.revoke_tenant, tenant)
         # Nothing a merchant would consider theirs stays: credentials, configuration, mapping, history.
         # Deleted before the jobs are cancelled, so a page job starting in between finds no run and leaves;

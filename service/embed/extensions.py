@@ -181,16 +181,6 @@ async def remove(settings: Settings, store: Store, tenant: str) -> dict[str, Any
     return await asyncio.to_thread(embed_store.section, store, tenant)
 
 
-async def remove_best_effort(settings: Settings, store: Store, tenant: str, timeout: float = 10.0) -> None:
-    """Uninstall: within `timeout`, never failing the uninstall on the PIM's account."""
-    section = await asyncio.to_thread(embed_store.section, store, tenant)
-    if not section.get("extensions"):
-        return
-    try:
-        await asyncio.wait_for(remove(settings, store, tenant), timeout)
-    except Exception as exc:  # noqa: BLE001 - an uninstall goes on whatever the PIM says
-        log.warning("UI extensions not removed at uninstall", extra={"tenant": tenant, "error": str(exc)})
-
 
 def public(section: dict[str, Any], pim: dict[str, Any]) -> dict[str, Any]:
     """GET /api/embed: what the configuration page shows (never a secret). `pim`: the PIM section."""

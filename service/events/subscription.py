@@ -212,13 +212,3 @@ def public(settings: Settings, tenant: str, section: dict[str, Any], summary: di
         "note": "Events can be lost (the legacy Events API never retries; a suspended subscription drops "
                 "them): the scheduled delta import catches up."}
 
-
-async def remove_event_subscription(settings: Settings, store: Store, tenant: str, timeout: float = 10.0) -> None:
-    """Uninstall: best effort within `timeout` (the uninstall itself must not fail on the platform)."""
-    section = await asyncio.to_thread(store.get_section, tenant, SECTION)
-    if not section.get("subscriber_id"):
-        return
-    try:
-        await asyncio.wait_for(remove(settings, store, tenant), timeout)
-    except Exception as exc:  # noqa: BLE001 - an uninstall never fails on the platform's account
-        log.warning("event subscription not removed at uninstall", extra={"tenant": tenant, "error": str(exc)})

@@ -178,22 +178,27 @@ class ImportStore:
         raws = self.redis.hmget(self._t(tenant, "import", "products"), keys)
         return {k: json.loads(r) for k, r in zip(keys, raws, strict=True) if r}
 
-    def save_product_states(self, tenant: str, states: Mapping[str, dict]) -> None:
-        if states:
-            self.redis.hset(self._t(tenant, "import", "products"),
-                            mapping={k: _dumps(v) for k, v in states.items()})
-
-    def note_failures(self, tenant: str, failed: Iterable[str], ok: Iterable[str]) -> None:
-        """Items whose write failed are remembered until one succeeds (or comes out unchanged)."""
-        failed, ok = list(failed), [k for k in ok if k not in set(failed)]
-        if not failed and not ok:
+    def save_product_states(self, tenant: str, states: Mapping[str, dict], *, failed: Iterable[str] = (),
+                            ok: Iterable[str] = ()) -> None:
+        """The states, and which items' last write failed (remembered until one succeeds, so a delta tries
+        them again) or went through or came out unchanged (`ok`): one round trip."""
+        failed = list(failed)
+        skip = set(failed)
+        ok = [k for k in ok if k not in skip]
+        if not (states or failed or ok):
             return
         pipe = self.redis.pipeline(transaction=False)
+        if states:
+            pipe.hset(self._t(tenant, "import", "products"), mapping={k: _dumps(v) for k, v in states.items()})
         if failed:
             pipe.sadd(self._t(tenant, "import", "failed"), *failed)
         if ok:
             pipe.srem(self._t(tenant, "import", "failed"), *ok)
         pipe.execute()
+
+    def note_failures(self, tenant: str, failed: Iterable[str], ok: Iterable[str]) -> None:
+        """Items whose write failed are remembered until one succeeds (or comes out unchanged)."""
+        self.save_product_states(tenant, {}, failed=failed, ok=ok)
 
     def scan_failed(self, tenant: str, cursor: int = 0, count: int = 100) -> tuple[int, list[str]]:
         """One SSCAN step of the failed items: (next cursor, 0 at the end; keys)."""

@@ -423,7 +423,7 @@ async def _retry_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) ->
         await sync_items(ctx, await transform_context(ctx), ProductLoader(ctx, *media_functions(ctx)), uuids,
                          models, result)
         # out of the scope and never sent: nothing to retry (the loaders noted the others themselves)
-        await run_sync(ctx.imports.note_failures, ctx.tenant, [], [k for k in result.skipped if k in keys])
+        await run_sync(ctx.imports.note_failures, ctx.tenant, [], set(result.skipped) & set(keys))
         commit.seen += keys
     if next_cursor == 0:
         return _next_phase(checkpoint, "retry")

@@ -151,10 +151,9 @@ class ProductLoader:
         await self._create_all(creates, result)
         await self._update_all(updates, result)
         await self._assign(result)
-        await run_sync(self.ctx.imports.save_product_states, self.tenant, result.states)
         keys = [p.key for p in plans]
-        await run_sync(self.ctx.imports.note_failures, self.tenant, [k for k in keys if k in self.failed],
-                       [k for k in keys if k not in self.failed])
+        await run_sync(self.ctx.imports.save_product_states, self.tenant, result.states,
+                       failed=[k for k in keys if k in self.failed], ok=[k for k in keys if k not in self.failed])
 
     async def hide(self, keys: list[str], commit: PageCommit, *, delete: bool = False,
                    deleted_keys: Iterable[str] = ()) -> None:
@@ -166,10 +165,10 @@ class ProductLoader:
         to_delete = [k for k in keys if k in gone and k in ids]
         to_hide = [k for k in keys if k not in gone and k in ids and not (states.get(k) or {}).get("hidden")]
         commit.count("products", "unchanged", len([k for k in keys if k in ids]) - len(to_delete) - len(to_hide))
+        new_states: dict[str, dict] = {}
         if to_hide:
             result = await self.ctx.bc.update_products([{"id": ids[k], "is_visible": False} for k in to_hide])
             failed = {int(e.item.get("id", 0)) for e in result.errors}
-            new_states = {}
             for k in to_hide:
                 if ids[k] in failed:
                     self.failed.add(k)
@@ -180,7 +179,6 @@ class ProductLoader:
                 state.update(hidden=True, h=None, r=self.run_id, o="hidden")
                 new_states[k] = state
                 commit.count("products", "hidden")
-            await run_sync(imports.save_product_states, self.tenant, new_states)
         if to_delete:
             await self.ctx.bc.delete_products([ids[k] for k in to_delete])
             skus = [sku for k in to_delete for sku in ((states.get(k) or {}).get("v") or {})]
@@ -189,8 +187,8 @@ class ProductLoader:
             await run_sync(imports.unmap, self.tenant, to_delete, skus)
             commit.count("products", "deleted", len(to_delete))
         # a key we never sent, or one deleted above, has nothing left to retry either
-        await run_sync(imports.note_failures, self.tenant, [k for k in keys if k in self.failed],
-                       [k for k in keys if k not in self.failed])
+        await run_sync(imports.save_product_states, self.tenant, new_states,
+                       failed=[k for k in keys if k in self.failed], ok=[k for k in keys if k not in self.failed])
 
     # -- preparation ----------------------------------------------------------------------------
     async def _prepare(self, plans: list[Any], result: LoadResult) -> list[Item]:
