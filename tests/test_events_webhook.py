@@ -65,7 +65,7 @@ def _nothing_queued(conn, tenant: str) -> None:
     assert EventStore(conn).waiting(tenant) == 0
     assert Queue("events", connection=conn).count == 0
     assert not EventStore(conn).job_flag(tenant)
-    assert not list(conn.scan_iter(match=f"connector:tenant:{tenant}:events:seen:*"))
+    assert EventStore(conn).seen_count(tenant) == 0
 
 
 def test_event_platform_delivery_is_queued_once(hook):
@@ -146,8 +146,7 @@ def test_legacy_batch_of_ten_and_its_replay(hook):
     assert EventStore(conn).waiting(tenant) == 10
     # the very same signed request again: a replay
     conn.delete(f"connector:tenant:{tenant}:events:dirty", f"connector:tenant:{tenant}:events:due")
-    for key in conn.scan_iter(match=f"connector:tenant:{tenant}:events:seen:*"):
-        conn.delete(key)  # even with the ids forgotten, the signature is refused
+    conn.delete(f"connector:tenant:{tenant}:events:seen")  # even with the ids forgotten, the signature is refused
     replay = client.post(f"/webhooks/akeneo/{tenant}", content=body, headers=headers)
     assert replay.status_code == 401 and "already" in replay.json()["message"]
     assert EventStore(conn).waiting(tenant) == 0
@@ -231,3 +230,76 @@ def test_model_and_category_events_mark_their_items(hook):
                            headers={"X-AKENEO-SIGNATURE-PRIMARY": sign(PRIMARY, body)}).status_code == 200
     items = {k.decode() for k in conn.hkeys(f"connector:tenant:{tenant}:events:dirty")}
     assert "model:Model-Tee" in items and "categories" in items and len(items) == 3
+
+
+def _tenant_keys(conn, tenant: str) -> list[bytes]:
+    return list(conn.scan_iter(match=f"connector:tenant:{tenant}:*", count=1000))
+
+
+def test_a_flood_past_the_tenants_event_rate_is_429_with_retry_after_and_records_nothing(hook):
+    """Issue 18: one client with the tenant's events secret grew Redis by 100 keys a delivery, forever."""
+    from service.store.events import EVENTS_BURST, EVENTS_PER_SECOND
+
+    client, tenant, conn = hook
+    events = EventStore(conn)
+    statuses = []
+    started = time.monotonic()
+    for _ in range(EVENTS_BURST // 100 + 5):  # deliveries of 100 events each, as fast as one client can
+        body = json.dumps([json.loads(cloud_event()) for _ in range(100)]).encode()
+        response = client.post(f"/webhooks/akeneo/{tenant}", content=body,
+                               headers={"X-AKENEO-SIGNATURE-PRIMARY": sign(PRIMARY, body)})
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            assert 1 <= int(response.headers["Retry-After"]) <= 2 and response.json()["error"] == "too_many_events"
+    elapsed = time.monotonic() - started
+    assert 429 in statuses and set(statuses) == {200, 429}, statuses
+    accepted = statuses.count(200) * 100
+    assert accepted <= EVENTS_BURST + EVENTS_PER_SECOND * elapsed + 100
+    # a refused delivery recorded nothing: every remembered id and dirty item is an accepted one's
+    assert events.seen_count(tenant) == events.waiting(tenant) == accepted
+    assert events.summary(tenant)["last_hour"]["received"] == accepted
+    # the Event Platform sends again after Retry-After: accepted then
+    time.sleep(int(response.headers["Retry-After"]))
+    body = cloud_event()
+    assert client.post(f"/webhooks/akeneo/{tenant}", content=body,
+                       headers={"X-AKENEO-SIGNATURE-PRIMARY": sign(PRIMARY, body)}).status_code == 200
+
+
+def test_event_ids_are_remembered_in_one_capped_structure_per_tenant(redis_conn):
+    """Issue 18: every accepted event id was a key of its own for 2 h (30,000 keys, +10 MB in 3 s)."""
+    from service.store.events import SEEN_MAX
+
+    events, tenant = EventStore(redis_conn), "t-flood"
+    now = 1_000_000.0
+    ids = [f"ep:{uuid.uuid4()}" for _ in range(SEEN_MAX + 5000)]
+    for start in range(0, len(ids), 100):  # at exactly the allowed rate: 100 events a second
+        result = events.accept(tenant, [(i, "") for i in ids[start:start + 100]], now=now + start / 100)
+        assert result.accepted == 100, result
+    assert events.seen_count(tenant) == SEEN_MAX  # the oldest were forgotten first
+    assert events.was_seen(tenant, ids[-1]) and not events.was_seen(tenant, ids[0])
+    later = now + len(ids) / 100
+    assert events.accept(tenant, [(ids[-1], "")], now=later).duplicates == 1
+    # the tenant's keys: a fixed few, besides one counter hash per minute (kept 2 h: at most 120)
+    assert len([k for k in _tenant_keys(redis_conn, tenant) if b":stats:" not in k]) <= 6
+    # and past SEEN_TTL nothing of them is left
+    events.accept(tenant, [("ep:last", "")], now=later + 2 * 3600 + 1)
+    assert events.seen_count(tenant) == 1
+
+
+def test_legacy_signatures_are_remembered_up_to_a_cap_then_429(hook, monkeypatch):
+    import service.store.events as store_events
+
+    monkeypatch.setattr(store_events, "REPLAY_MAX", 3)
+    client, tenant, conn = hook
+    answers = []
+    for _ in range(4):
+        body = legacy_body(1)
+        answers.append(client.post(f"/webhooks/akeneo/{tenant}", content=body, headers=legacy_headers(body)))
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    assert EventStore(conn).waiting(tenant) == 3
+    # full or not, a replay is still a replay
+    first = answers[0].request
+    replay = client.post(f"/webhooks/akeneo/{tenant}", content=first.content, headers=legacy_headers(
+        first.content, timestamp=int(first.headers["X-Akeneo-Request-Timestamp"])))
+    assert replay.status_code == 401 and "already" in replay.json()["message"]

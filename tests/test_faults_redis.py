@@ -29,7 +29,7 @@ from service.app import create_app
 from service.events import policy
 from service.redis_conn import connect
 from service.settings import load_settings
-from service.store.events import PENDING_GRACE
+from service.store.events import PENDING_GRACE, EventStore
 from service.store.imports import ImportStore
 from service.store.leases import Slots
 from tests.faults_env import compare, own_redis, set_prices
@@ -125,7 +125,7 @@ def test_stalled_or_unreachable_redis_answers_503_in_seconds_and_leaves_nothing_
                     policy.accept(web_conn, tenant, [(late_id, f"product:{other}")])
             finally:
                 server.resume()
-            ran = check.exists(f"connector:tenant:{tenant}:events:seen:{late_id}")
+            ran = EventStore(check).was_seen(tenant, late_id)
 
             # back: the sender retries the deliveries it got a 503 for; each item has its sync job
             assert httpx.get(f"{url}/api/session", headers=bearer).status_code == 200

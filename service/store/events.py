@@ -2,8 +2,12 @@
 the figures the configuration page shows.
 
 Keys (documented in docs/architecture.md, "Events"):
-- `connector:tenant:{t}:events:seen:{event id}` string (TTL SEEN_TTL): an event id already accepted
-- `connector:tenant:{t}:events:replay:{sha256}` string (TTL REPLAY_TTL): a legacy signature already used
+- `connector:tenant:{t}:events:seen`    zset  event id digest -> when accepted: ids already accepted, kept
+                                              SEEN_TTL, at most SEEN_MAX (the oldest forgotten first)
+- `connector:tenant:{t}:events:replay`  zset  legacy signature digest -> when used: kept REPLAY_TTL, at most
+                                              REPLAY_MAX (past it, 429: a guard never forgets early)
+- `connector:tenant:{t}:events:rate`    hash  the tenant's token bucket {tokens, at}: EVENTS_PER_SECOND,
+                                              EVENTS_BURST (past it, 429 with the wait in Retry-After)
 - `connector:tenant:{t}:events:dirty`   hash  item ("product:<uuid>", "model:<code>", "categories")
                                               -> "first-seen:last-seen" (epoch seconds)
 - `connector:tenant:{t}:events:due`     zset  item -> when the job may sync it (debounce)
@@ -13,12 +17,15 @@ Keys (documented in docs/architecture.md, "Events"):
                                               skipped, failed, rejected, requested (Sync now / PIM actions)
 - `connector:tenant:{t}:events:failures` list  newest first, FAILURES_KEPT JSON {at, item, reason}
 - `connector:tenant:{t}:events:context` string (TTL CONTEXT_TTL) zlib JSON transform context for events
-Every key sits under the tenant's prefix, so deleting the tenant deletes them.
+Every key sits under the tenant's prefix, so deleting the tenant deletes them. Each is bounded per tenant
+whatever the PIM (or whoever holds its secret) sends: see "Bounds" in docs/architecture.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import time
 import zlib
 from collections.abc import Iterable, Mapping
@@ -40,30 +47,75 @@ MAX_WAIT = 1.5  # ... but never later than this after its first event, however b
 CATEGORY_QUIET = 1.0
 CATEGORY_MAX_WAIT = 5.0
 MAX_BACKLOG = 20000  # items waiting per tenant; past it deliveries get 429 (the Event Platform slows down)
+# The tenant's acceptance rate, in events (a delivery costs at least 1): the Event Platform delivers at most
+# 100 events/s per subscription and slows down on 429, then resends (docs: platform-facts.md, "Event Platform
+# management"), so this refuses only what a flood sends beyond it, and loses nothing the platform sends.
+EVENTS_PER_SECOND = 100
+EVENTS_BURST = 1000  # a burst of 10 s at that rate (at least the 100 events one delivery may carry)
+SEEN_MAX = 50000  # ids remembered per tenant: the whole SEEN_TTL below 7 events/s, 8 min at the full rate
+REPLAY_MAX = 20000  # legacy signatures remembered per tenant within REPLAY_TTL (33 requests/s)
+ID_DIGEST = 12  # bytes of BLAKE2b kept per event id / signature: any id costs the same few bytes
 STAT_FIELDS = ("received", "duplicate", "applied", "unchanged", "skipped", "failed", "rejected", "requested")
 
-# KEYS: dirty, due, job flag, last, stats bucket; ARGV: now, seen prefix, seen ttl, max backlog, quiet,
-# max wait, category quiet, category max wait, pending grace, the counter ('received' for PIM events,
-# 'requested' for a merchant's "Sync now"), then (event id, item) pairs.
-# Returns {accepted, duplicates, over_backlog (0/1), enqueue (0/1), waiting}.
+# KEYS: dirty, due, job flag, last, stats bucket, seen ids (zset), rate bucket (hash), legacy signatures (zset).
+# ARGV: now, seen ttl, max backlog, quiet, max wait, category quiet, category max wait, pending grace, the
+# counter ('received' for PIM events, 'requested' for a merchant's "Sync now"), seen cap, events per second
+# (0: no rate limit), burst, legacy signature digest ('' for none), replay ttl, replay cap, then (event id
+# digest, item) pairs.
+# Returns {accepted, duplicates, refused, enqueue, waiting, retry after (ms)}; refused: 0 no, 1 backlog full,
+# 2 over the tenant's rate, 3 a legacy signature already used, 4 the legacy signatures' guard is full.
+# Order: rate, backlog, replay, then the events; a refused delivery records nothing (its tokens are kept).
 _ACCEPT = """
 local now = tonumber(ARGV[1])
-local backlog = redis.call('HLEN', KEYS[1])
-if backlog >= tonumber(ARGV[4]) then
-  return {0, 0, 1, 0, backlog}
+local rate, burst = tonumber(ARGV[11]), tonumber(ARGV[12])
+local cost = math.max(1, (#ARGV - 15) / 2)
+local tokens = burst
+if rate > 0 then
+  local state = redis.call('HMGET', KEYS[7], 'tokens', 'at')
+  if state[1] then
+    tokens = math.min(burst, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate)
+  end
+  if tokens < cost then
+    return {0, 0, 2, 0, redis.call('HLEN', KEYS[1]), math.ceil((cost - tokens) / rate * 1000)}
+  end
 end
-local accepted, duplicates = 0, 0
-for i = 11, #ARGV, 2 do
+local backlog = redis.call('HLEN', KEYS[1])
+if backlog >= tonumber(ARGV[3]) then
+  return {0, 0, 1, 0, backlog, 0}
+end
+if ARGV[13] ~= '' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - tonumber(ARGV[14]))
+  if redis.call('ZSCORE', KEYS[8], ARGV[13]) then
+    return {0, 0, 3, 0, backlog, 0}
+  end
+  if redis.call('ZCARD', KEYS[8]) >= tonumber(ARGV[15]) then
+    local oldest = redis.call('ZRANGE', KEYS[8], 0, 0, 'WITHSCORES')
+    return {0, 0, 4, 0, backlog, math.ceil((tonumber(oldest[2]) + tonumber(ARGV[14]) - now) * 1000)}
+  end
+  redis.call('ZADD', KEYS[8], now, ARGV[13])
+  redis.call('EXPIRE', KEYS[8], tonumber(ARGV[14]))
+end
+if rate > 0 then
+  redis.call('HSET', KEYS[7], 'tokens', tostring(tokens - cost), 'at', ARGV[1])
+  redis.call('EXPIRE', KEYS[7], math.ceil(burst / rate) + 1)
+end
+-- seen ids: one sorted set per tenant (score: when accepted), forgotten after the ttl, at most the cap
+-- (past it the oldest go first: a redelivery of one of those is synced again, which changes nothing)
+local seen_ttl = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - seen_ttl)
+local accepted, duplicates, ids = 0, 0, 0
+for i = 16, #ARGV, 2 do
   local id, item = ARGV[i], ARGV[i + 1]
   local fresh = true
   if id ~= '' then
-    fresh = redis.call('SET', ARGV[2] .. id, '1', 'NX', 'EX', tonumber(ARGV[3]))
+    fresh = redis.call('ZADD', KEYS[6], 'NX', now, id) == 1
+    ids = ids + 1
   end
   if fresh then
     accepted = accepted + 1
     if item ~= '' then
-      local quiet, max_wait = tonumber(ARGV[5]), tonumber(ARGV[6])
-      if item == 'categories' then quiet, max_wait = tonumber(ARGV[7]), tonumber(ARGV[8]) end
+      local quiet, max_wait = tonumber(ARGV[4]), tonumber(ARGV[5])
+      if item == 'categories' then quiet, max_wait = tonumber(ARGV[6]), tonumber(ARGV[7]) end
       local first = now
       local cur = redis.call('HGET', KEYS[1], item)
       if cur then first = tonumber(string.match(cur, '^([^:]+)')) end
@@ -74,10 +126,15 @@ for i = 11, #ARGV, 2 do
     duplicates = duplicates + 1
   end
 end
-redis.call('HINCRBY', KEYS[5], ARGV[10], accepted)
+if ids > 0 then
+  local excess = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[10])
+  if excess > 0 then redis.call('ZPOPMIN', KEYS[6], excess) end
+  redis.call('EXPIRE', KEYS[6], seen_ttl)
+end
+redis.call('HINCRBY', KEYS[5], ARGV[9], accepted)
 if duplicates > 0 then redis.call('HINCRBY', KEYS[5], 'duplicate', duplicates) end
 redis.call('EXPIRE', KEYS[5], 7200)
-if accepted > 0 and ARGV[10] == 'received' then redis.call('SET', KEYS[4], tostring(now)) end
+if accepted > 0 and ARGV[9] == 'received' then redis.call('SET', KEYS[4], tostring(now)) end
 -- the flag is 'pending:<when>' from here until the caller confirms its enqueue ('1', also the job's own
 -- renewal). A pending flag older than the grace means the enqueue never happened (the caller timed out
 -- on a stalled Redis after this script ran): this delivery, even a retried duplicate, enqueues again.
@@ -85,13 +142,13 @@ if accepted > 0 and ARGV[10] == 'received' then redis.call('SET', KEYS[4], tostr
 local enqueue = 0
 if redis.call('HLEN', KEYS[1]) > 0 then
   local flag = redis.call('GET', KEYS[3])
-  local stuck = flag and string.sub(flag, 1, 8) == 'pending:' and now - tonumber(string.sub(flag, 9)) > tonumber(ARGV[9])
+  local stuck = flag and string.sub(flag, 1, 8) == 'pending:' and now - tonumber(string.sub(flag, 9)) > tonumber(ARGV[8])
   if not flag or stuck then
     redis.call('SET', KEYS[3], 'pending:' .. ARGV[1], 'EX', 120)
     enqueue = 1
   end
 end
-return {accepted, duplicates, 0, enqueue, redis.call('HLEN', KEYS[1])}
+return {accepted, duplicates, 0, enqueue, redis.call('HLEN', KEYS[1]), 0}
 """
 
 # KEYS: dirty, due; ARGV: now, then (item, value seen by the job) pairs.
@@ -122,6 +179,9 @@ return 0
 """
 
 
+REFUSALS = {1: "backlog", 2: "rate", 3: "replayed", 4: "replay_guard_full"}
+
+
 @dataclass(frozen=True)
 class Accepted:
     accepted: int
@@ -129,6 +189,18 @@ class Accepted:
     over_backlog: bool
     enqueue: bool
     waiting: int
+    refused: str | None = None  # "backlog", "rate" (429), "replayed" (401), "replay_guard_full" (429)
+    retry_after: int = 0  # whole seconds until the limit admits it again (0: the caller's own default)
+
+    @property
+    def throttled(self) -> bool:
+        """Refused past a limit (429): nothing was recorded; sent again later it is accepted."""
+        return self.refused in ("backlog", "rate", "replay_guard_full")
+
+
+def digest(value: str) -> bytes:
+    """What is kept of an event id or a signature: a short BLAKE2b digest, the same size for any input."""
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=ID_DIGEST).digest()
 
 
 class EventStore:
@@ -148,24 +220,34 @@ class EventStore:
 
     # -- the webhook side ---------------------------------------------------------------------------
     def accept(self, tenant: str, events: Iterable[tuple[str, str]], now: float | None = None, *,
-               requested: bool = False) -> Accepted:
+               requested: bool = False, signature: str = "") -> Accepted:
         """Record (event id, item) pairs: ids already seen are duplicates; new items become dirty and due
         after the debounce. `enqueue` tells the caller to enqueue the tenant's sync job (no job is queued
-        or running). Nothing is recorded when the backlog is over its bound. `requested`: the merchant
-        asked (Sync now, a PIM action), counted apart from the PIM's events and not their last arrival."""
+        or running). Nothing is recorded when refused: past the tenant's event rate (PIM events only),
+        the backlog's bound, or (`signature`, a legacy request's) a signature already used or a full guard.
+        `requested`: the merchant asked (Sync now, a PIM action), counted apart from the PIM's events and
+        not their last arrival; not rate-limited (it carries no event id, so it adds to the backlog only)."""
         now = time.time() if now is None else now
-        args: list[Any] = [f"{now:.3f}", self._t(tenant, "seen") + ":", SEEN_TTL, MAX_BACKLOG, QUIET, MAX_WAIT,
-                           CATEGORY_QUIET, CATEGORY_MAX_WAIT, PENDING_GRACE, "requested" if requested else "received"]
+        args: list[Any] = [f"{now:.3f}", SEEN_TTL, MAX_BACKLOG, QUIET, MAX_WAIT, CATEGORY_QUIET, CATEGORY_MAX_WAIT,
+                           PENDING_GRACE, "requested" if requested else "received", SEEN_MAX,
+                           0 if requested else EVENTS_PER_SECOND, EVENTS_BURST,
+                           digest(signature) if signature else "", REPLAY_TTL, REPLAY_MAX]
         for event_id, item in events:
-            args += [event_id, item]
+            args += [digest(event_id) if event_id else "", item]
         keys = [self._t(tenant, "dirty"), self._t(tenant, "due"), self._t(tenant, "job"), self._t(tenant, "last"),
-                self._t(tenant, "stats", str(self._minute(now)))]
-        accepted, duplicates, over, enqueue, waiting = self._accept(keys=keys, args=args)
-        return Accepted(int(accepted), int(duplicates), bool(over), bool(enqueue), int(waiting))
+                self._t(tenant, "stats", str(self._minute(now))), self._t(tenant, "seen"), self._t(tenant, "rate"),
+                self._t(tenant, "replay")]
+        accepted, duplicates, refused, enqueue, waiting, wait_ms = self._accept(keys=keys, args=args)
+        reason = REFUSALS.get(int(refused))
+        return Accepted(int(accepted), int(duplicates), reason == "backlog", bool(enqueue), int(waiting), reason,
+                        max(1, math.ceil(int(wait_ms) / 1000)) if int(wait_ms) > 0 else 0)
 
-    def claim_replay(self, tenant: str, digest: str) -> bool:
-        """True the first time a legacy request's signature is seen (within REPLAY_TTL)."""
-        return bool(self.redis.set(self._t(tenant, "replay", digest), "1", nx=True, ex=REPLAY_TTL))
+    def was_seen(self, tenant: str, event_id: str) -> bool:
+        """This event id was accepted (and is still remembered)."""
+        return self.redis.zscore(self._t(tenant, "seen"), digest(event_id)) is not None
+
+    def seen_count(self, tenant: str) -> int:
+        return int(self.redis.zcard(self._t(tenant, "seen")))
 
     def count(self, tenant: str, field: str, n: int = 1, now: float | None = None) -> None:
         if n:

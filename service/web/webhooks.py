@@ -5,9 +5,9 @@ Outside `/api`: no session, no CSRF (the signature is the authentication). The h
 the content type, then hands the rest to `service.events.policy.receive` in ONE thread call. Order:
 bounded body → a JSON content type (else 415) → the tenant's secrets (an unknown tenant gets the same HMAC
 work, then 404) → the format from the headers → signature (and, legacy, timestamp) → payload (signed
-garbage: 400) → legacy replay → 401 with nothing written → one Redis script (dedupe by event id, dirty
-items, backlog bound) → enqueue the tenant's debounced sync job when none is queued → 200, or 429 when the
-backlog is over its bound.
+garbage: 400) → 401 with nothing written → one Redis script (the tenant's event rate, the backlog bound,
+the legacy replay guard: 401, dedupe by event id, dirty items) → enqueue the tenant's debounced sync job
+when none is queued → 200, or 429 with Retry-After past the tenant's rate or a bound.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from starlette.responses import JSONResponse, Response
 from service.events import policy
 
 
-def _answer(status: int, error: str | None = None, message: str = "", **extra: Any) -> JSONResponse:
+def _answer(status: int, error: str | None = None, message: str = "", retry_after: int = 0,
+            **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"error": error, "message": message} if error else {"ok": True}
     body.update(extra)
-    headers = {"Retry-After": str(policy.RETRY_AFTER)} if status == 429 else None
+    headers = {"Retry-After": str(retry_after or policy.RETRY_AFTER)} if status == 429 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -67,4 +68,4 @@ async def receive(request: Request) -> Response:
     app = request.app.state
     outcome = await asyncio.to_thread(policy.receive, app.store, app.redis, request.path_params["tenant"],
                                       request.headers, body, time.time())
-    return _answer(outcome.status, outcome.error, outcome.message, **outcome.extra)
+    return _answer(outcome.status, outcome.error, outcome.message, outcome.retry_after, **outcome.extra)
