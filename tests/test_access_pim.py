@@ -233,3 +233,54 @@ def test_merchant_urls_cannot_reach_internal_addresses_even_after_the_check(pim)
         asyncio.run(connect(False))
     assert refused.value.kind == "private"
     assert asyncio.run(connect(True))["authenticated"]
+
+
+def test_visits_with_one_pim_cookie_get_one_session_again(pim, tmp_path, redis_url, redis_conn):
+    """Issue 18: every `GET /?pim=` wrote a new 8-hour session record (300 visits -> 301 records)."""
+    base, _ = pim
+    app = connector(tmp_path, redis_url, base)
+    records = app.state.sessions.records
+    cookie = pim_cookie(base)
+    with serve(app) as url, httpx.Client(base_url=url) as client:
+        csrf = set()
+        for _ in range(60):
+            visit = client.get("/", params={"pim": base}, cookies={"BAPID": cookie})
+            assert visit.status_code == 200
+            session = httpx.get(f"{url}/api/session", cookies={COOKIE: visit.cookies[COOKIE], "BAPID": cookie})
+            assert session.status_code == 200
+            csrf.add(session.json()["csrf_token"])
+        tenant = app.state.store.tenant_for_pim(base)
+        assert records.count(tenant) == 1 and len(csrf) == 1  # the same session: other tabs keep working
+        # another PIM session (a new login) is another session; after a logout, a visit gets a new one
+        other = pim_cookie(base)
+        token = client.get("/", params={"pim": base}, cookies={"BAPID": other}).cookies[COOKIE]
+        assert records.count(tenant) == 2
+        both = {COOKIE: token, "BAPID": other}
+        csrf_other = httpx.get(f"{url}/api/session", cookies=both).json()["csrf_token"]
+        assert httpx.delete(f"{url}/api/session", cookies=both, headers={"X-CSRF-Token": csrf_other}).status_code == 204
+        again = client.get("/", params={"pim": base}, cookies={"BAPID": other}).cookies[COOKIE]
+        assert again != token and app.state.sessions.load(token) is None
+        assert app.state.sessions.load(again) is not None and records.count(tenant) == 2
+
+
+def test_a_tenants_live_sessions_are_capped_the_oldest_ending_first(tmp_path, redis_url, redis_conn):
+    """Issue 18: session records per tenant had no bound (nor had their revocation indexes)."""
+    from service.store.sessions import SESSIONS_MAX
+
+    app = connector(tmp_path, redis_url, "")
+    sessions, store = app.state.sessions, app.state.store
+    tenant, other = store.create_tenant(), store.create_tenant()
+    kept = sessions.issue(other, {"id": 9}, "bigcommerce")[0]
+    tokens = [sessions.issue(tenant, {"id": 7}, "bigcommerce")[0] for _ in range(SESSIONS_MAX + 30)]
+    assert sessions.records.count(tenant) == SESSIONS_MAX
+    assert all(sessions.load(t) is None for t in tokens[:30])
+    assert all(sessions.load(t) is not None for t in tokens[-5:])
+    assert sessions.load(kept) is not None  # another tenant's are not touched
+    for index in (f"connector:tenant:{tenant}:sessions", f"connector:tenant:{tenant}:user-sessions:bigcommerce:7"):
+        assert redis_conn.scard(index) <= SESSIONS_MAX + 1, index
+    assert len(redis_conn.keys("connector:session:*")) == SESSIONS_MAX + 1
+    # revoked sessions make room before any live one is ended
+    for t in tokens[-10:]:
+        sessions.revoke(sessions.load(t))
+    newest = [sessions.issue(tenant, {"id": 7}, "bigcommerce")[0] for _ in range(10)]
+    assert all(sessions.load(t) is not None for t in [*tokens[-SESSIONS_MAX:-10], *newest])

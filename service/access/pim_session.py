@@ -1,4 +1,8 @@
-"""Access through the PIM's own session: the PIM must confirm the cookie at `GET {pim}/rest/user/`."""
+"""Access through the PIM's own session: the PIM must confirm the cookie at `GET {pim}/rest/user/`.
+
+A visit whose PIM cookie already holds a live session of the same PIM user on the tenant gets that session
+again (`existing_session`): visits do not mint records (the PIM's answer is cached, so nothing else would
+slow them down); the tenant's records are capped besides (service/store/sessions.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from service.access.sessions import Session, Sessions
 from service.store import Store
 from service.store.limits import PimCheckLimits
 
@@ -58,3 +63,19 @@ async def pim_user(store: Store, pim_url: str, cookie_name: str, cookie: str, *,
         raise PimUnavailable(f"{pim_url} answered without a user")
     await asyncio.to_thread(store.cache_put, "pim-user", key, user, CACHE_SECONDS)
     return user
+
+
+def existing_session(sessions: Sessions, tenant: str, user: dict[str, Any],
+                     fingerprint: str) -> tuple[str, Session] | None:
+    """(token, session) of the tenant's live session granted for this PIM cookie to this PIM user, with at
+    least half its life left (a visit never gets a session about to end), or None. Blocking."""
+    found = sessions.records.find_pim_session(tenant, fingerprint, min_left=sessions.ttl / 2)
+    if found is None:
+        return None
+    sid, record = found
+    was, now = record.get("user") or {}, user
+    if str(was.get("id", "")) != str(now.get("id", "")) or str(was.get("username", "")) != str(now.get("username", "")):
+        return None
+    token = sessions.serializer.dumps({"sid": sid})
+    session = sessions.load(token)
+    return (token, session) if session is not None else None

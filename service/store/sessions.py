@@ -1,13 +1,87 @@
-"""Server-side session records: what makes a signed session token revocable."""
+"""Server-side session records: what makes a signed session token revocable.
+
+Keys:
+- `connector:session:{sid}` string (TTL): the record (tenant, via, user, CSRF token, PIM cookie hash)
+- `connector:tenant:{t}:sessions` set (TTL): the tenant's session ids (revocation index)
+- `connector:tenant:{t}:user-sessions:{via}:{id}` set (TTL): one user's session ids (revocation index)
+- `connector:tenant:{t}:sessions:order` zset (TTL): session id -> when issued, for the cap
+- `connector:tenant:{t}:sessions:by-pim-cookie` hash (TTL): PIM cookie hash -> the session granted for it
+
+Bounded per tenant: at most SESSIONS_MAX live records (issuing one more ends the oldest: a flood of entries
+cannot grow Redis, it only logs out the oldest tabs), and the indexes never hold more than that plus the
+records that expired since (dropped at the next issue). A visit with a PIM cookie that already has a live
+session of the same user gets that session again (`find_pim_session`) instead of a new record.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import redis
 
 PREFIX = "connector"
+SESSIONS_MAX = 500  # live sessions per tenant: a merchant's people and tabs, with room to spare
+
+# KEYS: record, tenant index, order, user index ('' none), cookie index.
+# ARGV: sid, record JSON, ttl, cap, record key prefix, PIM cookie hash ('' none).
+# Issue times come from Redis's clock in microseconds: every web process agrees, and the order is strict.
+_PUT = """
+local sid, ttl, cap, prefix = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
+redis.call('SADD', KEYS[2], sid)
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('ZADD', KEYS[3], now, sid)
+redis.call('EXPIRE', KEYS[3], ttl)
+if KEYS[4] ~= '' then
+  redis.call('SADD', KEYS[4], sid)
+  redis.call('EXPIRE', KEYS[4], ttl)
+end
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[5], ARGV[6], sid)
+  redis.call('EXPIRE', KEYS[5], ttl)
+end
+local function forget(ids)
+  for _, id in ipairs(ids) do
+    redis.call('SREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+  end
+end
+-- sessions past their life leave the indexes
+forget(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - ttl))
+local evicted = 0
+if redis.call('ZCARD', KEYS[3]) > cap then
+  -- revoked ones (record gone) first, then the oldest live ones
+  local gone = {}
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    if redis.call('EXISTS', prefix .. id) == 0 then gone[#gone + 1] = id end
+  end
+  forget(gone)
+  local excess = redis.call('ZCARD', KEYS[3]) - cap
+  if excess > 0 then
+    local oldest = redis.call('ZRANGE', KEYS[3], 0, excess - 1)
+    for _, id in ipairs(oldest) do redis.call('DEL', prefix .. id) end
+    forget(oldest)
+    evicted = #oldest
+  end
+end
+-- the other indexes: entries whose record is gone are dropped once they outgrow the cap
+if KEYS[4] ~= '' and redis.call('SCARD', KEYS[4]) > cap then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+    if redis.call('EXISTS', prefix .. id) == 0 then redis.call('SREM', KEYS[4], id) end
+  end
+end
+if redis.call('HLEN', KEYS[5]) > cap then
+  local pairs_ = redis.call('HGETALL', KEYS[5])
+  for i = 1, #pairs_, 2 do
+    if redis.call('EXISTS', prefix .. pairs_[i + 1]) == 0 then redis.call('HDEL', KEYS[5], pairs_[i]) end
+  end
+end
+return evicted
+"""
 
 
 def session_key(sid: str) -> str:
@@ -16,8 +90,10 @@ def session_key(sid: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, conn: redis.Redis) -> None:
+    def __init__(self, conn: redis.Redis, *, cap: int = SESSIONS_MAX) -> None:
         self.redis = conn
+        self.cap = cap
+        self._put = conn.register_script(_PUT)
 
     @staticmethod
     def _key(sid: str) -> str:
@@ -31,18 +107,39 @@ class SessionStore:
     def _user_index(tenant: str, user_id: str) -> str:
         return f"{PREFIX}:tenant:{tenant}:user-sessions:{user_id}"
 
-    def put(self, sid: str, record: dict[str, Any], ttl: int) -> None:
+    @staticmethod
+    def _order(tenant: str) -> str:
+        return f"{PREFIX}:tenant:{tenant}:sessions:order"
+
+    @staticmethod
+    def _cookies(tenant: str) -> str:
+        return f"{PREFIX}:tenant:{tenant}:sessions:by-pim-cookie"
+
+    def put(self, sid: str, record: dict[str, Any], ttl: int) -> int:
+        """Store a new session's record and index it; ends the tenant's oldest sessions past the cap
+        (returns how many)."""
         tenant, user_id = record["tenant"], str(record.get("user", {}).get("id", ""))
         if user_id:
             user_id = f"{record.get('via', '')}:{user_id}"  # ids are per origin (PIM, BigCommerce)
-        pipe = self.redis.pipeline()
-        pipe.set(self._key(sid), json.dumps(record), ex=ttl)
-        pipe.sadd(self._tenant_index(tenant), sid)
-        pipe.expire(self._tenant_index(tenant), ttl)
-        if user_id:
-            pipe.sadd(self._user_index(tenant, user_id), sid)
-            pipe.expire(self._user_index(tenant, user_id), ttl)
-        pipe.execute()
+        cookie = str(record.get("pim_cookie") or "") if record.get("via") == "pim" else ""
+        keys = [self._key(sid), self._tenant_index(tenant), self._order(tenant),
+                self._user_index(tenant, user_id) if user_id else "", self._cookies(tenant)]
+        return int(self._put(keys=keys, args=[sid, json.dumps(record), int(ttl), self.cap, self._key(""), cookie]))
+
+    def find_pim_session(self, tenant: str, pim_cookie: str, *, min_left: float) -> tuple[str, dict[str, Any]] | None:
+        """The tenant's live session granted for this PIM cookie hash, with at least `min_left` seconds
+        to live: (session id, record), or None."""
+        sid = self.redis.hget(self._cookies(tenant), pim_cookie)
+        record = self.get(sid.decode()) if sid else None
+        if (record is None or record.get("tenant") != tenant or record.get("via") != "pim"
+                or record.get("pim_cookie") != pim_cookie or float(record.get("expires_at", 0)) - time.time() < min_left):
+            return None
+        return sid.decode(), record
+
+    def count(self, tenant: str) -> int:
+        """The tenant's live session records."""
+        sids = [s.decode() for s in self.redis.smembers(self._tenant_index(tenant))]
+        return sum(1 for raw in (self.redis.mget([self._key(s) for s in sids]) if sids else []) if raw)
 
     def get(self, sid: str) -> dict[str, Any] | None:
         raw = self.redis.get(self._key(sid))
@@ -61,7 +158,9 @@ class SessionStore:
         return len(sids)
 
     def revoke_tenant(self, tenant: str) -> int:
-        return self._revoke_index(self._tenant_index(tenant))
+        revoked = self._revoke_index(self._tenant_index(tenant))
+        self.redis.delete(self._order(tenant), self._cookies(tenant))
+        return revoked
 
     def revoke_via(self, tenant: str, via: str) -> int:
         """Revoke the tenant's sessions obtained one way (e.g. every UI-extension session)."""
@@ -73,6 +172,7 @@ class SessionStore:
             pipe = self.redis.pipeline()
             pipe.delete(*[self._key(sid) for sid in doomed])
             pipe.srem(index, *doomed)
+            pipe.zrem(self._order(tenant), *doomed)
             pipe.execute()
         return len(doomed)
 

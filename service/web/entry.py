@@ -15,7 +15,7 @@ from service.access.authenticate import (
     client_address,
     too_many_checks_page,
 )
-from service.access.pim_session import cookie_fingerprint, pim_user
+from service.access.pim_session import cookie_fingerprint, existing_session, pim_user
 from service.settings import normalise_url
 from service.web import pages
 from service.web.guard import current_session
@@ -72,12 +72,14 @@ async def home(request: Request) -> Response:
 
 
 def _pim_session(store, sessions, pim_url: str, user: dict, fingerprint: str):
-    """A session on the tenant this PIM's users land on. A tenant that a first visit created and that never
-    connected the PIM is deleted when another tenant connects it; should that happen between the lookup
-    and the session, the session is revoked and the lookup made again (then it finds the connected one)."""
+    """A session on the tenant this PIM's users land on: the one this PIM cookie already has there, else a
+    new one. A tenant that a first visit created and that never connected the PIM is deleted when another
+    tenant connects it; should that happen between the lookup and the session, the session is revoked and
+    the lookup made again (then it finds the connected one)."""
     for _ in range(3):
         tenant = store.ensure_tenant_for_pim(pim_url)
-        token, session = sessions.issue(tenant, user, "pim", pim_url=pim_url, pim_cookie=fingerprint)
+        token, session = existing_session(sessions, tenant, user, fingerprint) or \
+            sessions.issue(tenant, user, "pim", pim_url=pim_url, pim_cookie=fingerprint)
         if store.tenant_exists(tenant):
             return token, session
         sessions.revoke(session)
