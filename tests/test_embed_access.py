@@ -239,3 +239,22 @@ def test_extensions_moved_to_another_pim_get_new_secrets(connector):
     fresh = embed_store.secrets_of(store, tenant)
     assert fresh and all(fresh[k] != SECRETS[k] for k in EXTENSIONS)
     assert not embed_store.section(store, tenant)["extensions"]
+
+
+def test_genuine_tokens_and_actions_past_the_tenants_guard_are_429_and_write_nothing(connector, redis_conn,
+                                                                                        monkeypatch):
+    """Issue 18: each genuine extension JWT and each grid action left a replay-guard key of its own, with no
+    bound per tenant. Now one capped guard per tenant: past it 429 with Retry-After (never an early
+    forgetting, which would let a replay through)."""
+    monkeypatch.setattr(embed_store, "JWT_CLAIMS_MAX", 3)
+    monkeypatch.setattr(embed_store, "ACTION_CLAIMS_MAX", 2)
+    app, url, tenant = connector
+    pages = [open_frame(url, tenant, "product", token("product")) for _ in range(4)]
+    assert [p.status_code for p in pages] == [200, 200, 200, 429]
+    assert 3000 <= int(pages[-1].headers["Retry-After"]) <= 3700 and not session_token(pages[-1])
+    assert app.state.sessions.records.count(tenant) == 3
+    answers = [_action(url, tenant, _body([str(uuidlib.uuid4())])) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 400
+    assert EventStore(redis_conn).waiting(tenant) == 2
+    assert not redis_conn.keys("connector:once:*")  # one structure per tenant, nothing keyed per token

@@ -116,5 +116,5 @@ def verify_action(store: Store, tenant: str, headers, body: bytes, timestamp: An
     if when < now - MAX_AGE or when > now + LEEWAY:
         raise Refused("stale timestamp")
     digest = hashlib.sha256(f"{tenant}\n{presented.lower()}".encode()).hexdigest()
-    if not embed_store.claim_action(store, digest, MAX_AGE + LEEWAY * 2):
+    if not embed_store.claim_action(store, tenant, digest, MAX_AGE + LEEWAY * 2):
         raise Refused("replayed")

@@ -3,8 +3,9 @@
 - configuration section `embed` (`connector:tenant:{t}:config`): {installed, extensions: {kind: {uuid,
   type, position, url}}, message, hints, changed_at}
 - credentials kind `embed` (`connector:tenant:{t}:credentials`, Fernet): {kind: secret}, one per extension
-- `connector:once:ext-jti:{tenant}:{jti}` / `connector:once:ext-action:{sha256}` (TTL): a JWT id, an
-  action signature already used (Store.claim_once)
+- `connector:tenant:{t}:once:ext-jti` / `connector:tenant:{t}:once:ext-action` zset (TTL): digests of the
+  JWT ids / action signatures already used -> when they expire; at most JWT_CLAIMS_MAX / ACTION_CLAIMS_MAX
+  live ones per tenant, past which a new one is refused with 429 (service/store/limits.claim_capped)
 - `connector:tenant:{t}:embed:item-syncs` hash plan key ("product:<uuid>" / "model:<code>") -> JSON
   {at, run, via, outcome, errors, warnings}: the last event-path sync of one item (Sync now, the grid
   action, change events), which the product tab shows. Under the tenant: deleted with it.
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Mapping
@@ -20,10 +22,13 @@ from typing import Any
 import redis
 
 from service.store import Store
+from service.store.limits import claim_capped
 
 SECTION = "embed"
 CREDENTIALS = "embed"
 ISSUES_PER_ITEM = 20
+JWT_CLAIMS_MAX = 5000  # iframe tokens used within their life (<= 1 h): a tab opened every 0.7 s
+ACTION_CLAIMS_MAX = 1000  # grid actions within their 6 minutes: about 3 a second
 
 
 def _key(tenant: str) -> str:
@@ -55,12 +60,20 @@ def forget(store: Store, tenant: str) -> None:
                                         "changed_at": round(time.time(), 3)})
 
 
+def _digest(value: str) -> bytes:
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=12).digest()
+
+
 def claim_jwt(store: Store, tenant: str, jti: str, ttl: int) -> bool:
-    return store.claim_once("ext-jti", f"{tenant}:{jti}", ttl)
+    """True the first time; raises CapReached past JWT_CLAIMS_MAX live claims of the tenant."""
+    return claim_capped(store.redis, f"connector:tenant:{tenant}:once:ext-jti", _digest(jti), ttl, JWT_CLAIMS_MAX,
+                        what="extension tokens")
 
 
-def claim_action(store: Store, digest: str, ttl: int) -> bool:
-    return store.claim_once("ext-action", digest, ttl)
+def claim_action(store: Store, tenant: str, digest: str, ttl: int) -> bool:
+    """True the first time; raises CapReached past ACTION_CLAIMS_MAX live claims of the tenant."""
+    return claim_capped(store.redis, f"connector:tenant:{tenant}:once:ext-action", _digest(digest), ttl,
+                        ACTION_CLAIMS_MAX, what="extension actions")
 
 
 class ItemSyncs:

@@ -1,4 +1,4 @@
-"""Bounds on PIM cookie checks, shared through Redis by every web process.
+"""Bounds shared through Redis by every web process: PIM cookie checks, and capped once-only claims.
 
 Each unknown PIM session cookie costs one request to the PIM (`GET {pim}/rest/user/`). So that random
 cookies cannot turn the connector into a request amplifier against the PIM:
@@ -9,12 +9,17 @@ cookies cannot turn the connector into a request amplifier against the PIM:
   (a fixed window from its first check, counted on Redis); past that, TooManyChecks.
 
 Keys: `connector:pim-refused:{fingerprint}` and `connector:pim-checks:{client address}`, both with TTLs.
+
+`claim_capped`: a replay guard (each signed token used once until it expires) in ONE sorted set per
+owner (member: a digest, score: when it expires), holding at most `cap` claims: past it CapReached (429),
+never an early forgetting (which would let a replay through). The callers own the keys.
 The methods are blocking: async callers run them with `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import redis
 
@@ -36,6 +41,41 @@ if used > tonumber(ARGV[1]) then
 end
 return {0, 0}
 """
+
+
+# KEYS: the guard (zset); ARGV: member, now, expires at, cap. Returns {1 claimed | 0 already | -1 full, wait ms}.
+_CLAIM = """
+local now = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {0, 0} end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {-1, math.ceil((tonumber(first[2]) - now) * 1000)}
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(last[2]) - now) * 1000) + 1000)
+return {1, 0}
+"""
+
+
+class CapReached(Exception):
+    """A per-tenant bound is full for now; `retry_after` in whole seconds (sent as Retry-After with 429)."""
+
+    def __init__(self, what: str, retry_after: int) -> None:
+        super().__init__(f"too many {what} for now; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def claim_capped(conn: redis.Redis, key: str, member: bytes | str, ttl: float, cap: int, *, what: str,
+                 now: float | None = None) -> bool:
+    """True the first time `member` is claimed in `key` (for `ttl` seconds), False when it already was;
+    raises CapReached when `cap` claims are live."""
+    now = time.time() if now is None else now
+    claimed, wait_ms = conn.register_script(_CLAIM)(keys=[key], args=[member, f"{now:.3f}", f"{now + max(1.0, ttl):.3f}", cap])
+    if int(claimed) < 0:
+        raise CapReached(what, max(1, math.ceil(int(wait_ms) / 1000)))
+    return bool(int(claimed))
 
 
 class TooManyChecks(Exception):

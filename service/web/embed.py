@@ -24,8 +24,10 @@ from starlette.routing import Route
 
 from service.embed import extensions, status, tokens
 from service.embed import sync as embed_sync
+from service.events.policy import RETRY_AFTER
 from service.mapping_service import MappingServiceError
 from service.store import embed as embed_store
+from service.store.limits import CapReached
 from service.web import pages
 from service.web.errors import ApiError
 from service.web.frames import tenant_pim_origin
@@ -87,6 +89,11 @@ async def open_frame(request: Request) -> Response:
         return message_page(request, 404, "Not found", "This page of the connector does not exist.")
     try:
         claims = await asyncio.to_thread(tokens.verify_jwt, app.store, tenant, kind, token)
+    except CapReached as exc:  # a flood of genuine tokens: the tenant's guard is full for now
+        response = message_page(request, 429, "Too many attempts", "The connector was opened too often in the "
+                                "last hour.", hint=f"Try again in {exc.retry_after} seconds.")
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except tokens.Refused as exc:
         log.warning("extension token refused", extra={"tenant": tenant, "kind": kind, "reason": exc.reason})
         return message_page(request, 401, "Cannot open the connector", "The PIM's token did not check out.",
@@ -112,9 +119,10 @@ def _configured(store, tenant: str) -> bool:
             is True and all(main.get(k) for k in ("locale", "channel", "category")))
 
 
-def _notice(status_code: int, message: str) -> JSONResponse:
+def _notice(status_code: int, message: str, *, retry_after: int = 0) -> JSONResponse:
     """The PIM shows an action's answer as a notification: a short message, in words."""
-    return JSONResponse({"message": message}, status_code=status_code)
+    return JSONResponse({"message": message}, status_code=status_code,
+                        headers={"Retry-After": str(retry_after)} if retry_after else None)
 
 
 async def action(request: Request) -> Response:
@@ -131,6 +139,9 @@ async def action(request: Request) -> Response:
         return _notice(400, "The PIM's request could not be read.")
     try:
         await asyncio.to_thread(tokens.verify_action, app.store, tenant, request.headers, raw, body.get("timestamp"))
+    except CapReached as exc:
+        return _notice(429, "Too many requests from the PIM in the last minutes: try again shortly.",
+                       retry_after=exc.retry_after)
     except tokens.Refused as exc:
         log.warning("extension action refused", extra={"tenant": tenant, "reason": exc.reason})
         return _notice(401, "The connector did not accept this request (signature or time). Add the connector "
@@ -153,7 +164,8 @@ async def action(request: Request) -> Response:
                             "the main configuration).")
     accepted = await asyncio.to_thread(embed_sync.enqueue, app.redis, tenant, wanted)
     if accepted.over_backlog:
-        return _notice(429, "The connector is busy with many changes: try again in a few minutes.")
+        return _notice(429, "The connector is busy with many changes: try again in a few minutes.",
+                       retry_after=RETRY_AFTER)
     products = sum(1 for w in wanted if w.startswith("product:"))
     models = len(wanted) - products
     what = " and ".join(p for p in (f"{products} product{'s' * (products != 1)}" if products else "",
@@ -270,7 +282,7 @@ async def sync_now(request: Request) -> JSONResponse:
     accepted = await asyncio.to_thread(embed_sync.enqueue, app.redis, tenant, wanted)
     if accepted.over_backlog:
         raise ApiError(429, "too_many_waiting", "The connector is busy with many changes: try again in a few "
-                                                "minutes.")
+                                                "minutes.", retry_after=RETRY_AFTER)
     return JSONResponse({"items": wanted, "waiting": accepted.waiting}, status_code=202)
 
 

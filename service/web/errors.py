@@ -45,7 +45,10 @@ def error_response(status: int, error: str, message: str, request: Request | Non
 
 
 async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-    return error_response(exc.status, exc.error, exc.message, request, **exc.extra)
+    response = error_response(exc.status, exc.error, exc.message, request, **exc.extra)
+    if exc.extra.get("retry_after"):  # a 429 says when to come back, in the body and the header
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
