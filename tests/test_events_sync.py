@@ -18,6 +18,7 @@ from rq import Queue
 
 from service.app import create_app
 from service.settings import load_settings
+from service.store.embed import ItemSyncs
 from service.store.events import EventStore
 from service.store.rate_governor import RateGovernor
 from tests.faults_env import kill_worker
@@ -179,6 +180,24 @@ def test_a_variant_event_syncs_its_model(events_env):
     assert _writes(env) == {}
     counts = env.pim_requests()["counts"]
     assert any("/product-models/" in route for route in counts), counts
+
+
+def test_events_naming_what_the_pim_does_not_have_leave_no_item_record(events_env):
+    """Issue 18: the product tab's record of each item's last event sync (`embed:item-syncs`) kept every item an
+    event named, so events for made-up uuids and codes grew it without bound; now only what the PIM has or
+    what we sent is recorded (bounded by the PIM's size)."""
+    env, app_url = events_env
+    made_up = [str(uuid.uuid4()) for _ in range(5)]
+    for product_uuid in made_up:
+        assert _post_event(env, app_url, "product.updated", {"product": {"uuid": product_uuid}}).status_code == 200
+    assert _post_event(env, app_url, "product-model.updated", {"product_model": {"code": "no-such-model"}}
+                       ).status_code == 200
+    real = sorted(expected_catalog("print").simple)[0]
+    assert _post_event(env, app_url, "product.updated", {"product": {"uuid": _uuid(env, real)}}).status_code == 200
+    _settle(env)
+    keys = [f"product:{u}" for u in made_up] + ["model:no-such-model", f"product:{_uuid(env, real).lower()}"]
+    recorded = ItemSyncs(env.conn).get(env.tenant, keys)
+    assert list(recorded) == keys[-1:], recorded
 
 
 def test_when_the_store_quota_runs_low_a_stream_of_changes_shares_batch_writes(events_env):

@@ -112,3 +112,23 @@ def test_claim_once(store):
     assert store.claim_once("jti", "abc", 60)
     assert not store.claim_once("jti", "abc", 60)
     assert store.claim_once("jti", "def", 60)
+
+
+def test_a_run_leaving_the_history_takes_its_engine_keys(store, redis_conn):
+    """Issue 18: runs past the 100 kept lost their record but left their counts, issues, checkpoint... for
+    14 days, so starting runs in a loop grew Redis without bound."""
+    from service.store import RUN_HISTORY_KEPT, RUN_PARTS
+
+    tenant = store.create_tenant()
+    runs = []
+    for _ in range(RUN_HISTORY_KEPT + 5):
+        run_id = store.create_run(tenant, {"mode": "delta", "status": "succeeded"})
+        pipe = redis_conn.pipeline()
+        for part in RUN_PARTS[1:]:
+            pipe.set(f"connector:run:{run_id}{part}", "x", ex=14 * 24 * 3600)
+        pipe.execute()
+        runs.append(run_id)
+    for run_id in runs[:5]:
+        assert not redis_conn.keys(f"connector:run:{run_id}*"), run_id
+    assert len(redis_conn.keys("connector:run:*")) == RUN_HISTORY_KEPT * len(RUN_PARTS)
+    assert [r["id"] for r in store.list_runs(tenant, 3)] == runs[::-1][:3]

@@ -407,8 +407,11 @@ class Store:
         pipe.set(f"{PREFIX}:run:{run_id}", json.dumps(doc))
         pipe.lpush(self._t(tenant, "runs"), run_id)
         pipe.execute()
-        for old in self.redis.lrange(self._t(tenant, "runs"), RUN_HISTORY_KEPT, -1):
-            self.redis.delete(f"{PREFIX}:run:{old.decode()}")
+        # a run leaving the history takes what the engine keeps beside it (counts, issues, checkpoint...):
+        # left to their 14-day expiry, a tenant starting runs in a loop grew them without bound
+        dropped = self.redis.lrange(self._t(tenant, "runs"), RUN_HISTORY_KEPT, -1)
+        if dropped:
+            self.redis.delete(*[f"{PREFIX}:run:{old.decode()}{part}" for old in dropped for part in RUN_PARTS])
         self.redis.ltrim(self._t(tenant, "runs"), 0, RUN_HISTORY_KEPT - 1)
         return run_id
 

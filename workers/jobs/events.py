@@ -182,12 +182,14 @@ async def _sync(ctx: JobContext, tenant: str, batch: dict[str, str]) -> DirtyRes
 
 
 def _record_items(imports, conn, tenant: str, run_id: str, keys: list[str], result: DirtyResult) -> None:
-    """Each item's outcome and issues, for the PIM's product tab (service/store/embed.ItemSyncs)."""
+    """Each item's outcome and issues, for the PIM's product tab (service/store/embed.ItemSyncs): items the
+    PIM has or that we sent, never one the PIM does not know (404) and we never had, so the record is
+    bounded by the size of the PIM and of the store's id map."""
     if not keys:
         return
     states = imports.product_states(tenant, keys)
     errors, warnings = result.commit.errors, result.commit.warnings
-    skipped = set(result.skipped)
+    skipped, gone = set(result.skipped), set(result.gone)
     entries = {}
     for key in keys:
         state = states.get(key) or {}
@@ -197,6 +199,9 @@ def _record_items(imports, conn, tenant: str, run_id: str, keys: list[str], resu
         else:
             mine_e = [e for e in errors if str(e.get("item", "")).lower() in labels]
             mine_w = [w for w in warnings if str(w.get("item", "")).lower() in labels]
+        if key in gone and not state and not mine_e:
+            continue  # neither in the PIM nor ever sent (an event named something that does not exist): the
+            # record would grow with whatever ids events carry, and no PIM tab can show it
         if key in skipped:
             outcome = "skipped"
         elif state.get("r") == run_id:

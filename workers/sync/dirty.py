@@ -41,6 +41,7 @@ SEARCH_CHUNK = 100  # Akeneo lists return at most 100 items a page
 class DirtyResult:
     commit: PageCommit = field(default_factory=PageCommit)
     skipped: list[str] = field(default_factory=list)  # out of scope and never sent: nothing written
+    gone: list[str] = field(default_factory=list)  # the PIM answered 404 (removed, or never existed)
     categories_synced: bool = False
 
 
@@ -151,6 +152,7 @@ async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: 
             simple.append(product)
     if simple:
         await engine.load_simple_products(ctx, tctx, simple, commit, build_simple_product)
+    result.gone += removed
     await _remove(ctx, loader, removed, commit)
     await _leave_scope(ctx, loader, out, result)
 
@@ -181,6 +183,7 @@ async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: 
         await engine.load_models(ctx, {c: m for c, m in root_models.items() if c in scoped}, commit)
         await _leave_scope(ctx, loader, [f"model:{m['code']}" for c, m in root_models.items() if c not in scoped],
                            result)
+    result.gone += removed_models
     await _remove(ctx, loader, await _stored_keys(ctx, removed_models), commit)
 
 
