@@ -3,8 +3,8 @@
 Tests marked `reliability` record what they survived with `record(section, name, **figures)`;
 `scripts/reliability` runs them and prints the table (tests/reliability_report.py), which the
 README's "Reliability" section quotes. Sections: "faults", "load", "hostile". Figure names that the
-report sums: `lost`, `duplicates`, `inputs` (hostile inputs tried), `deliveries`; others (p99_ms,
-seconds, ...) are printed as they are.
+report sums: `lost`, `duplicates`, `inputs` (hostile inputs tried), `deliveries`, `shortfall` (requests a
+load generator could not send on time); others (p99_ms, seconds, ...) are printed as they are.
 """
 
 from __future__ import annotations
