@@ -25,7 +25,7 @@ PREFIX = "connector"
 SESSIONS_MAX = 500  # live sessions per tenant: a merchant's people and tabs, with room to spare
 
 # KEYS: record, tenant index, order, user index ('' none), cookie index.
-# ARGV: sid, record JSON, ttl, cap, record key prefix, PIM cookie hash ('' none).
+# ARGV: sid, record JSON, ttl, cap, record key prefix, PIM cookie hash ('' none), user index prefix.
 # Issue times come from Redis's clock in microseconds: every web process agrees, and the order is strict.
 _PUT = """
 local sid, ttl, cap, prefix = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
@@ -63,7 +63,18 @@ if redis.call('ZCARD', KEYS[3]) > cap then
   local excess = redis.call('ZCARD', KEYS[3]) - cap
   if excess > 0 then
     local oldest = redis.call('ZRANGE', KEYS[3], 0, excess - 1)
-    for _, id in ipairs(oldest) do redis.call('DEL', prefix .. id) end
+    for _, id in ipairs(oldest) do
+      local raw = redis.call('GET', prefix .. id)
+      if raw then  -- out of its user's index and the PIM cookie index too
+        local record = cjson.decode(raw)
+        local user = type(record.user) == 'table' and record.user.id
+        if user then redis.call('SREM', ARGV[7] .. tostring(record.via) .. ':' .. tostring(user), id) end
+        if type(record.pim_cookie) == 'string' and redis.call('HGET', KEYS[5], record.pim_cookie) == id then
+          redis.call('HDEL', KEYS[5], record.pim_cookie)
+        end
+        redis.call('DEL', prefix .. id)
+      end
+    end
     forget(oldest)
     evicted = #oldest
   end
@@ -124,7 +135,8 @@ class SessionStore:
         cookie = str(record.get("pim_cookie") or "") if record.get("via") == "pim" else ""
         keys = [self._key(sid), self._tenant_index(tenant), self._order(tenant),
                 self._user_index(tenant, user_id) if user_id else "", self._cookies(tenant)]
-        return int(self._put(keys=keys, args=[sid, json.dumps(record), int(ttl), self.cap, self._key(""), cookie]))
+        return int(self._put(keys=keys, args=[sid, json.dumps(record), int(ttl), self.cap, self._key(""), cookie,
+                                              self._user_index(tenant, "")]))
 
     def find_pim_session(self, tenant: str, pim_cookie: str, *, min_left: float) -> tuple[str, dict[str, Any]] | None:
         """The tenant's live session granted for this PIM cookie hash, with at least `min_left` seconds
