@@ -110,7 +110,9 @@ def test_200_deliveries_per_second_across_20_tenants(redis_url, redis_conn, tmp_
     assert statuses.count(200) == len(answers), {s: statuses.count(s) for s in set(statuses)}
     assert received == sum(unique.values()) and duplicate == len(acked) - len(set(acked))
     assert lost == 0 and twice == 0, (processed, unique)
-    assert p99 <= ACK_P99_MS, f"acknowledgement p99 {p99:.1f} ms > {ACK_P99_MS} ms"
+    # on an overloaded machine the sender itself is descheduled for whole stretches: say so beside the figure
+    assert p99 <= ACK_P99_MS, f"acknowledgement p99 {p99:.1f} ms > {ACK_P99_MS} ms (the generator was {late:.0f} ms " \
+        f"late at p99, load average {os.getloadavg()})"
 
 
 def _delivery(offset: float, tenant: str, body: bytes, secret: str) -> Request:
