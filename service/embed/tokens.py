@@ -4,8 +4,9 @@
   that the page asks for with postMessage. Checked: signature with that extension's secret only, exp
   and iat with LEEWAY seconds, each jti once (Redis, TTL until it could no longer be accepted).
 - Action: the PIM POSTs JSON with a `timestamp` and signs the raw body with HMAC-SHA512 (the action's
-  secret). Checked: the signature (constant time), the timestamp at most MAX_AGE old and at most
-  LEEWAY ahead, each signature once (Redis, TTL past MAX_AGE).
+  secret). Checked: the signature (constant time), the body's timestamp (a finite number: no NaN, no
+  infinity, no string, never a header) at most MAX_AGE old and at most LEEWAY ahead, each signature
+  once (Redis, TTL past MAX_AGE).
 Blocking (Redis): the web layer runs these in a thread.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from typing import Any
 
@@ -25,9 +27,8 @@ from service.store import embed as embed_store
 LEEWAY = 30  # seconds of clock difference tolerated
 MAX_AGE = 300  # an action older than this is refused
 MAX_JWT_LIFETIME = 3600  # a token claiming a longer life is not one the PIM issued for an iframe
-# Where the PIM puts the action's signature (and, for bodies without `timestamp`, a timestamp).
+# Where the PIM puts the action's signature.
 SIGNATURE_HEADERS = ("signature",)  # Akeneo: `signature: sha512=<hex HMAC-SHA512 of the raw body>`
-TIMESTAMP_HEADERS = ("x-akeneo-timestamp", "x-akeneo-request-timestamp")
 
 
 class Refused(Exception):
@@ -96,24 +97,31 @@ def _header(headers, names: tuple[str, ...]) -> str:
     return ""
 
 
+def _timestamp(value: Any) -> float:
+    """The body's signed `timestamp` in seconds: a finite JSON number (Akeneo sends integer seconds)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Refused("no timestamp")
+    try:
+        when = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise Refused("no timestamp") from None
+    if not math.isfinite(when):
+        raise Refused("no timestamp")
+    return when / 1000 if when > 1e11 else when  # milliseconds
+
+
 def verify_action(store: Store, tenant: str, headers, body: bytes, timestamp: Any) -> None:
-    """The action request is the PIM's, recent, and new. `timestamp`: the body's `timestamp`."""
+    """The action request is the PIM's, recent, and new. `timestamp`: the body's `timestamp` (signed with the
+    body; a header is never used instead: nothing signs it)."""
     secret = _secret(store, tenant, "action")
     presented = _header(headers, SIGNATURE_HEADERS)
     if presented.lower().startswith("sha512="):
         presented = presented[7:]
     if not presented or not hmac.compare_digest(presented.lower().encode(), action_signature(secret, body).encode()):
         raise Refused("bad signature")
-    # the body's timestamp is covered by the signature; a header is only a fallback for bodies without one
-    when = timestamp if timestamp is not None else _header(headers, TIMESTAMP_HEADERS)
-    try:
-        when = float(when)
-    except (TypeError, ValueError):
-        raise Refused("no timestamp") from None
-    if when > 1e11:  # milliseconds
-        when /= 1000
+    when = _timestamp(timestamp)
     now = time.time()
-    if when < now - MAX_AGE or when > now + LEEWAY:
+    if not now - MAX_AGE <= when <= now + LEEWAY:
         raise Refused("stale timestamp")
     digest = hashlib.sha256(f"{tenant}\n{presented.lower()}".encode()).hexdigest()
     if not embed_store.claim_action(store, digest, MAX_AGE + LEEWAY * 2):
