@@ -39,7 +39,8 @@ class Refused(Exception):
         self.reason = reason
 
 
-def _secret(store: Store, tenant: str, kind: str) -> str:
+def _secret(store: Store, tenant: str, kind: str) -> tuple[str, str]:
+    """(the extension's secret, the PIM the extension is in: a session it opens is bound to that PIM)."""
     if not tenant or len(tenant) > 64 or not store.tenant_exists(tenant):
         raise Refused("unknown tenant")
     try:
@@ -53,14 +54,18 @@ def _secret(store: Store, tenant: str, kind: str) -> str:
     pim = store.get_section(tenant, "pim")
     if section.get("pim_url") and (pim.get("connected") is not True or pim.get("url") != section["pim_url"]):
         raise Refused("the extension belongs to a PIM this tenant is no longer connected to")
-    return secret
+    pim_url = section.get("pim_url") or store.pim_in_force(tenant)  # installs that did not record their PIM
+    if not pim_url:
+        raise Refused("the tenant has no PIM")
+    return secret, pim_url
 
 
-def verify_jwt(store: Store, tenant: str, kind: str, token: str) -> dict[str, Any]:
-    """The claims of a JWT the tenant's PIM issued for this extension, used here for the first time."""
+def verify_jwt(store: Store, tenant: str, kind: str, token: str) -> tuple[dict[str, Any], str]:
+    """(the claims of a JWT the tenant's PIM issued for this extension, used here for the first time; the
+    PIM the extension is in, which the session it opens is bound to)."""
     if not token or len(token) > 4096:
         raise Refused("no token")
-    secret = _secret(store, tenant, kind)
+    secret, pim_url = _secret(store, tenant, kind)
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], leeway=LEEWAY,
                             options={"require": ["exp", "iat", "jti"], "verify_aud": False})
@@ -76,7 +81,7 @@ def verify_jwt(store: Store, tenant: str, kind: str, token: str) -> dict[str, An
         raise Refused("bad jti")
     if not embed_store.claim_jwt(store, tenant, jti, int(float(claims["exp"]) - now) + LEEWAY + 1):
         raise Refused("jwt already used")
-    return claims
+    return claims, pim_url
 
 
 def jwt_user(claims: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +118,7 @@ def _timestamp(value: Any) -> float:
 def verify_action(store: Store, tenant: str, headers, body: bytes, timestamp: Any) -> None:
     """The action request is the PIM's, recent, and new. `timestamp`: the body's `timestamp` (signed with the
     body; a header is never used instead: nothing signs it)."""
-    secret = _secret(store, tenant, "action")
+    secret, _ = _secret(store, tenant, "action")
     presented = _header(headers, SIGNATURE_HEADERS)
     if presented.lower().startswith("sha512="):
         presented = presented[7:]
