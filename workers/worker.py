@@ -1,4 +1,9 @@
-"""The worker process: RQ on the queues `events` then `imports` (or only the ones named)."""
+"""The worker process: RQ on the queues `events` then `imports` (or only the ones named).
+
+RQ's scheduler is off: a thread of every long-running worker moves the due scheduled jobs of its queues
+each second (`service.queues.enqueue_due`), so retries, watchdogs, schedule ticks and event retries never
+wait for a scheduler lock that a killed worker's scheduler still holds (RQ 3.0 asks for it again only
+every 10 minutes). A worker that starts moves what fell due while none ran, at once."""
 
 from __future__ import annotations
 
@@ -13,9 +18,11 @@ from service.crypto import SecretBox
 from service.settings import load_settings
 from service.store import Store
 from workers.jobs.schedules import rearm_schedules
-from workers.queues import EVENTS, queues
+from workers.queues import EVENTS, enqueue_due, queues
 
 log = logging.getLogger("connector.worker")
+
+DUE_INTERVAL = 1.0  # seconds between two looks for due scheduled jobs (RQ's scheduler looks every second)
 
 
 def _store(conn: redis.Redis) -> Store:
@@ -45,21 +52,37 @@ def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = Non
     worker_class = SimpleWorker if [q.name for q in chosen] == [EVENTS] else Worker
     _warm_up()
     worker = worker_class(chosen, connection=conn, name=name)
+    names = [q.name for q in chosen]
+    enqueue_due(conn, names)  # what fell due while no worker ran
     rearm_schedules(conn)  # a tick lost with a killed worker must not end a tenant's schedule
     store = _store(conn)
     _recover(conn, store)
     if not burst:
+        threading.Thread(target=_move_due, args=(conn, names), daemon=True, name="connector-due").start()
         threading.Thread(target=_watch, args=(conn, store), daemon=True, name="connector-watch").start()
-    log.info("worker started", extra={"queues": [q.name for q in worker.queues], "burst": burst})
+    log.info("worker started", extra={"queues": names, "burst": burst})
     return worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level),
-                       with_scheduler=True)
+                       with_scheduler=False)
+
+
+def _move_due(conn: redis.Redis, names: list[str]) -> None:
+    """Every DUE_INTERVAL, while the worker lives: the scheduled jobs whose time has come go to their queue."""
+    failing = False
+    while True:
+        time.sleep(DUE_INTERVAL)
+        try:
+            enqueue_due(conn, names)
+            failing = False
+        except Exception:  # Redis away (a restart): the next look moves them; say so once per outage
+            if not failing:
+                log.warning("moving due scheduled jobs failed", exc_info=True)
+            failing = True
 
 
 def _recover(conn: redis.Redis, store: Store, *, again: bool = True) -> None:
     """Imports and event backlogs left by a dead worker go on. Those whose dead job still holds its lease
-    are looked at again by a timer in this process once the lease has run out: not through RQ's scheduler,
-    whose lock the dead worker's scheduler holds for another 61 s and a new worker asks for only every
-    120 s (rq.scheduler), so a crash would otherwise cost a tenant two minutes."""
+    are looked at again by a timer in this process once the lease has run out (a dead events job has no
+    watchdog job that would look again)."""
     from workers.jobs.events import recover_events
     from workers.jobs.imports import lease_wait_ms, recover_imports
 
@@ -73,8 +96,8 @@ def _recover(conn: redis.Redis, store: Store, *, again: bool = True) -> None:
 
 def _watch(conn: redis.Redis, store: Store) -> None:
     """Every WATCH_INTERVAL, while the worker lives: the runs and event backlogs whose job died with
-    another worker go on here. The watchdog jobs need RQ's scheduler, and when the dead worker held the
-    scheduler's lock the survivors take it over only after two to three minutes (rq.scheduler)."""
+    another worker go on here, also when no watchdog job is armed for them (one that died with the
+    worker, or a dead events job, which has none)."""
     from workers.jobs.events import recover_events
     from workers.jobs.imports import WATCH_INTERVAL, recover_imports
 
