@@ -8,12 +8,15 @@ every 10 minutes). A worker that starts moves what fell due while none ran, at o
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 
 import redis
 from rq import SimpleWorker, Worker
 
+from service.children import die_with_parent
 from service.crypto import SecretBox
 from service.settings import load_settings
 from service.store import Store
@@ -23,6 +26,42 @@ from workers.queues import EVENTS, enqueue_due, queues
 log = logging.getLogger("connector.worker")
 
 DUE_INTERVAL = 1.0  # seconds between two looks for due scheduled jobs (RQ's scheduler looks every second)
+
+
+class _StopsPromptly:
+    """RQ's `unsubscribe`, with the wait for its pubsub thread bounded as RQ meant it (1 s): redis-py 8's
+    `PubSubWorkerThread.stop()` joins the thread without a timeout, and a thread that read the unsubscribe
+    reply before `stop()` waits out RQ's 60 s for a new subscription, so about one SIGTERM in ten kept a
+    worker alive for a minute (`connector run` and the demo kill it after 20 and 15 s)."""
+
+    def unsubscribe(self) -> None:
+        if self.pubsub_thread:
+            self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+            self.pubsub.unsubscribe()
+            try:
+                self.pubsub_thread.stop(timeout=1)
+            except TypeError:  # redis-py before 8: stop() does not wait at all
+                self.pubsub_thread.stop()
+                self.pubsub_thread.join(timeout=1)
+            self.pubsub.close()
+
+
+class EventsWorker(_StopsPromptly, SimpleWorker):
+    """RQ's SimpleWorker (jobs in the worker's own process), stopping promptly."""
+
+
+class ForkingWorker(_StopsPromptly, Worker):
+    """RQ's worker, whose work horses die with it (SIGKILL from the kernel, service/children.py): a horse
+    outliving a killed worker would go on with its job unwatched, and outlive `connector run` and
+    `connector demo` when they are killed. Its page is redone from the checkpoint, as after any crash."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._worker_pid = os.getpid()
+
+    def main_work_horse(self, job, queue) -> None:  # the horse, just forked
+        die_with_parent(signal.SIGKILL, self._worker_pid)
+        super().main_work_horse(job, queue)
 
 
 def _store(conn: redis.Redis) -> Store:
@@ -49,7 +88,7 @@ def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = Non
     chosen = [q for q in queues(conn) if not queue_names or q.name in queue_names]
     # an events-only worker runs its jobs in its own process: event jobs are many and short (tenants take
     # turns, workers.jobs.events), and a fork per job cost ~20 ms of CPU each
-    worker_class = SimpleWorker if [q.name for q in chosen] == [EVENTS] else Worker
+    worker_class = EventsWorker if [q.name for q in chosen] == [EVENTS] else ForkingWorker
     _warm_up()
     worker = worker_class(chosen, connection=conn, name=name)
     names = [q.name for q in chosen]
