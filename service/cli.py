@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 
+from service.children import dies_with_us
 from service.logs import setup_logging
 from service.queues import QUEUE_NAMES
 from service.redis_conn import WORKER_RECONNECTS, EmbeddedRedis, connect, reachable
@@ -70,8 +71,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Redis (embedded unless REDIS_URL is set), the web app, a worker and an events-only worker; Ctrl-C stops
-    them all."""
+    """Redis (embedded unless REDIS_URL is set), the web app, a worker and an events-only worker; Ctrl-C,
+    SIGTERM and SIGHUP (a closed terminal) stop them all, in order; killed otherwise (SIGKILL, a crash),
+    this process takes them with it (service/children.py)."""
     url, embedded = _redis_url(settings)
     env = {**os.environ, "REDIS_URL": url, "DATA_DIR": str(settings.data_dir)}
     port = str(args.port or settings.port)
@@ -83,15 +85,18 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+    def spawn(*argv: str) -> subprocess.Popen:
+        # Own sessions: Ctrl-C reaches only us, and we stop the children once, gracefully. Should we die
+        # without doing so, the kernel kills them (nothing of theirs is lost: a page is redone).
+        return subprocess.Popen([*base, *argv], env=env, start_new_session=True, preexec_fn=dies_with_us())
     try:
-        # Own sessions: Ctrl-C reaches only us, and we stop the children once, gracefully.
-        children.append(subprocess.Popen([*base, "web", "--host", args.host, "--port", port], env=env,
-                                         start_new_session=True))
-        children.append(subprocess.Popen([*base, "worker"], env=env, start_new_session=True))
+        children.append(spawn("web", "--host", args.host, "--port", port))
+        children.append(spawn("worker"))
         # events never wait behind an import page: one worker serves nothing else
-        children.append(subprocess.Popen([*base, "worker", "--queues", "events"], env=env, start_new_session=True))
+        children.append(spawn("worker", "--queues", "events"))
         log.info("connector running", extra={"url": f"http://{args.host}:{port}/", "redis": url.split("@")[-1]})
         while not stopping:
             if any(child.poll() is not None for child in children):

@@ -3,7 +3,8 @@
 Starts an embedded Redis (its own, under DATA_DIR/demo), the sandbox PIM (icecat), the sandbox store, the
 web app and a worker; installs the connector in the sandbox store as a BigCommerce app and configures it
 through the public JSON API, as a merchant's browser would; runs a full import with a progress bar; prints a
-summary and the URLs to look at; keeps everything running until Ctrl-C.
+summary and the URLs to look at; keeps everything running until Ctrl-C (or SIGTERM, SIGHUP). Killed
+otherwise (SIGKILL, a crash), it takes every process it started with it (service/children.py).
 
 The sandboxes run as their own processes (`python -m sandbox.pim`, `python -m sandbox.bigcommerce`): the
 connector never imports them.
@@ -30,6 +31,7 @@ from typing import Any
 import httpx
 import jwt
 
+from service.children import dies_with_us
 from service.redis_conn import EmbeddedRedis, connect
 from service.settings import Settings
 
@@ -75,9 +77,10 @@ def add_arguments(cmd: argparse.ArgumentParser) -> None:
 
 
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    # Own sessions: Ctrl-C reaches only the demo, which stops its children once, in order.
+    # Own sessions: Ctrl-C reaches only the demo, which stops its children once, in order. A demo killed
+    # without stopping them (SIGKILL, a crash) takes them with it: they must not hold the ports.
     return subprocess.Popen(argv, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=dies_with_us())
 
 
 def _wait_http(url: str, child: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
@@ -318,6 +321,7 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)  # the terminal was closed
     try:
         with started(settings, args) as demo:
             print(f"Sandbox PIM {demo.pim}, sandbox store {demo.store}, connector {demo.web}", flush=True)

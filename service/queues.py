@@ -6,7 +6,12 @@ import page, and the pages of an import that has already worked LONG_AFTER secon
 with them (workers/jobs/imports.py). An events-only worker (`connector worker --queues events`) keeps
 events from waiting for a running page at all. Jobs are
 named by their dotted path ("workers.jobs.imports.run_import"), so `service/` never imports `workers/`;
-every job carries `meta.tenant`, so a tenant's jobs can be found and cancelled."""
+every job carries `meta.tenant`, so a tenant's jobs can be found and cancelled.
+
+Jobs put off with `enqueue_in` / `enqueue_at` (page retries, watchdogs, schedule ticks, event retries) are
+moved onto their queue by `enqueue_due`, which every worker calls each second: not by RQ's scheduler,
+whose lock a killed worker's scheduler keeps for 61 s and which RQ 3.0 asks for again only every 10
+minutes. Each due job is moved exactly once, however many workers look at the same moment."""
 
 from __future__ import annotations
 
@@ -43,6 +48,42 @@ def enqueue(conn: redis.Redis, name: str, func: str | Callable[..., Any], *args:
     """Enqueue a job for a tenant. `func` is the job's dotted name (code in `service/` cannot import the
     job; workers may pass the function). `job_timeout` is required: a job without one runs RQ's default."""
     return queue(conn, name).enqueue(func, *args, meta={"tenant": tenant}, job_timeout=job_timeout, **kwargs)
+
+
+def enqueue_due(conn: redis.Redis, names: tuple[str, ...] | list[str] = QUEUE_NAMES, *, limit: int = 500) -> int:
+    """Move the scheduled jobs of the named queues whose time has come onto their queue (at most `limit`
+    per queue and call); returns how many this call moved. What RQ's scheduler does, without its lock:
+    each move is one transaction that runs only if the job was left untouched since it was read (WATCH on
+    the job), so of several workers moving the same job at once exactly one does, and a job cancelled or
+    rescheduled meanwhile is left alone."""
+    moved = 0
+    for name in names:
+        q = queue(conn, name)
+        registry = ScheduledJobRegistry(queue=q)
+        for job_id in registry.get_jobs_to_schedule(chunk_size=limit):
+            moved += _move_due(conn, q, registry, job_id)
+    return moved
+
+
+def _move_due(conn: redis.Redis, q: Queue, registry: ScheduledJobRegistry, job_id: str) -> bool:
+    with conn.pipeline() as pipe:
+        try:
+            pipe.watch(Job.key_for(job_id))
+            if pipe.zscore(registry.key, job_id) is None:
+                return False  # another worker moved it (or it was cancelled) since we listed it
+            try:
+                job = Job.fetch(job_id, connection=conn)
+            except NoSuchJobError:  # expired or deleted: nothing to run, drop its entry (as RQ's scheduler does)
+                registry.remove(job_id)
+                return False
+            pipe.multi()
+            # the same calls as RQ's scheduler (rq.scheduler.RQScheduler.enqueue_scheduled_jobs)
+            q._enqueue_job(job, pipeline=pipe, at_front=bool(job.enqueue_at_front))
+            registry.remove(job, pipeline=pipe)
+            pipe.execute()
+            return True
+        except redis.WatchError:
+            return False  # touched meanwhile: moved by another worker, cancelled or rescheduled
 
 
 def cancel_tenant_jobs(conn: redis.Redis, tenant: str) -> int:

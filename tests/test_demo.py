@@ -14,8 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
+from rq import Queue
 
 from service.demo import reason
+from tests.faults_env import descendants, kill_parent_alone
+from tests.import_env import wait_for
 from tests.servers import free_port
 
 ICECAT = Path(__file__).resolve().parents[1] / ".." / "shared" / "catalogs" / "icecat_demo_dev"
@@ -170,3 +174,36 @@ def test_demo_keeps_running_shows_its_pages_and_stops_on_ctrl_c(tmp_path):
     for port in ports:  # every process it started is gone
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", int(port))) != 0, f"port {port} still answers after Ctrl-C"
+
+
+def test_a_killed_demo_leaves_no_process_behind_and_frees_its_ports(tmp_path):
+    """Issue 18, defect 5: the demo killed with SIGKILL (no handler runs) left Redis, both sandboxes, the web
+    app and the worker running, holding the ports, and the next demo stopped on "port 8000 is in use".
+    Every process it started, and the work horse of a job the worker is running, dies with it."""
+    small_catalog(tmp_path / "catalog", simple=5, models=())
+    ports = [free_port() for _ in range(3)]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "APP_URL")}
+    env["DATA_DIR"] = str(tmp_path / "var")
+    demo = subprocess.Popen([sys.executable, "-m", "service.cli", "demo", "--unlimited", "--catalog",
+                             str(tmp_path / "catalog"), "--port", str(ports[0]), "--pim-port", str(ports[1]),
+                             "--store-port", str(ports[2])], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: _answers(f"http://127.0.0.1:{ports[0]}/healthz"), timeout=60, every=0.1)
+        # the worker starts last: once it is up, a job keeps a work horse of it busy
+        conn = redis.Redis(unix_socket_path=str(tmp_path / "var" / "demo" / "redis" / "redis.sock"))
+        job = Queue("imports", connection=conn).enqueue("time.sleep", 120, job_timeout=300)
+        wait_for(lambda: job.get_status(refresh=True) == "started", timeout=30, every=0.1)
+        tree = descendants(demo.pid)
+        assert len(tree) >= 6 and max(tree.values()) >= 2, tree  # Redis, 2 sandboxes, web, worker; its horse
+    finally:
+        took, left, answering = kill_parent_alone(demo, f"DATA_DIR={tmp_path}", ports)
+    assert not left and not answering, f"{took:.1f} s after the demo was killed: {left}, ports {answering}"
+    print(f"{len(tree)} processes gone {took:.2f} s after the demo was killed")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

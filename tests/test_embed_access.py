@@ -204,6 +204,29 @@ def test_an_action_with_a_bad_signature_or_an_old_timestamp_changes_nothing(conn
     assert EventStore(redis_conn).waiting(tenant) == 0 and _queued(redis_conn) == []
 
 
+@pytest.mark.parametrize("stamp", ["nan", "nan_string", "inf", "minus_inf", "missing", "null", "string", "true",
+                                   "huge"])
+def test_an_action_without_a_finite_signed_timestamp_changes_nothing(connector, redis_conn, stamp):
+    """Issue 18, defect 4: the body is signed; its timestamp must be a finite number. NaN compared false with
+    both bounds, and a body without one fell back to an unsigned header that anyone may set."""
+    _, url, tenant = connector
+    now = int(time.time())
+    body = _body([str(uuidlib.uuid4())])
+    values = {"nan": float("nan"), "nan_string": "nan", "inf": float("inf"), "minus_inf": float("-inf"),
+              "null": None, "string": str(now), "true": True, "huge": 10 ** 400}
+    if stamp == "missing":
+        del body["timestamp"]
+    else:
+        body["timestamp"] = values[stamp]
+    raw = json.dumps(body, separators=(",", ":")).encode()  # NaN and Infinity as Python (and PHP) write them
+    sig = "sha512=" + hmac.new(SECRETS["action"].encode(), raw, hashlib.sha512).hexdigest()
+    answer = httpx.post(f"{url}/embed/{tenant}/action", content=raw, timeout=10, headers={
+        "Content-Type": "application/json", "signature": sig,
+        "X-Akeneo-Timestamp": str(now), "X-Akeneo-Request-Timestamp": str(now)})  # unsigned: never used
+    assert answer.status_code == 401, answer.text
+    assert EventStore(redis_conn).waiting(tenant) == 0 and _queued(redis_conn) == []
+
+
 def test_sync_now_enqueues_one_item_for_the_sessions_tenant(connector, redis_conn):
     _, url, tenant = connector
     bearer = session_token(open_frame(url, tenant, "product", token()))

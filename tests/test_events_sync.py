@@ -235,6 +235,6 @@ def test_when_the_store_quota_runs_low_a_stream_of_changes_shares_batch_writes(e
         wait_for(lambda: all(float(_product(env, s)["price"]) == float(p) for s, p in prices.items()),
                  timeout=30, every=0.05)
     finally:
-        kill_worker(worker)  # with its scheduler process: left alive, it would move later tests' jobs
+        kill_worker(worker)  # left alive, it would move and run later tests' jobs
     writes = _writes(env)
     assert writes == {"PUT /v3/catalog/products": 1}, writes

@@ -1,6 +1,6 @@
-"""Per-tenant delta schedules on RQ's own scheduler: arming, replacing and turning off through the API,
-a tick that fires (a short interval with enqueue_in, run by a worker with its scheduler on), stale
-ticks, and re-arming a lost tick."""
+"""Per-tenant delta schedules on RQ's scheduled jobs: arming, replacing and turning off through the API,
+a tick that fires (a short interval with enqueue_in, moved when due as every worker moves it, then run),
+stale ticks, and re-arming a lost tick."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from service import imports
+from service.queues import enqueue_due
 from service.store.schedules import ScheduleStore
 from tests.test_config_support import client_of, running_connector
 from workers import context as worker_context
@@ -109,7 +110,8 @@ def test_a_tick_fires_starts_a_delta_and_arms_the_next(client, redis_conn, worke
     assert soon is not None and soon.id in scheduled(redis_conn)
     time.sleep(1.2)
     worker = SimpleWorker([Queue("imports", connection=redis_conn)], connection=redis_conn)
-    worker.work(burst=True, with_scheduler=True, max_jobs=1)  # the scheduler moves the tick in; it runs
+    assert enqueue_due(redis_conn, ["imports"]) == 1  # what every worker does each second: the tick is due
+    worker.work(burst=True, max_jobs=1)
 
     assert Job.fetch(soon.id, connection=redis_conn).return_value().startswith("started r")
     [run] = client.store.list_runs(client.tenant)

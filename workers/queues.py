@@ -8,8 +8,9 @@ from service.queues import (
     QUEUE_NAMES,
     cancel_tenant_jobs,
     enqueue,
+    enqueue_due,
     queue,
     queues,
 )
 
-__all__ = ["EVENTS", "IMPORTS", "LONG_IMPORTS", "QUEUE_NAMES", "cancel_tenant_jobs", "enqueue", "queue", "queues"]
+__all__ = ["EVENTS", "IMPORTS", "LONG_IMPORTS", "QUEUE_NAMES", "cancel_tenant_jobs", "enqueue", "enqueue_due", "queue", "queues"]

@@ -1,21 +1,67 @@
-"""The worker process: RQ on the queues `events` then `imports` (or only the ones named)."""
+"""The worker process: RQ on the queues `events` then `imports` (or only the ones named).
+
+RQ's scheduler is off: a thread of every long-running worker moves the due scheduled jobs of its queues
+each second (`service.queues.enqueue_due`), so retries, watchdogs, schedule ticks and event retries never
+wait for a scheduler lock that a killed worker's scheduler still holds (RQ 3.0 asks for it again only
+every 10 minutes). A worker that starts moves what fell due while none ran, at once."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 
 import redis
 from rq import SimpleWorker, Worker
 
+from service.children import die_with_parent
 from service.crypto import SecretBox
 from service.settings import load_settings
 from service.store import Store
 from workers.jobs.schedules import rearm_schedules
-from workers.queues import EVENTS, queues
+from workers.queues import EVENTS, enqueue_due, queues
 
 log = logging.getLogger("connector.worker")
+
+DUE_INTERVAL = 1.0  # seconds between two looks for due scheduled jobs (RQ's scheduler looks every second)
+
+
+class _StopsPromptly:
+    """RQ's `unsubscribe`, with the wait for its pubsub thread bounded as RQ meant it (1 s): redis-py 8's
+    `PubSubWorkerThread.stop()` joins the thread without a timeout, and a thread that read the unsubscribe
+    reply before `stop()` waits out RQ's 60 s for a new subscription, so about one SIGTERM in ten kept a
+    worker alive for a minute (`connector run` and the demo kill it after 20 and 15 s)."""
+
+    def unsubscribe(self) -> None:
+        if self.pubsub_thread:
+            self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+            self.pubsub.unsubscribe()
+            try:
+                self.pubsub_thread.stop(timeout=1)
+            except TypeError:  # redis-py before 8: stop() does not wait at all
+                self.pubsub_thread.stop()
+                self.pubsub_thread.join(timeout=1)
+            self.pubsub.close()
+
+
+class EventsWorker(_StopsPromptly, SimpleWorker):
+    """RQ's SimpleWorker (jobs in the worker's own process), stopping promptly."""
+
+
+class ForkingWorker(_StopsPromptly, Worker):
+    """RQ's worker, whose work horses die with it (SIGKILL from the kernel, service/children.py): a horse
+    outliving a killed worker would go on with its job unwatched, and outlive `connector run` and
+    `connector demo` when they are killed. Its page is redone from the checkpoint, as after any crash."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._worker_pid = os.getpid()
+
+    def main_work_horse(self, job, queue) -> None:  # the horse, just forked
+        die_with_parent(signal.SIGKILL, self._worker_pid)
+        super().main_work_horse(job, queue)
 
 
 def _store(conn: redis.Redis) -> Store:
@@ -42,24 +88,40 @@ def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = Non
     chosen = [q for q in queues(conn) if not queue_names or q.name in queue_names]
     # an events-only worker runs its jobs in its own process: event jobs are many and short (tenants take
     # turns, workers.jobs.events), and a fork per job cost ~20 ms of CPU each
-    worker_class = SimpleWorker if [q.name for q in chosen] == [EVENTS] else Worker
+    worker_class = EventsWorker if [q.name for q in chosen] == [EVENTS] else ForkingWorker
     _warm_up()
     worker = worker_class(chosen, connection=conn, name=name)
+    names = [q.name for q in chosen]
+    enqueue_due(conn, names)  # what fell due while no worker ran
     rearm_schedules(conn)  # a tick lost with a killed worker must not end a tenant's schedule
     store = _store(conn)
     _recover(conn, store)
     if not burst:
+        threading.Thread(target=_move_due, args=(conn, names), daemon=True, name="connector-due").start()
         threading.Thread(target=_watch, args=(conn, store), daemon=True, name="connector-watch").start()
-    log.info("worker started", extra={"queues": [q.name for q in worker.queues], "burst": burst})
+    log.info("worker started", extra={"queues": names, "burst": burst})
     return worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level),
-                       with_scheduler=True)
+                       with_scheduler=False)
+
+
+def _move_due(conn: redis.Redis, names: list[str]) -> None:
+    """Every DUE_INTERVAL, while the worker lives: the scheduled jobs whose time has come go to their queue."""
+    failing = False
+    while True:
+        time.sleep(DUE_INTERVAL)
+        try:
+            enqueue_due(conn, names)
+            failing = False
+        except Exception:  # Redis away (a restart): the next look moves them; say so once per outage
+            if not failing:
+                log.warning("moving due scheduled jobs failed", exc_info=True)
+            failing = True
 
 
 def _recover(conn: redis.Redis, store: Store, *, again: bool = True) -> None:
     """Imports and event backlogs left by a dead worker go on. Those whose dead job still holds its lease
-    are looked at again by a timer in this process once the lease has run out: not through RQ's scheduler,
-    whose lock the dead worker's scheduler holds for another 61 s and a new worker asks for only every
-    120 s (rq.scheduler), so a crash would otherwise cost a tenant two minutes."""
+    are looked at again by a timer in this process once the lease has run out (a dead events job has no
+    watchdog job that would look again)."""
     from workers.jobs.events import recover_events
     from workers.jobs.imports import lease_wait_ms, recover_imports
 
@@ -73,8 +135,8 @@ def _recover(conn: redis.Redis, store: Store, *, again: bool = True) -> None:
 
 def _watch(conn: redis.Redis, store: Store) -> None:
     """Every WATCH_INTERVAL, while the worker lives: the runs and event backlogs whose job died with
-    another worker go on here. The watchdog jobs need RQ's scheduler, and when the dead worker held the
-    scheduler's lock the survivors take it over only after two to three minutes (rq.scheduler)."""
+    another worker go on here, also when no watchdog job is armed for them (one that died with the
+    worker, or a dead events job, which has none)."""
     from workers.jobs.events import recover_events
     from workers.jobs.imports import WATCH_INTERVAL, recover_imports
 

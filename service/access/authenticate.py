@@ -8,7 +8,7 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.access.pim_session import PimUnavailable, cookie_fingerprint, pim_user
+from service.access.pim_session import PimUnavailable, cached_user, cookie_fingerprint, pim_user
 from service.access.sessions import Session
 from service.store.limits import TooManyChecks
 from service.web.templating import message_page
@@ -32,9 +32,11 @@ def too_many_checks_page(request: Request, exc: TooManyChecks) -> Response:
 
 
 async def authenticate(request: Request) -> Session | None:
-    """The request's session, or None. A session obtained through the PIM stays good only while the PIM
-    still accepts the very PIM session it was granted for (asked again once the 60 s cache runs out),
-    so logging out of the PIM, or a disabled PIM account, ends access to the connector too.
+    """The request's session, or None. A session opened through a PIM is good only while that PIM is the
+    tenant's PIM (checked in the same read as the session: `Sessions.load`). One obtained with the PIM's
+    cookie stays good only while the PIM still accepts the very PIM session it was granted for (asked again
+    once the 60 s cache runs out), so logging out of the PIM, or a disabled PIM account, ends access to the
+    connector too.
     Raises PimUnavailable when the PIM cannot be asked: never access then; TooManyChecks when this
     client address has used its PIM checks for now."""
     app = request.app
@@ -47,8 +49,12 @@ async def authenticate(request: Request) -> Session | None:
     if (not cookie or session.pim_url not in settings.pim_urls
             or not hmac.compare_digest(cookie_fingerprint(session.pim_url, cookie), session.pim_cookie)):
         return None
-    if await pim_user(app.state.store, session.pim_url, settings.pim_session_cookie, cookie,
+    store = app.state.store
+    if await asyncio.to_thread(cached_user, store, session.pim_cookie):
+        return session
+    if await pim_user(store, session.pim_url, settings.pim_session_cookie, cookie,
                       client=client_address(request)) is None:
         await asyncio.to_thread(sessions.revoke, session)
         return None
-    return session
+    # the PIM took a while to answer: the tenant may have left that PIM meanwhile
+    return session if await asyncio.to_thread(sessions.current, session) else None

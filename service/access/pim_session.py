@@ -30,12 +30,17 @@ def cookie_fingerprint(pim_url: str, cookie: str) -> str:
     return hashlib.sha256(f"{pim_url}\n{cookie}".encode()).hexdigest()
 
 
+def cached_user(store: Store, fingerprint: str) -> dict[str, Any] | None:
+    """The PIM user a recent check confirmed for this cookie fingerprint, without asking the PIM."""
+    return store.cache_get("pim-user", fingerprint)
+
+
 async def pim_user(store: Store, pim_url: str, cookie_name: str, cookie: str, *, client: str,
                    transport: httpx.AsyncBaseTransport | None = None) -> dict[str, Any] | None:
     """The PIM user logged in with this session cookie, or None when the PIM says nobody is. `client`:
     the requester's address, whose checks that reach the PIM are limited (raises TooManyChecks)."""
     key = cookie_fingerprint(pim_url, cookie)
-    cached = await asyncio.to_thread(store.cache_get, "pim-user", key)
+    cached = await asyncio.to_thread(cached_user, store, key)
     if cached:
         return cached
     limits = PimCheckLimits(store.redis)

@@ -2,6 +2,9 @@
 
 The token travels as an HttpOnly cookie or as `Authorization: Bearer` (BigCommerce's iframe may block
 third-party cookies). Deleting the record revokes the token at once; the signature's max age bounds it.
+A session opened through a PIM (its cookie, its UI extensions: PIM_BOUND) is good only while that PIM is the
+tenant's PIM (`Store.pim_in_force`): every load reads the record and the tenant's PIM in one round trip, so
+once the tenant is bound to another PIM no request passes with it, whatever revocation has done yet.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ COOKIE = "connector_session"
 # Over https the cookie takes the __Host- prefix: browsers then accept it only from this exact host, Secure,
 # Path=/ and without Domain, so a neighbouring subdomain cannot plant a session (cookie tossing).
 SECURE_COOKIE = "__Host-" + COOKIE
+PIM_BOUND = frozenset({"pim", "pim_extension"})  # how sessions opened through a PIM say so (`via`)
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,9 @@ class Session:
     csrf_token: str
     user: dict[str, Any] = field(default_factory=dict)
     expires_at: float = 0.0
-    # For sessions obtained through the PIM: which PIM, and a hash of the PIM session cookie they were
-    # granted for. Every later request must still carry that cookie, and the PIM must still accept it.
+    # For sessions obtained through a PIM: which PIM (it must stay the tenant's PIM), and for its cookie a
+    # hash of the PIM session cookie they were granted for: every later request must still carry that cookie,
+    # and the PIM must still accept it.
     pim_url: str = ""
     pim_cookie: str = ""
 
@@ -77,12 +82,22 @@ class Sessions:
                 continue
         if not isinstance(data, dict) or not isinstance(data.get("sid"), str):
             return None
-        record = self.records.get(data["sid"])
+        return self._session(data["sid"])
+
+    def current(self, session: Session) -> bool:
+        """Whether the session is still good (not revoked, expired, nor bound to a PIM its tenant left)."""
+        return self._session(session.sid) is not None
+
+    def _session(self, sid: str) -> Session | None:
+        record, tenant_pim = self.records.read(sid)
         if record is None or record.get("expires_at", 0) < time.time():
             return None
-        return Session(sid=data["sid"], tenant=record["tenant"], via=record["via"], csrf_token=record["csrf_token"],
+        pim_url = record.get("pim_url", "")
+        if (pim_url or record["via"] in PIM_BOUND) and (not pim_url or pim_url != tenant_pim):
+            return None  # opened through a PIM the tenant is no longer bound to (or through none)
+        return Session(sid=sid, tenant=record["tenant"], via=record["via"], csrf_token=record["csrf_token"],
                        user=record.get("user", {}), expires_at=record["expires_at"],
-                       pim_url=record.get("pim_url", ""), pim_cookie=record.get("pim_cookie", ""))
+                       pim_url=pim_url, pim_cookie=record.get("pim_cookie", ""))
 
     def from_request(self, request: Request) -> Session | None:
         auth = request.headers.get("authorization", "")

@@ -4,8 +4,9 @@
   that the page asks for with postMessage. Checked: signature with that extension's secret only, exp
   and iat with LEEWAY seconds, each jti once (Redis, TTL until it could no longer be accepted).
 - Action: the PIM POSTs JSON with a `timestamp` and signs the raw body with HMAC-SHA512 (the action's
-  secret). Checked: the signature (constant time), the timestamp at most MAX_AGE old and at most
-  LEEWAY ahead, each signature once (Redis, TTL past MAX_AGE).
+  secret). Checked: the signature (constant time), the body's timestamp (a finite number: no NaN, no
+  infinity, no string, never a header) at most MAX_AGE old and at most LEEWAY ahead, each signature
+  once (Redis, TTL past MAX_AGE).
 Blocking (Redis): the web layer runs these in a thread.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from typing import Any
 
@@ -25,9 +27,8 @@ from service.store import embed as embed_store
 LEEWAY = 30  # seconds of clock difference tolerated
 MAX_AGE = 300  # an action older than this is refused
 MAX_JWT_LIFETIME = 3600  # a token claiming a longer life is not one the PIM issued for an iframe
-# Where the PIM puts the action's signature (and, for bodies without `timestamp`, a timestamp).
+# Where the PIM puts the action's signature.
 SIGNATURE_HEADERS = ("signature",)  # Akeneo: `signature: sha512=<hex HMAC-SHA512 of the raw body>`
-TIMESTAMP_HEADERS = ("x-akeneo-timestamp", "x-akeneo-request-timestamp")
 
 
 class Refused(Exception):
@@ -38,7 +39,8 @@ class Refused(Exception):
         self.reason = reason
 
 
-def _secret(store: Store, tenant: str, kind: str) -> str:
+def _secret(store: Store, tenant: str, kind: str) -> tuple[str, str]:
+    """(the extension's secret, the PIM the extension is in: a session it opens is bound to that PIM)."""
     if not tenant or len(tenant) > 64 or not store.tenant_exists(tenant):
         raise Refused("unknown tenant")
     try:
@@ -52,14 +54,18 @@ def _secret(store: Store, tenant: str, kind: str) -> str:
     pim = store.get_section(tenant, "pim")
     if section.get("pim_url") and (pim.get("connected") is not True or pim.get("url") != section["pim_url"]):
         raise Refused("the extension belongs to a PIM this tenant is no longer connected to")
-    return secret
+    pim_url = section.get("pim_url") or store.pim_in_force(tenant)  # installs that did not record their PIM
+    if not pim_url:
+        raise Refused("the tenant has no PIM")
+    return secret, pim_url
 
 
-def verify_jwt(store: Store, tenant: str, kind: str, token: str) -> dict[str, Any]:
-    """The claims of a JWT the tenant's PIM issued for this extension, used here for the first time."""
+def verify_jwt(store: Store, tenant: str, kind: str, token: str) -> tuple[dict[str, Any], str]:
+    """(the claims of a JWT the tenant's PIM issued for this extension, used here for the first time; the
+    PIM the extension is in, which the session it opens is bound to)."""
     if not token or len(token) > 4096:
         raise Refused("no token")
-    secret = _secret(store, tenant, kind)
+    secret, pim_url = _secret(store, tenant, kind)
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], leeway=LEEWAY,
                             options={"require": ["exp", "iat", "jti"], "verify_aud": False})
@@ -75,7 +81,7 @@ def verify_jwt(store: Store, tenant: str, kind: str, token: str) -> dict[str, An
         raise Refused("bad jti")
     if not embed_store.claim_jwt(store, tenant, jti, int(float(claims["exp"]) - now) + LEEWAY + 1):
         raise Refused("jwt already used")
-    return claims
+    return claims, pim_url
 
 
 def jwt_user(claims: dict[str, Any]) -> dict[str, Any]:
@@ -96,24 +102,31 @@ def _header(headers, names: tuple[str, ...]) -> str:
     return ""
 
 
+def _timestamp(value: Any) -> float:
+    """The body's signed `timestamp` in seconds: a finite JSON number (Akeneo sends integer seconds)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Refused("no timestamp")
+    try:
+        when = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise Refused("no timestamp") from None
+    if not math.isfinite(when):
+        raise Refused("no timestamp")
+    return when / 1000 if when > 1e11 else when  # milliseconds
+
+
 def verify_action(store: Store, tenant: str, headers, body: bytes, timestamp: Any) -> None:
-    """The action request is the PIM's, recent, and new. `timestamp`: the body's `timestamp`."""
-    secret = _secret(store, tenant, "action")
+    """The action request is the PIM's, recent, and new. `timestamp`: the body's `timestamp` (signed with the
+    body; a header is never used instead: nothing signs it)."""
+    secret, _ = _secret(store, tenant, "action")
     presented = _header(headers, SIGNATURE_HEADERS)
     if presented.lower().startswith("sha512="):
         presented = presented[7:]
     if not presented or not hmac.compare_digest(presented.lower().encode(), action_signature(secret, body).encode()):
         raise Refused("bad signature")
-    # the body's timestamp is covered by the signature; a header is only a fallback for bodies without one
-    when = timestamp if timestamp is not None else _header(headers, TIMESTAMP_HEADERS)
-    try:
-        when = float(when)
-    except (TypeError, ValueError):
-        raise Refused("no timestamp") from None
-    if when > 1e11:  # milliseconds
-        when /= 1000
+    when = _timestamp(timestamp)
     now = time.time()
-    if when < now - MAX_AGE or when > now + LEEWAY:
+    if not now - MAX_AGE <= when <= now + LEEWAY:
         raise Refused("stale timestamp")
     digest = hashlib.sha256(f"{tenant}\n{presented.lower()}".encode()).hexdigest()
     if not embed_store.claim_action(store, tenant, digest, MAX_AGE + LEEWAY * 2):

@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from service.crypto import SecretBox
-from service.store.sessions import session_key
+from service.store.sessions import SessionStore, pim_in_force, session_key
 
 PREFIX = "connector"
 RUN_PARTS = ("", ":counts", ":errors", ":warnings", ":checkpoint", ":seen", ":catalog")  # connector:run:{id}…
@@ -174,6 +174,15 @@ class Store:
         value = self.redis.get(f"{PREFIX}:tenant-by-pim:{pim_url}")
         return value.decode() if value else None
 
+    def pim_in_force(self, tenant: str) -> str:
+        """The PIM the tenant is bound to: the one its PIM connection in force uses, else the one a first visit
+        from that PIM created it for (while it holds that claim); "" for none. Sessions opened through a PIM
+        (its cookie, its UI extensions) are good only for this PIM (`SessionStore.read`)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(self._t(tenant, "config"), "pim")
+        pipe.hget(self._t(tenant), "pim_url")
+        return pim_in_force(*pipe.execute())
+
     def set_tenant_pim_url(self, tenant: str, pim_url: str) -> None:
         """Link a PIM to a tenant unconditionally (tests, operator tools); saves go through `save_connection`."""
         self._relink(tenant, "pim", pim_url)
@@ -220,7 +229,9 @@ class Store:
         A holder without a tested connection to the value (a first PIM visit, an app install whose test
         failed) yields, and so does half a connection (connected to this side only) to a tenant connected to
         the other side: the index moves, and the holder is deleted if nothing else of it is connected (its
-        main configuration for this PIM is kept when the new tenant has none)."""
+        main configuration for this PIM is kept when the new tenant has none).
+        A saved PIM revokes the sessions bound to another PIM: this tenant's, and all the PIM sessions of a
+        holder that stays."""
         index, field, meta_field = CLAIMS[kind]
         value = section[field]
         ok, holder = self._script(_SAVE_CONNECTION)(
@@ -234,9 +245,13 @@ class Store:
             raise TenantGone(tenant)
         if not ok:
             return holder
+        if kind == "pim":  # sessions opened through another PIM end now (requests check it anyway)
+            SessionStore(self.redis).revoke_other_pims(tenant, value)
         if holder and holder != tenant:
             self._adopt_main(holder, tenant, kind, value)
-            self.discard_if_unconnected(holder, taken=(kind, value))
+            kept = not self.discard_if_unconnected(holder, taken=(kind, value))
+            if kept and kind == "pim":  # displaced from this PIM: its PIM sessions end
+                SessionStore(self.redis).revoke_other_pims(holder, "")
         return None
 
     def _adopt_main(self, holder: str, tenant: str, kind: str, value: str) -> None:

@@ -11,12 +11,17 @@ Bounded per tenant: at most SESSIONS_MAX live records (issuing one more ends the
 cannot grow Redis, it only logs out the oldest tabs), and the indexes never hold more than that plus the
 records that expired since (dropped at the next issue). A visit with a PIM cookie that already has a live
 session of the same user gets that session again (`find_pim_session`) instead of a new record.
+
+A record that names a PIM (`pim_url`: sessions opened through the PIM's cookie or its UI extensions) is read
+together with the tenant's PIM in force, in one round trip (`read`), so the caller can refuse it the moment
+the tenant is bound to another PIM; `revoke_other_pims` then deletes such records.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -94,6 +99,35 @@ end
 return evicted
 """
 
+# KEYS: the session record. ARGV: the tenant key prefix. The tenant's keys are read by name (one Redis, no
+# cluster), once the record says which tenant: {record, its tenant's `pim` section, its `pim_url` field}.
+_READ = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {false, false, false} end
+local ok, doc = pcall(cjson.decode, raw)
+if not ok or type(doc) ~= 'table' or type(doc['tenant']) ~= 'string' then return {raw, false, false} end
+local tenant = ARGV[1] .. doc['tenant']
+return {raw, redis.call('HGET', tenant .. ':config', 'pim'), redis.call('HGET', tenant, 'pim_url')}
+"""
+
+
+def _json(raw: bytes | None) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def pim_in_force(section: bytes | None, claim: bytes | None) -> str:
+    """The PIM a tenant is bound to, from its raw `pim` configuration section and its record's raw `pim_url`:
+    the PIM its connection in force uses, else the one it was created for by a first visit from that PIM and
+    still holds (`save_connection` blanks it when another tenant takes the PIM); "" for none."""
+    doc = _json(section)
+    if isinstance(doc, dict) and doc.get("connected") is True and isinstance(doc.get("url"), str):
+        return doc["url"]
+    value = _json(claim)
+    return value if isinstance(value, str) else ""
+
 
 def session_key(sid: str) -> str:
     """The record of one session (also deleted by the tenant store when it deletes a tenant)."""
@@ -105,6 +139,7 @@ class SessionStore:
         self.redis = conn
         self.cap = cap
         self._put = conn.register_script(_PUT)
+        self._read = conn.register_script(_READ)
 
     @staticmethod
     def _key(sid: str) -> str:
@@ -157,6 +192,12 @@ class SessionStore:
         raw = self.redis.get(self._key(sid))
         return json.loads(raw) if raw else None
 
+    def read(self, sid: str) -> tuple[dict[str, Any] | None, str]:
+        """(the record or None, the PIM its tenant is bound to now), read atomically in one round trip."""
+        raw, section, claim = self._read(keys=[self._key(sid)], args=[f"{PREFIX}:tenant:"])
+        record = _json(raw)
+        return (record if isinstance(record, dict) else None), pim_in_force(section, claim)
+
     def delete(self, sid: str) -> None:
         self.redis.delete(self._key(sid))
 
@@ -174,19 +215,27 @@ class SessionStore:
         self.redis.delete(self._order(tenant), self._cookies(tenant))
         return revoked
 
-    def revoke_via(self, tenant: str, via: str) -> int:
-        """Revoke the tenant's sessions obtained one way (e.g. every UI-extension session)."""
+    def _revoke_where(self, tenant: str, doomed: Callable[[dict[str, Any]], bool]) -> int:
         index = self._tenant_index(tenant)
         sids = [s.decode() for s in self.redis.smembers(index)]
         raws = self.redis.mget([self._key(sid) for sid in sids]) if sids else []
-        doomed = [sid for sid, raw in zip(sids, raws, strict=True) if raw and json.loads(raw).get("via") == via]
-        if doomed:
+        gone = [sid for sid, raw in zip(sids, raws, strict=True) if isinstance(rec := _json(raw), dict) and doomed(rec)]
+        if gone:
             pipe = self.redis.pipeline()
-            pipe.delete(*[self._key(sid) for sid in doomed])
-            pipe.srem(index, *doomed)
-            pipe.zrem(self._order(tenant), *doomed)
+            pipe.delete(*[self._key(sid) for sid in gone])
+            pipe.srem(index, *gone)
+            pipe.zrem(self._order(tenant), *gone)
             pipe.execute()
-        return len(doomed)
+        return len(gone)
+
+    def revoke_via(self, tenant: str, via: str) -> int:
+        """Revoke the tenant's sessions obtained one way (e.g. every UI-extension session)."""
+        return self._revoke_where(tenant, lambda record: record.get("via") == via)
+
+    def revoke_other_pims(self, tenant: str, keep: str) -> int:
+        """Revoke the tenant's sessions bound to a PIM other than `keep` (all of them for keep="") after its PIM
+        changed; sessions bound to no PIM (BigCommerce's) stay."""
+        return self._revoke_where(tenant, lambda record: bool(record.get("pim_url")) and record["pim_url"] != keep)
 
     def revoke_user(self, tenant: str, user_id: str) -> int:
         return self._revoke_index(self._user_index(tenant, str(user_id)))

@@ -5,8 +5,9 @@ the configuration block and the product tab. Policy lives in service/embed/.
   script asks the parent (the tenant's PIM origin) for a JWT (`request_jwt` → `JWT_TOKEN`) and posts it
   to the same URL.
 - `POST /embed/{tenant}/{kind}` (form field `token`): the JWT is verified (that extension's secret, exp,
-  jti once), a cookieless session (via `pim_extension`, Bearer token in the page) is issued for the
-  tenant, and the page is served: the whole configuration page, or the item's status page.
+  jti once), a cookieless session (via `pim_extension`, Bearer token in the page) bound to the extension's
+  PIM is issued for the tenant, and the page is served: the whole configuration page, or the item's status
+  page.
 - `POST /embed/{tenant}/action`: the grid action ("Send to BigCommerce"), signed by the PIM.
 - `/api/embed…`: behind ApiGuard (session, tenant, CSRF).
 """
@@ -88,7 +89,8 @@ async def open_frame(request: Request) -> Response:
     if kind is None:
         return message_page(request, 404, "Not found", "This page of the connector does not exist.")
     try:
-        claims = await asyncio.to_thread(tokens.verify_jwt, app.store, tenant, kind, token)
+        claims, pim_url = await asyncio.to_thread(tokens.verify_jwt, app.store, tenant, kind, token)
+        session_token, session = await asyncio.to_thread(_session, app.sessions, tenant, claims, pim_url)
     except CapReached as exc:  # a flood of genuine tokens: the tenant's guard is full for now
         response = message_page(request, 429, "Too many attempts", "The connector was opened too often in the "
                                 "last hour.", hint=f"Try again in {exc.retry_after} seconds.")
@@ -99,7 +101,6 @@ async def open_frame(request: Request) -> Response:
         return message_page(request, 401, "Cannot open the connector", "The PIM's token did not check out.",
                             hint="Reload the page in the PIM. If it keeps failing, add the connector to the PIM "
                                  "again from the connector's configuration page.")
-    session_token, session = await asyncio.to_thread(app.sessions.issue, tenant, tokens.jwt_user(claims), VIA)
     if kind == "page":
         response = await pages.config_page(request, session, session_token)
     else:
@@ -110,6 +111,15 @@ async def open_frame(request: Request) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _session(sessions, tenant: str, claims: dict, pim_url: str):
+    """A session bound to the extension's PIM; refused should the tenant have left that PIM since the check."""
+    token, session = sessions.issue(tenant, tokens.jwt_user(claims), VIA, pim_url=pim_url)
+    if not sessions.current(session):
+        sessions.revoke(session)
+        raise tokens.Refused("the tenant left the extension's PIM meanwhile")
+    return token, session
 
 
 def _configured(store, tenant: str) -> bool:

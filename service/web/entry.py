@@ -74,13 +74,14 @@ async def home(request: Request) -> Response:
 def _pim_session(store, sessions, pim_url: str, user: dict, fingerprint: str):
     """A session on the tenant this PIM's users land on: the one this PIM cookie already has there, else a
     new one. A tenant that a first visit created and that never connected the PIM is deleted when another
-    tenant connects it; should that happen between the lookup and the session, the session is revoked and
-    the lookup made again (then it finds the connected one)."""
+    tenant connects it, and a tenant may connect another PIM; should that happen between the lookup and
+    the session, the session is revoked and the lookup made again (then it finds the tenant bound to this
+    PIM now)."""
     for _ in range(3):
         tenant = store.ensure_tenant_for_pim(pim_url)
         token, session = existing_session(sessions, tenant, user, fingerprint) or \
             sessions.issue(tenant, user, "pim", pim_url=pim_url, pim_cookie=fingerprint)
-        if store.tenant_exists(tenant):
+        if sessions.current(session):
             return token, session
         sessions.revoke(session)
     raise RuntimeError("the PIM's tenant kept disappearing")

@@ -24,10 +24,7 @@ def origin(url: str) -> str:
 
 def tenant_pim_origin(store: Store, tenant: str) -> str:
     """The origin of the PIM the tenant is connected to (else the one it was first seen with), or ""."""
-    section = store.get_section(tenant, "pim")
-    if section.get("connected") is True and section.get("url"):
-        return origin(section["url"])
-    return origin((store.tenant(tenant) or {}).get("pim_url") or "")
+    return origin(store.pim_in_force(tenant))
 
 
 class TenantFrames:

@@ -1,6 +1,7 @@
-"""Scheduled delta imports: RQ's scheduler (the worker runs `with_scheduler=True`) fires one tick per
-tenant at the time `service.imports.arm` chose with `enqueue_at`; the tick arms the next one first, then
-starts a delta import. A tick of an older schedule generation does nothing (the schedule changed)."""
+"""Scheduled delta imports: one tick per tenant, armed by `service.imports.arm` with `enqueue_at` and
+moved onto the queue when due by every worker (`service.queues.enqueue_due`, which needs no scheduler
+lock); the tick arms the next one first, then starts a delta import. A tick of an older schedule
+generation does nothing (the schedule changed)."""
 
 from __future__ import annotations
 
