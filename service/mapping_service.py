@@ -31,7 +31,6 @@ from service.pim_schema import load_catalog, load_store_settings
 from service.settings import Settings
 from service.store import Store
 from service.store import mapping as mapping_store
-from service.store.categories import CategoryStore
 from service.store.imports import ImportStore
 from service.store.leases import run_sync
 from service.sync_context import (
@@ -354,7 +353,8 @@ def read_preview_request(body: Any) -> PreviewRequest:
 def _category_ids(store: Store, tenant: str) -> dict[str, int]:
     """The categories the category sync made in the store (visible ones, PIM code lowercased -> id), as
     the import passes them to build_context after syncing: the preview names the same ones."""
-    return CategoryStore(store.redis).ids(tenant)
+    ledger = store.ledger(tenant)
+    return ledger.category_ids() if ledger else {}
 
 
 async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> dict[str, Any]:

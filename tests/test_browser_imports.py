@@ -92,7 +92,7 @@ def test_start_follow_filter_and_history(browser, connector, pim, redis_conn):  
                       for n in range(1000, 1040)]
     last.warnings.append({"item": "product 1111111", "field": "price", "message": "No USD price: created hidden"})
     imports.commit_page(run["id"], last, {"phase": "finish"})
-    imports.note_failures(tenant, ["product:1111111", "product:2222222"], [])  # what the loader notes
+    store.ledger(tenant).note_failures(["product:1111111", "product:2222222"], [])  # what the loader notes
     store.update_run(tenant, run["id"], status="partial", finished_at=time.time())
     page.wait_for_selector("#imports-result[data-state=error]")
     assert "Full import partial" in page.inner_text("#imports-result")

@@ -19,7 +19,7 @@ from sandbox.pim import DEFAULT_CATALOG
 from sandbox.pim import create_app as create_pim
 from service.clients.akeneo import AkeneoClient
 from service.clients.bigcommerce import BigCommerceClient
-from service.store.categories import CategoryStore
+from service.store.ledger import StoreLedger
 from tests.servers import serve
 from workers.sync.categories import sync_categories
 
@@ -44,6 +44,11 @@ class Job:
     main: Main
     redis: redis.Redis
     channel_id: int = 1
+    store_hash: str = STORE
+
+    @property
+    def ledger(self) -> StoreLedger:
+        return StoreLedger(self.redis, self.tenant, self.store_hash)
 
 
 @pytest.fixture
@@ -227,7 +232,7 @@ def test_rename_move_remove_and_add_in_the_pim_reach_the_store(sandboxes, redis_
 def test_lost_id_map_adopts_instead_of_duplicating(sandboxes, redis_conn):
     _, _, _, bc_http = sandboxes
     first = run_sync(sandboxes, redis_conn)
-    CategoryStore(redis_conn).clear(TENANT)  # as if a crash came between the creates and the id-map writes
+    StoreLedger(redis_conn, TENANT, STORE).clear_categories()  # as if a crash came between the creates and the id-map writes
     bc_http.delete(f"/sandbox/stores/{STORE}/requests")
     again = run_sync(sandboxes, redis_conn)
     assert again.ids == first.ids and again.counts["created"] == 0 and again.counts["unchanged"] == 66

@@ -41,7 +41,7 @@ def test_sync_products_serves_change_events(redis_url, tmp_path):
         settings = load_settings({k: env.env[k] for k in ("REDIS_URL", "SECRET_KEY", "BC_API_URL", "APP_URL",
                                                          "DATA_DIR", "ALLOW_PRIVATE_URLS")})
         products = {p["sku"]: p for p in env.state()["products"]}
-        uuid = next(k.split(":", 1)[1] for k, v in env.store.all_ids(env.tenant, "product").items()
+        uuid = next(k.split(":", 1)[1] for k, v in env.store.ledger(env.tenant).all_product_ids().items()
                     if int(v) == products["1111111240"]["id"])
 
         async def event() -> PageCommit:

@@ -8,7 +8,6 @@ import time
 
 import httpx
 
-from service.store.imports import ImportStore
 from tests.import_env import STORE_HASH, TOKEN, expected_catalog, import_env
 
 CLASH = "Merchant's own camera bag"
@@ -52,7 +51,7 @@ def test_a_delta_sends_again_what_the_store_refused_though_the_pim_did_not_chang
         assert refused["status"] == "partial" and refused["counts"]["products"]["failed"] == 1, refused["counts"]
         assert any(sku.lower() in str(e.get("item", "")).lower() for e in refused["errors"]), refused["errors"]
         assert _named(env, sku) == before
-        assert ImportStore(env.conn).count_failed(env.tenant) == 1
+        assert env.store.ledger(env.tenant).count_failed() == 1
 
         # the merchant renames their own product; nothing changes in the PIM
         own_id = mine.json()["data"]["id"]
@@ -67,7 +66,7 @@ def test_a_delta_sends_again_what_the_store_refused_though_the_pim_did_not_chang
         assert retried["counts"]["products"]["updated"] == 1 and retried["counts"]["products"]["failed"] == 0
         assert _named(env, sku) == CLASH
         assert _writes(env) == {"PUT /v3/catalog/products": 1}, _writes(env)
-        assert ImportStore(env.conn).count_failed(env.tenant) == 0
+        assert env.store.ledger(env.tenant).count_failed() == 0
 
         # once it went through, nothing is retried any more
         env.reset_requests()
@@ -88,15 +87,15 @@ def test_a_failed_item_that_left_the_scope_or_the_pim_is_not_retried_for_ever(re
         outside = sorted(set(expected_catalog("master").simple) - set(expected_catalog("lg").simple))[0]
         outside_key = f"product:{env.pim_app.state.pim.store.product(outside)['uuid']}"
         gone_key = "product:00000000-0000-4000-8000-000000000000"
-        imports = ImportStore(env.conn)
-        imports.note_failures(env.tenant, [outside_key, gone_key], [])  # as a failed create leaves them
-        assert imports.count_failed(env.tenant) == 2
+        ledger = env.store.ledger(env.tenant)
+        ledger.note_failures([outside_key, gone_key], [])  # as a failed create leaves them
+        assert ledger.count_failed() == 2
         env.reset_requests()
         time.sleep(1.1)
         run_id = env.start("delta")
         env.work()
         run = env.run(run_id)
         assert run["status"] == "succeeded" and run["counts"]["products"]["failed"] == 0, run
-        assert imports.count_failed(env.tenant) == 0
+        assert ledger.count_failed() == 0
         assert _writes(env) == {}
         assert outside.lower() not in {p["sku"].lower() for p in env.state()["products"]}

@@ -13,7 +13,6 @@ from rq.job import Job
 
 from service.clients.akeneo import AkeneoClient
 from service.clients.bigcommerce import BigCommerceClient
-from service.store.categories import CategoryStore
 from service.store.imports import ImportStore, PageCommit
 from tests.servers import serve
 from tests.test_categories_sync import Job as CategoryJob
@@ -254,7 +253,8 @@ def fill_store(client, pim_url, bc_url, redis_conn, n=25):
         async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD,
                                 allow_private_addresses=True) as pim, \
                 BigCommerceClient(STORE, BC_TOKEN, api_url=bc_url) as bc:
-            cats = await sync_categories(CategoryJob(client.tenant, pim, bc, Main("en_US", "ecommerce", "master"), redis_conn))
+            cats = await sync_categories(CategoryJob(client.tenant, pim, bc, Main("en_US", "ecommerce", "master"), redis_conn,
+                                                      store_hash=STORE))
             made = {}
             for i in range(n):
                 product = await bc.create_product({
@@ -267,9 +267,9 @@ def fill_store(client, pim_url, bc_url, redis_conn, n=25):
             return cats, made
 
     cats, made = asyncio.run(go())
-    imports = ImportStore(redis_conn)
+    ledger = client.store.ledger(client.tenant)
     for key, product in made.items():
-        imports.map_product(client.tenant, key, product["id"], {v["sku"]: v["id"] for v in product["variants"]})
+        ledger.map_product(key, product["id"], {v["sku"]: v["id"] for v in product["variants"]})
     return cats, made
 
 
@@ -324,12 +324,12 @@ def test_cleanup_hide_then_the_next_sync_shows_what_is_in_scope(client, pim_url,
     tree = [c for c in state["categories"] if c["category_id"] in set(cats.ids.values())]
     assert len(tree) == 66 and not any(c["is_visible"] for c in tree)
     # unmapped: the next full import adopts them by SKU and sends them again
-    assert ImportStore(redis_conn).product_ids(client.tenant, made) == {}
-    assert ImportStore(redis_conn).variant_ids(client.tenant, [f"CL-{client.tenant}-0-V"]) == {}
+    assert client.store.ledger(client.tenant).product_ids(made) == {}
+    assert client.store.ledger(client.tenant).variant_ids([f"CL-{client.tenant}-0-V"]) == {}
     counts = httpx.get(f"{bc_url}/sandbox/stores/{STORE}/requests").json()["counts"]
     # batched: 25 products in 3 PUTs of 10, 66 categories in 2 PUTs of 50
     assert counts.get("PUT /v3/catalog/products") == 3 and counts.get("PUT /v3/catalog/trees/categories") == 2
-    assert CategoryStore(redis_conn).ids(client.tenant) == {}
+    assert client.store.ledger(client.tenant).category_ids() == {}
 
     # the category sync shows again what is in the subtree, with the same ids
 
@@ -337,7 +337,8 @@ def test_cleanup_hide_then_the_next_sync_shows_what_is_in_scope(client, pim_url,
         async with AkeneoClient(pim_url, PIM_CLIENT, PIM_SECRET, PIM_USER, PIM_PASSWORD,
                                 allow_private_addresses=True) as pim, \
                 BigCommerceClient(STORE, BC_TOKEN, api_url=bc_url) as bc:
-            return await sync_categories(CategoryJob(client.tenant, pim, bc, Main("en_US", "ecommerce", "master"), redis_conn))
+            return await sync_categories(CategoryJob(client.tenant, pim, bc, Main("en_US", "ecommerce", "master"), redis_conn,
+                                                      store_hash=STORE))
 
     shown = asyncio.run(resync())
     assert shown.ids == cats.ids and shown.counts["updated"] == 66
@@ -354,7 +355,7 @@ def test_cleanup_delete_removes_products_variants_and_categories(client, pim_url
     state = bc_state(bc_url)
     assert mine(state, client) == []
     assert not {c["category_id"] for c in state["categories"]} & set(cats.ids.values())
-    assert ImportStore(redis_conn).product_ids(client.tenant, made) == {}
-    assert CategoryStore(redis_conn).states(client.tenant) == {}
+    assert client.store.ledger(client.tenant).product_ids(made) == {}
+    assert client.store.ledger(client.tenant).category_states() == {}
     # still a full import next: the new setting's products are created then
     assert client.store.get_section(client.tenant, "status")["next_import"] == "full"

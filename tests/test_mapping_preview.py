@@ -14,7 +14,6 @@ from service.clients.akeneo import AkeneoClient
 from service.clients.bigcommerce import BigCommerceClient
 from service.media import read_media_token
 from service.store import mapping as mapping_store
-from service.store.categories import CategoryStore
 from service.sync_context import build_context, fetch_model_tree, fetch_product
 from service.transform.product import build_product_model, build_simple_product
 from tests.servers import serve
@@ -63,7 +62,7 @@ def merchant(service, redis_conn, pim):
     with client_of(service) as c:
         connect(c, pim[0])
         # Categories an earlier import created in the store: the preview names them as the import would.
-        CategoryStore(c.store.redis).save(c.tenant, {
+        c.store.ledger(c.tenant).save_categories({
             "digital_cameras": {"code": "digital_cameras", "id": 21, "hash": "h", "visible": True},
             "goodies": {"code": "goodies", "id": 7, "hash": "h", "visible": True},
             "fujifilm": {"code": "fujifilm", "id": 8, "hash": "h", "visible": False}})  # hidden: not filed under

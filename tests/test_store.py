@@ -2,6 +2,7 @@ import pytest
 
 from service.crypto import DecryptionError, SecretBox
 from service.store import Store
+from service.store.ledger import StoreLedger, drop_other_ledgers
 
 KEY = "current-secret-key-0123456789"
 OLD = "previous-secret-key-0123456789"
@@ -69,8 +70,8 @@ def test_delete_tenant_leaves_nothing_of_it(store, redis_conn):
     store.put_credentials(tenant, "pim", {"secret": "x"})
     store.put_section(tenant, "main", {"locale": "en_US"})
     store.put_mapping(tenant, {"name": "name"})
-    store.map_ids(tenant, "product", {"sku-1": 11})
-    store.set_checkpoint(tenant, "products", "2026-01-01 00:00:00")
+    store.ledger(tenant).map_product("product:1", 11)
+    store.ledger(tenant).set_bookmark(1767225600.0)
     run = store.create_run(tenant, {"mode": "full", "status": "queued"})
     store.delete_tenant(tenant)
     assert not store.tenant_exists(tenant)
@@ -80,7 +81,7 @@ def test_delete_tenant_leaves_nothing_of_it(store, redis_conn):
     assert store.get_section(keep, "main") == {"locale": "en_US"}
 
 
-def test_sections_mapping_ids_checkpoints(store):
+def test_sections_and_mapping(store):
     tenant = store.create_tenant()
     assert store.get_section(tenant, "main") == {}
     store.put_section(tenant, "main", {"locale": "en_US", "channel": "ecommerce"})
@@ -88,12 +89,23 @@ def test_sections_mapping_ids_checkpoints(store):
     assert store.get_mapping(tenant) is None
     store.put_mapping(tenant, {"fields": {"name": "name"}})
     assert store.get_mapping(tenant) == {"fields": {"name": "name"}}
-    store.map_ids(tenant, "category", {"master": 1, "audio": 2})
-    assert store.lookup_ids(tenant, "category", ["audio", "missing"]) == {"audio": "2"}
-    store.unmap_ids(tenant, "category", ["audio"])
-    assert store.all_ids(tenant, "category") == {"master": "1"}
-    store.set_checkpoint(tenant, "products", "2026-11-25 10:00:00")
-    assert store.get_checkpoint(tenant, "products") == "2026-11-25 10:00:00"
+
+
+def test_what_was_learned_about_a_store_is_bound_to_it(store, redis_conn):
+    tenant = store.create_tenant(store_hash="store-a")
+    assert store.ledger(store.create_tenant()) is None  # no store connected: nothing to learn into
+    a = store.ledger(tenant)
+    a.map_product("product:1", 11, {"SKU-1": 101})
+    a.save_categories({"Audio": {"code": "audio", "id": 2, "visible": True}})
+    a.set_bookmark(1767225600.0)
+    assert a.product_ids(["product:1", "product:2"]) == {"product:1": 11}
+    assert a.variant_ids(["sku-1"]) == {"sku-1": 101} and a.category_ids() == {"audio": 2}
+    b = StoreLedger(redis_conn, tenant, "store-b")
+    assert b.product_ids(["product:1"]) == {} and b.category_ids() == {} and b.bookmark() is None
+    b.map_product("product:1", 7)
+    drop_other_ledgers(redis_conn, tenant, "store-b")
+    assert a.product_ids(["product:1"]) == {} and a.bookmark() is None and a.category_ids() == {}
+    assert b.product_ids(["product:1"]) == {"product:1": 7}
 
 
 def test_runs_newest_first_and_tenant_bound(store):

@@ -125,10 +125,12 @@ async def requests_log(request: Request) -> Response:
     if request.method == "DELETE":
         _state(request).reset_log(store.hash)
         return Response(status_code=204)
+    limit = int(request.query_params.get("limit", "1000")) if request.query_params.get("limit", "").isdigit() \
+        else 1000
     return JSONResponse({"total": len(store.log), "counts": dict(store.counts), "throttled": store.throttled,
                          "first_at": store.first_request_at,
                          "last_at": store.log[-1]["time"] if store.log else None,
-                         "products": len(store.products), "requests": store.log[-1000:]})
+                         "products": len(store.products), "requests": store.log[-limit:] if limit else []})
 
 
 async def image(request: Request) -> Response:

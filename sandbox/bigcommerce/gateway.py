@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Awaitable, Callable
 
@@ -68,6 +70,53 @@ async def _hold_until_client_leaves(request: Request, seconds: float) -> None:
         await asyncio.sleep(0.05)
 
 
+ID_FIELDS = ("id", "product_id", "variant_id", "category_id", "parent_id", "brand_id", "option_id",
+             "option_value_id", "image_id")
+ID_LISTS = ("categories", "id:in", "product_id:in", "category_id:in")
+MAX_LOGGED_IDS = 2000
+
+
+def _ids_in(doc: object, out: set[int]) -> None:
+    """Every object id a JSON document names (the fields above; `categories` lists of ids)."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if key in ID_FIELDS and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                out.add(value)
+            elif key in ID_LISTS and isinstance(value, list):
+                out.update(v for v in value if isinstance(v, int) and not isinstance(v, bool) and v > 0)
+            elif isinstance(value, (dict, list)):
+                _ids_in(value, out)
+    elif isinstance(doc, list):
+        for value in doc:
+            _ids_in(value, out)
+
+
+async def _named_ids(request: Request) -> list[int]:
+    """The ids a request names (path, `...:in` filters, body), for the request log: tests check that a
+    client only ever names ids this store handed out to it (never another store's)."""
+    ids = {int(v) for v in request.path_params.values() if isinstance(v, int)}
+    for key, value in request.query_params.multi_items():
+        if key in ID_LISTS or key in ("id", "product_id"):
+            ids.update(int(v) for v in value.split(",") if v.strip().isdigit())
+    if request.method in ("POST", "PUT") and "json" in request.headers.get("content-type", ""):
+        # a streamed (multipart) body, or not JSON: nothing named there
+        with contextlib.suppress(RuntimeError, ValueError):
+            _ids_in(json.loads(await request.body()), ids)
+    return sorted(ids)[:MAX_LOGGED_IDS]
+
+
+def _answer_ids(response: Response) -> list[int]:
+    """The ids an answer hands out (created or listed objects)."""
+    if response.status_code >= 400 or "json" not in (response.media_type or ""):
+        return []
+    ids: set[int] = set()
+    try:
+        _ids_in(json.loads(response.body), ids)
+    except (AttributeError, ValueError):
+        return []
+    return sorted(ids)[:MAX_LOGGED_IDS]
+
+
 def api_route(path: str, endpoint: Handler, methods: list[str], scope: str | None = "products") -> Route:
     """A route under /stores/{store_hash}; `path` (e.g. /v3/catalog/products) names it in the request log."""
     template = path.replace(":int}", "}")
@@ -81,7 +130,8 @@ def api_route(path: str, endpoint: Handler, methods: list[str], scope: str | Non
         store.rate.roll(now)
         method = request.method
         response = await _answer(request, store, now)
-        state.log_request(store, method, template, request.url.path, response.status_code)
+        state.log_request(store, method, template, request.url.path, response.status_code,
+                          ids=await _named_ids(request), answer_ids=_answer_ids(response))
         return response
 
     async def _answer(request: Request, store: Store, now: float) -> Response:

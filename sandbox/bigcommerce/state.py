@@ -229,11 +229,13 @@ class BigCommerceState:
         store.throttled = 0
         store.first_request_at = None
 
-    def log_request(self, store: Store, method: str, template: str, path: str, status: int) -> None:
+    def log_request(self, store: Store, method: str, template: str, path: str, status: int, *,
+                    ids: list[int] = (), answer_ids: list[int] = ()) -> None:
+        """`ids`: the object ids the request named; `answer_ids`: those its answer handed out."""
         if store.first_request_at is None:
             store.first_request_at = time.time()
         store.log.append({"method": method, "route": template, "path": path, "status": status,
-                          "time": time.time()})
+                          "time": time.time(), "ids": list(ids), "answer_ids": list(answer_ids)})
         if len(store.log) > 10000:  # bounded: a long demo must not grow without limit
             del store.log[:1000]
         store.counts[f"{method} {template}"] += 1

@@ -48,9 +48,9 @@ def item_key(uuid: str | None, model: str | None) -> str:
 
 
 def _read_local(store: Store, tenant: str, keys: list[str]) -> dict[str, Any]:
-    imports = ImportStore(store.redis, store.box)
+    ledger = store.ledger(tenant)
     return {"main": store.get_section(tenant, "main"), "options": store.get_section(tenant, "import"),
-            "ids": imports.product_ids(tenant, keys), "states": imports.product_states(tenant, keys),
+            "ids": ledger.product_ids(keys) if ledger else {}, "states": ledger.product_states(keys) if ledger else {},
             "syncs": ItemSyncs(store.redis).get(tenant, keys),
             "waiting": EventStore(store.redis).waiting_items(tenant, keys),
             "runs": store.list_runs(tenant, 1), "store_info": store.cache_get("bc-store-info", tenant)}

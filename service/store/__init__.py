@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import redis
 
 from service.crypto import SecretBox
+from service.store.ledger import StoreLedger, drop_other_ledgers
 from service.store.sessions import SessionStore, pim_in_force, session_key
 
 PREFIX = "connector"
@@ -247,6 +247,8 @@ class Store:
             return holder
         if kind == "pim":  # sessions opened through another PIM end now (requests check it anyway)
             SessionStore(self.redis).revoke_other_pims(tenant, value)
+        else:  # what was learned about another store is never used again (its ids name other products here)
+            drop_other_ledgers(self.redis, tenant, value)
         if holder and holder != tenant:
             self._adopt_main(holder, tenant, kind, value)
             kept = not self.discard_if_unconnected(holder, taken=(kind, value))
@@ -385,34 +387,13 @@ class Store:
     def put_mapping(self, tenant: str, mapping: dict[str, Any]) -> None:
         self.redis.set(self._t(tenant, "mapping"), json.dumps(mapping))
 
-    # -- id maps: PIM code -> BigCommerce id, per kind (category, product, variant, brand...) -------
-    def map_ids(self, tenant: str, kind: str, pairs: dict[str, int | str]) -> None:
-        if pairs:
-            self.redis.hset(self._t(tenant, "idmap", kind), mapping={k: str(v) for k, v in pairs.items()})
-
-    def lookup_ids(self, tenant: str, kind: str, codes: Iterable[str]) -> dict[str, str]:
-        codes = list(codes)
-        if not codes:
-            return {}
-        values = self.redis.hmget(self._t(tenant, "idmap", kind), codes)
-        return {c: v.decode() for c, v in zip(codes, values, strict=True) if v is not None}
-
-    def all_ids(self, tenant: str, kind: str) -> dict[str, str]:
-        raw = self.redis.hgetall(self._t(tenant, "idmap", kind))
-        return {k.decode(): v.decode() for k, v in raw.items()}
-
-    def unmap_ids(self, tenant: str, kind: str, codes: Iterable[str]) -> None:
-        codes = list(codes)
-        if codes:
-            self.redis.hdel(self._t(tenant, "idmap", kind), *codes)
-
-    # -- checkpoints (bookmarks saved only after a load succeeded) -----------------------------------
-    def get_checkpoint(self, tenant: str, name: str) -> str | None:
-        raw = self.redis.hget(self._t(tenant, "checkpoints"), name)
-        return raw.decode() if raw else None
-
-    def set_checkpoint(self, tenant: str, name: str, value: str) -> None:
-        self.redis.hset(self._t(tenant, "checkpoints"), name, value)
+    # -- what was learned about the store connected now -------------------------------------------
+    def ledger(self, tenant: str) -> StoreLedger | None:
+        """The ledger of the tenant's store in force (None while no store is connected): id maps, sync
+        states, categories... of that store only (service.store.ledger)."""
+        store_hash = (self.get_section(tenant, "bigcommerce").get("store_hash")
+                      or (self.tenant(tenant) or {}).get("store_hash"))
+        return StoreLedger(self.redis, tenant, store_hash) if store_hash else None
 
     # -- import history ----------------------------------------------------------------------------
     def create_run(self, tenant: str, document: dict[str, Any]) -> str:

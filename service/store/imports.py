@@ -1,15 +1,8 @@
-"""Import engine state in Redis: id maps, per-product sync state, names, runs' counters, issues and
-checkpoints, the PIM token cache.
+"""Import runs' state in Redis: counters, issues and checkpoints, the PIM token cache. What was learned
+about a store (id maps, sync states, names, categories) is in `service.store.ledger`, bound to the store.
 
 Keys (documented in docs/architecture.md, "Import engine"):
-- `connector:tenant:{t}:idmap:product`  hash  plan key ("product:<uuid>" / "model:<code>") -> BC product id
-- `connector:tenant:{t}:idmap:variant`  hash  variant SKU (lower-cased) -> BC variant id
-- `connector:tenant:{t}:import:products` hash plan key -> JSON sync state (hash, sku, name, images,
-  custom field ids, variants, visibility, the run that last wrote it and what it did)
-- `connector:tenant:{t}:import:names`   hash  product name (lower-cased) -> plan key that owns it
-- `connector:tenant:{t}:import:failed`  set   plan keys whose last write failed (a delta tries them again)
 - `connector:tenant:{t}:pim-token`      string (TTL) Fernet ciphertext of the PIM access/refresh token
-- `connector:tenant:{t}:bc-store-settings` string (TTL 1 h) currency and units from GET /v2/store
 - `connector:run:{id}:counts`           hash  "products.created" ... (HINCRBY only)
 - `connector:run:{id}:errors|warnings`  list  JSON issues, the first ISSUES_KEPT kept
 - `connector:run:{id}:checkpoint`       string JSON {step, phase, cursor, ...}
@@ -25,7 +18,7 @@ import hashlib
 import json
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import redis
@@ -38,25 +31,6 @@ RUN_KEYS_TTL = 14 * 24 * 3600
 PREFETCH_TTL = 60  # seconds a page read ahead stays usable
 COUNT_FIELDS = ("created", "updated", "unchanged", "hidden", "deleted", "failed")
 
-_CLAIM_NAMES = """
-local out = {}
-for i = 1, #ARGV, 2 do
-  local cur = redis.call('HGET', KEYS[1], ARGV[i])
-  if not cur then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-    cur = ARGV[i + 1]
-  end
-  out[#out + 1] = cur
-end
-return out
-"""
-
-_RELEASE_NAMES = """
-for i = 1, #ARGV, 2 do
-  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
-end
-return 1
-"""
 
 
 def _dumps(doc: Any) -> str:
@@ -101,8 +75,6 @@ class ImportStore:
     def __init__(self, conn: redis.Redis, box: SecretBox | None = None) -> None:
         self.redis = conn
         self.box = box
-        self._claim = conn.register_script(_CLAIM_NAMES)
-        self._release = conn.register_script(_RELEASE_NAMES)
         self._set_if_tenant = conn.register_script(_SET_IF_TENANT)
 
     # -- keys -------------------------------------------------------------------------------------
@@ -113,126 +85,6 @@ class ImportStore:
     @staticmethod
     def _r(run_id: str, part: str) -> str:
         return f"{PREFIX}:run:{run_id}:{part}"
-
-    # -- id maps ----------------------------------------------------------------------------------
-    def product_ids(self, tenant: str, keys: Iterable[str]) -> dict[str, int]:
-        return self._lookup(self._t(tenant, "idmap", "product"), list(keys))
-
-    def variant_ids(self, tenant: str, skus: Iterable[str]) -> dict[str, int]:
-        return self._lookup(self._t(tenant, "idmap", "variant"), [s.lower() for s in skus])
-
-    def _lookup(self, key: str, fields: list[str]) -> dict[str, int]:
-        if not fields:
-            return {}
-        values = self.redis.hmget(key, fields)
-        return {f: int(v) for f, v in zip(fields, values, strict=True) if v is not None}
-
-    def map_product(self, tenant: str, key: str, product_id: int, variants: Mapping[str, int] | None = None,
-                    state: Mapping[str, Any] | None = None) -> None:
-        """Written right after a create is confirmed (with what the answer told: images, custom fields,
-        variants): a crash after this never creates it, nor its inline images, again."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(self._t(tenant, "idmap", "product"), key, str(product_id))
-        if state is not None:
-            pipe.hset(self._t(tenant, "import", "products"), key, _dumps(dict(state)))
-        if variants:
-            pipe.hset(self._t(tenant, "idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
-        pipe.execute()
-
-    def map_products(self, tenant: str, entries: Iterable[tuple[str, int, Mapping[str, int] | None,
-                                                                Mapping[str, Any] | None]]) -> None:
-        """`map_product` for several creates confirmed together, in one transaction."""
-        pipe = self.redis.pipeline(transaction=True)
-        for key, product_id, variants, state in entries:
-            pipe.hset(self._t(tenant, "idmap", "product"), key, str(product_id))
-            if state is not None:
-                pipe.hset(self._t(tenant, "import", "products"), key, _dumps(dict(state)))
-            if variants:
-                pipe.hset(self._t(tenant, "idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
-        pipe.execute()
-
-    def map_variants(self, tenant: str, variants: Mapping[str, int]) -> None:
-        if variants:
-            self.redis.hset(self._t(tenant, "idmap", "variant"),
-                            mapping={s.lower(): str(v) for s, v in variants.items()})
-
-    def unmap(self, tenant: str, keys: Iterable[str], variant_skus: Iterable[str] = ()) -> None:
-        keys, skus = list(keys), [s.lower() for s in variant_skus]
-        pipe = self.redis.pipeline(transaction=True)
-        if keys:
-            pipe.hdel(self._t(tenant, "idmap", "product"), *keys)
-            pipe.hdel(self._t(tenant, "import", "products"), *keys)
-            pipe.srem(self._t(tenant, "import", "failed"), *keys)
-        if skus:
-            pipe.hdel(self._t(tenant, "idmap", "variant"), *skus)
-        pipe.execute()
-
-    def count_products(self, tenant: str) -> int:
-        return int(self.redis.hlen(self._t(tenant, "idmap", "product")))
-
-    # -- per-product sync state -------------------------------------------------------------------
-    def product_states(self, tenant: str, keys: Iterable[str]) -> dict[str, dict]:
-        keys = list(keys)
-        if not keys:
-            return {}
-        raws = self.redis.hmget(self._t(tenant, "import", "products"), keys)
-        return {k: json.loads(r) for k, r in zip(keys, raws, strict=True) if r}
-
-    def save_product_states(self, tenant: str, states: Mapping[str, dict], *, failed: Iterable[str] = (),
-                            ok: Iterable[str] = ()) -> None:
-        """The states, and which items' last write failed (remembered until one succeeds, so a delta tries
-        them again) or went through or came out unchanged (`ok`): one round trip."""
-        failed = list(failed)
-        skip = set(failed)
-        ok = [k for k in ok if k not in skip]
-        if not (states or failed or ok):
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        if states:
-            pipe.hset(self._t(tenant, "import", "products"), mapping={k: _dumps(v) for k, v in states.items()})
-        if failed:
-            pipe.sadd(self._t(tenant, "import", "failed"), *failed)
-        if ok:
-            pipe.srem(self._t(tenant, "import", "failed"), *ok)
-        pipe.execute()
-
-    def note_failures(self, tenant: str, failed: Iterable[str], ok: Iterable[str]) -> None:
-        """Items whose write failed are remembered until one succeeds (or comes out unchanged)."""
-        self.save_product_states(tenant, {}, failed=failed, ok=ok)
-
-    def scan_failed(self, tenant: str, cursor: int = 0, count: int = 100) -> tuple[int, list[str]]:
-        """One SSCAN step of the failed items: (next cursor, 0 at the end; keys)."""
-        cursor, keys = self.redis.sscan(self._t(tenant, "import", "failed"), cursor, count=count)
-        return int(cursor), sorted({k.decode() for k in keys})
-
-    def count_failed(self, tenant: str) -> int:
-        return int(self.redis.scard(self._t(tenant, "import", "failed")))
-
-    def scan_product_states(self, tenant: str, cursor: int = 0, count: int = 500) -> tuple[int, dict[str, dict]]:
-        """One HSCAN step: (next cursor, 0 at the end; {key: state})."""
-        cursor, raw = self.redis.hscan(self._t(tenant, "import", "products"), cursor, count=count)
-        return int(cursor), {k.decode(): json.loads(v) for k, v in raw.items()}
-
-    # -- product names (unique per store) ---------------------------------------------------------
-    def claim_names(self, tenant: str, wanted: Mapping[str, str]) -> dict[str, str]:
-        """{key: name}: each name (case-insensitively) goes to the first key that asked; returns
-        {key: owner of its name}. Deterministic across runs: the owner is remembered."""
-        items = list(wanted.items())
-        if not items:
-            return {}
-        args: list[str] = []
-        for key, name in items:
-            args += [name.lower(), key]
-        owners = self._claim(keys=[self._t(tenant, "import", "names")], args=args)
-        return {key: owner.decode() for (key, _), owner in zip(items, owners, strict=True)}
-
-    def release_names(self, tenant: str, names: Mapping[str, str]) -> None:
-        """{key: name}: free names these keys held (renamed or removed products)."""
-        args: list[str] = []
-        for key, name in names.items():
-            args += [name.lower(), key]
-        if args:
-            self._release(keys=[self._t(tenant, "import", "names")], args=args)
 
     # -- runs: counters, issues, checkpoints ------------------------------------------------------
     def commit_page(self, run_id: str, commit: PageCommit, checkpoint: Mapping[str, Any]) -> None:
@@ -325,14 +177,6 @@ class ImportStore:
     def active_runs(self) -> dict[str, str]:
         raw = self.redis.hgetall(f"{PREFIX}:imports:active")
         return {k.decode(): v.decode() for k, v in raw.items()}
-
-    # -- the store's settings (GET /v2/store), cached per tenant ------------------------------------
-    def get_store_settings(self, tenant: str) -> dict | None:
-        raw = self.redis.get(self._t(tenant, "bc-store-settings"))
-        return json.loads(raw) if raw else None
-
-    def put_store_settings(self, tenant: str, doc: Mapping[str, Any], ttl: int = 3600) -> None:
-        self.redis.set(self._t(tenant, "bc-store-settings"), _dumps(dict(doc)), ex=ttl)
 
     # -- the PIM token, cached per tenant (encrypted) ---------------------------------------------
     @staticmethod

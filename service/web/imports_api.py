@@ -15,7 +15,6 @@ from starlette.routing import Route
 
 from service import imports
 from service.store import Store
-from service.store.imports import ImportStore
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
@@ -111,7 +110,7 @@ async def _settings_document(store: Store, conn: Any, tenant: str) -> dict[str, 
                 "next_import": status.get("next_import"),
                 "first_import_done": bool(status.get("first_import_done")),
                 "cleanup": store.get_section(tenant, imports.CLEANUP_SECTION) or None,
-                "to_retry": ImportStore(conn).count_failed(tenant)}
+                "to_retry": ledger.count_failed() if (ledger := store.ledger(tenant)) else 0}
     return await _thread(read)
 
 

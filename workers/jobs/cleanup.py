@@ -1,5 +1,5 @@
 """Clean-up after a confirmed guarded change: hide or delete, in the store, what the connector created
-before it, from the id maps (products and their variants, categories).
+before it, from the id maps of the store connected now (products and their variants, categories).
 
 - hide: products `is_visible: false` (batches of 10), categories hidden (batches of 50); the products are
   unmapped, so the next full import adopts each one by SKU and sends it again (shown if it is in the new
@@ -21,9 +21,8 @@ from typing import Any
 from service.clients.bigcommerce import BigCommerceClient, BigCommerceNotFound
 from service.imports import CLEANUP_SECTION
 from service.store import Store
-from service.store.categories import CategoryStore
-from service.store.imports import ImportStore
 from service.store.leases import run_sync
+from service.store.ledger import StoreLedger
 from service.store.rate_governor import RateGovernor
 from workers.context import job_context
 
@@ -55,12 +54,12 @@ async def _clean(api_url: str, conn, store: Store, tenant: str, action: str, sec
     store_hash = (await run_sync(store.get_section, tenant, "bigcommerce")).get("store_hash")
     if not store_hash or not creds.get("access_token"):
         raise RuntimeError("the BigCommerce store is not connected")
-    imports = ImportStore(conn)
-    categories = CategoryStore(conn)
+    # only ids learned from the store connected now: another store's ids name other products here
+    ledger = StoreLedger(conn, tenant, store_hash)
     counts = {"products": 0, "categories": 0, "failed": 0}
     governor = RateGovernor(conn, store_hash)
     async with BigCommerceClient(store_hash, creds["access_token"], api_url=api_url, governor=governor) as bc:
-        mapped = await run_sync(store.all_ids, tenant, "product")
+        mapped = await run_sync(ledger.all_product_ids)
         keys = sorted(mapped)
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start:start + CHUNK]
@@ -76,22 +75,22 @@ async def _clean(api_url: str, conn, store: Store, tenant: str, action: str, sec
                 with contextlib.suppress(BigCommerceNotFound):  # gone meanwhile: what we wanted
                     await bc.delete_products(alive)
             counts["products"] += len(alive)
-            await run_sync(imports.unmap, tenant, chunk, skus)
+            await run_sync(ledger.unmap, chunk, skus)
             section["counts"] = counts
             await run_sync(store.put_section, tenant, CLEANUP_SECTION, section)
-        states = await run_sync(categories.states, tenant)
+        states = await run_sync(ledger.category_states)
         if action == "hide":
             visible = {code: s for code, s in states.items() if s.get("visible", True)}
             result = await bc.update_categories([{"category_id": int(s["id"]), "is_visible": False}
                                                  for s in visible.values()])
             refused = {int(e.item.get("category_id", 0)) for e in result.errors}
-            await run_sync(categories.save, tenant, {code: {**s, "visible": False, "hash": "hidden"}
+            await run_sync(ledger.save_categories, {code: {**s, "visible": False, "hash": "hidden"}
                                                      for code, s in visible.items() if int(s["id"]) not in refused})
             counts["categories"] += len(visible) - len(refused)
             counts["failed"] += len(refused)
         else:
             if states:
                 await bc.delete_categories(sorted({int(s["id"]) for s in states.values()}))
-            await run_sync(categories.clear, tenant)
+            await run_sync(ledger.clear_categories)
             counts["categories"] += len(states)
     return counts

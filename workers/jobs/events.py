@@ -30,6 +30,7 @@ from service.store import Store
 from service.store.embed import ItemSyncs
 from service.store.events import EventStore
 from service.store.leases import Lease
+from service.store.ledger import StoreLedger
 from service.store.rate_governor import RateGovernor
 from workers.context import JobContext, job_context
 from workers.queues import EVENTS, queue
@@ -177,17 +178,17 @@ async def _sync(ctx: JobContext, tenant: str, batch: dict[str, str]) -> DirtyRes
         finally:
             await asyncio.to_thread(sctx.imports.mark_finished, run_id)  # the batch's cached context
         keys = [i for i in batch if i.startswith(("product:", "model:"))]
-        await asyncio.to_thread(_record_items, sctx.imports, ctx.redis, tenant, run_id, keys, result)
+        await asyncio.to_thread(_record_items, sctx.ledger, ctx.redis, tenant, run_id, keys, result)
         return result
 
 
-def _record_items(imports, conn, tenant: str, run_id: str, keys: list[str], result: DirtyResult) -> None:
+def _record_items(ledger: StoreLedger, conn, tenant: str, run_id: str, keys: list[str], result: DirtyResult) -> None:
     """Each item's outcome and issues, for the PIM's product tab (service/store/embed.ItemSyncs): items the
     PIM has or that we sent, never one the PIM does not know (404) and we never had, so the record is
     bounded by the size of the PIM and of the store's id map."""
     if not keys:
         return
-    states = imports.product_states(tenant, keys)
+    states = ledger.product_states(keys)
     errors, warnings = result.commit.errors, result.commit.warnings
     skipped, gone = set(result.skipped), set(result.gone)
     entries = {}

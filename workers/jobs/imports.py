@@ -41,6 +41,7 @@ from service.settings import load_settings
 from service.store import Store
 from service.store.imports import ImportStore, PageCommit
 from service.store.leases import Lease
+from service.store.ledger import StoreLedger
 from workers.context import job_context
 from workers.queues import IMPORTS, LONG_IMPORTS, queue
 from workers.sync.context import NotConfigured, open_sync_context
@@ -54,7 +55,6 @@ WATCH_INTERVAL = max(2 * LEASE_TTL, 5.0)  # seconds between two looks of a run's
 RECOVER_GUARD_MS = 2000  # a dead page is re-enqueued once, however many processes notice it at once
 MAX_PAGE_ATTEMPTS = int(os.environ.get("CONNECTOR_IMPORT_MAX_ATTEMPTS", "8"))  # tries of one page, then failed
 RETRY_BASE = float(os.environ.get("CONNECTOR_IMPORT_RETRY_BASE", "5"))  # seconds before a failed page's retry
-LAST_SUCCESS = "import:last_success_started_at"
 # seconds of page work after which a run's pages yield to shorter imports (a big import: hours of pages)
 LONG_AFTER = float(os.environ.get("CONNECTOR_IMPORT_LONG_AFTER", "30"))
 
@@ -127,13 +127,15 @@ def _start(store: Store, imports: ImportStore, tenant: str, run_id: str, run: di
     mode = "full" if run.get("mode") != "delta" else "delta"
     status = store.get_section(tenant, "status")
     since = None
-    last = store.get_checkpoint(tenant, LAST_SUCCESS)
+    ledger = store.ledger(tenant)  # the delta bookmark is the store's: a new store gets a full import
+    last = ledger.bookmark() if ledger else None
     if mode == "delta":
         if status.get("next_import") == "full" or not last:
-            mode = "full"  # a guarded setting changed, or nothing was imported yet
+            mode = "full"  # a guarded setting changed, or nothing was imported into this store yet
         else:
-            since = float(last)
-    checkpoint = {**first_checkpoint(mode, since), "next_job": job_id}
+            since = last
+    checkpoint = {**first_checkpoint(mode, since), "next_job": job_id,
+                  "store_hash": ledger.store_hash if ledger else None}
     imports.set_checkpoint(run_id, checkpoint)
     imports.mark_active(run_id, tenant)
     store.update_run(tenant, run_id, status="running", started_at=time.time(), effective_mode=mode,
@@ -227,6 +229,9 @@ def _step(ctx: Any, tenant: str, run_id: str, checkpoint: dict, imports: ImportS
 
 async def _async_step(ctx: Any, tenant: str, run_id: str, checkpoint: dict, commit: PageCommit) -> dict:
     async with open_sync_context(ctx.settings, ctx.redis, ctx.store, tenant, run_id) as sync:
+        if checkpoint.get("store_hash") not in (None, sync.store_hash):
+            # what this run read and decided was for another store: it ends here, never mixing the two
+            raise NotConfigured("the BigCommerce store was changed during this import: start a new import")
         return await run_step(sync, checkpoint, commit)
 
 
@@ -268,7 +273,9 @@ def _finish(store: Store, imports: ImportStore, tenant: str, run_id: str, checkp
         changes["message"] = message
     _publish(store, imports, tenant, run_id, **changes)
     if status in ("succeeded", "partial"):
-        store.set_checkpoint(tenant, LAST_SUCCESS, str(checkpoint.get("started_at") or time.time()))
+        if checkpoint.get("store_hash"):
+            StoreLedger(store.redis, tenant, checkpoint["store_hash"]).set_bookmark(
+                float(checkpoint.get("started_at") or time.time()))
         section = store.get_section(tenant, "status")
         if checkpoint.get("mode") == "full":
             section.pop("next_import", None)

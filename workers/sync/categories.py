@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import redis
 
 from service.clients.bigcommerce import BatchResult, BigCommerceClient, ItemError
-from service.store.categories import CategoryStore
+from service.store.ledger import StoreLedger
 from service.transform.product import Issue
 
 log = logging.getLogger("connector.categories")
@@ -61,6 +61,7 @@ class CategoryJob(Protocol):
     main: _Main
     redis: redis.Redis
     channel_id: int
+    ledger: StoreLedger  # what was learned about this store (category ids among it)
 
 
 @dataclass
@@ -178,7 +179,7 @@ async def _to_thread(func, *args):
 async def sync_categories(job: CategoryJob) -> CategoryResult:
     result = CategoryResult()
     bc = job.bc
-    ids_store = CategoryStore(job.redis)
+    ledger = job.ledger
     nodes, warnings, found = await read_subtree(job.pim, job.main.category, job.main.locale)
     result.warnings += warnings
     if not found:
@@ -192,7 +193,7 @@ async def sync_categories(job: CategoryJob) -> CategoryResult:
     existing: dict[int, dict] = {}
     async for category in bc.iter_tree_categories(tree_id):
         existing[int(category["category_id"])] = category
-    states = await _to_thread(ids_store.states, job.tenant)
+    states = await _to_thread(ledger.category_states)
     # a mapped category the merchant deleted in BigCommerce is created again
     states = {code: s for code, s in states.items() if int(s.get("id") or 0) in existing}
     wanted = {n.code.lower(): n for n in nodes}
@@ -210,7 +211,7 @@ async def sync_categories(job: CategoryJob) -> CategoryResult:
 
     async def flush() -> None:
         if changed:
-            await _to_thread(ids_store.save, job.tenant, dict(changed))
+            await _to_thread(ledger.save_categories, dict(changed))
             changed.clear()
 
     async def write(method: str, items: list[dict]) -> BatchResult:
@@ -298,7 +299,7 @@ async def sync_categories(job: CategoryJob) -> CategoryResult:
                 current = existing[adopt]
                 previous = mapped_by_id.get(adopt)
                 if previous is not None and previous != code:  # it was another, vanished, PIM category's
-                    await _to_thread(ids_store.forget, job.tenant, [previous])
+                    await _to_thread(ledger.forget_categories, [previous])
                     changed.pop(previous, None)
                 same = (current.get("name") == node.name and int(current.get("sort_order") or 0) == node.position
                         and current.get("is_visible", True) and previous in (None, code))

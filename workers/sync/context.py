@@ -25,6 +25,7 @@ from service.settings import Settings
 from service.store import Store
 from service.store.imports import ImportStore
 from service.store.leases import Lease, run_sync
+from service.store.ledger import StoreLedger
 from service.store.rate_governor import RateGovernor
 
 # seconds before a BigCommerce answer counts as lost (tests shorten it; a lost create is looked up by SKU)
@@ -79,6 +80,11 @@ class SyncContext:
     channel_id: int = 1
     options: ImportOptions = field(default_factory=ImportOptions)
     store_hash: str = ""
+    ledger: StoreLedger = field(init=False)
+
+    def __post_init__(self) -> None:
+        # what was learned about this very store: ids from another store never reach it
+        self.ledger = StoreLedger(self.redis, self.tenant, self.store_hash)
 
     def channel_lease(self) -> Lease:
         """BigCommerce: channel assignments never in parallel for a store, across processes."""

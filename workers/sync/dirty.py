@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.clients.akeneo import API, AkeneoNotFound
-from service.store.categories import CategoryStore
 from service.store.events import EventStore
 from service.store.imports import PageCommit, chunked
 from service.store.leases import run_sync
@@ -54,8 +53,8 @@ async def _event_context_doc(ctx: SyncContext) -> dict:
     doc = await run_sync(events.get_context, ctx.tenant)
     if doc is not None and doc.get("mapping_version") == version:
         return doc
-    category_ids = await run_sync(CategoryStore(ctx.redis).ids, ctx.tenant)
-    cached = await run_sync(ctx.imports.get_store_settings, ctx.tenant)  # the engine's hourly cache
+    category_ids = await run_sync(ctx.ledger.category_ids)
+    cached = await run_sync(ctx.ledger.get_store_settings)  # the engine's hourly cache
     built = await build_context(ctx.store, ctx.tenant, ctx.settings, pim=ctx.pim, bc=ctx.bc,
                                 category_ids=category_ids,
                                 store_settings=StoreSettings(**cached) if cached else None)
@@ -93,7 +92,7 @@ async def _leave_scope(ctx: SyncContext, loader: ProductLoader, keys: list[str],
     """Out of scope: hide what we had sent; never write anything for what we had not."""
     if not keys:
         return
-    known = await run_sync(ctx.imports.product_ids, ctx.tenant, keys)
+    known = await run_sync(ctx.ledger.product_ids, keys)
     result.skipped += [k for k in keys if k not in known]
     if known:
         await loader.hide([k for k in keys if k in known], result.commit)
@@ -191,14 +190,14 @@ async def _stored_keys(ctx: SyncContext, keys: list[str]) -> list[str]:
     """Model keys as the id map spells them (codes compare case-insensitively in Akeneo)."""
     if not keys:
         return []
-    known = await run_sync(ctx.imports.product_ids, ctx.tenant, keys)
+    known = await run_sync(ctx.ledger.product_ids, keys)
     missing = [k for k in keys if k not in known]
     if not missing:
         return keys
     wanted = {k.lower(): k for k in missing}
     cursor, found = 0, {}
     while True:
-        cursor, states = await run_sync(ctx.imports.scan_product_states, ctx.tenant, cursor, 1000)
+        cursor, states = await run_sync(ctx.ledger.scan_product_states, cursor, 1000)
         found.update({k.lower(): k for k in states if k.lower() in wanted})
         if cursor == 0 or len(found) == len(wanted):
             break

@@ -89,12 +89,12 @@ async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dic
     category_ids = await _sync_categories(ctx, commit)
     # the store's currency and units change rarely: read at most hourly (a delta of a few products
     # should not pay a GET /v2/store each time)
-    cached = await run_sync(ctx.imports.get_store_settings, ctx.tenant)
+    cached = await run_sync(ctx.ledger.get_store_settings)
     built = await build_context(ctx.store, ctx.tenant, ctx.settings, pim=ctx.pim, bc=ctx.bc,
                                 category_ids=category_ids,
                                 store_settings=StoreSettings(**cached) if cached else None)
     if not cached:
-        await run_sync(ctx.imports.put_store_settings, ctx.tenant, {
+        await run_sync(ctx.ledger.put_store_settings, {
             "currency": built.store.currency, "weight_units": built.store.weight_units,
             "dimension_units": built.store.dimension_units})
     doc = {"catalog": _catalog_json(built.catalog), "mapping": built.mapping.to_json(),
@@ -395,7 +395,7 @@ async def _left_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> 
         seen = await run_sync(ctx.imports.seen, ctx.run_id, keys)
         keys = [k for k, s in zip(keys, seen, strict=True) if not s]
     if keys:
-        states = await run_sync(ctx.imports.product_states, ctx.tenant, keys)
+        states = await run_sync(ctx.ledger.product_states, keys)
         left = [k for k in keys if k in states and not states[k].get("hidden")]
         if left:
             await ProductLoader(ctx, *media_functions(ctx)).hide(left, commit)
@@ -412,7 +412,7 @@ async def _retry_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) ->
     from workers.sync.dirty import DirtyResult, sync_items  # dirty builds on this module
 
     cursor = int(checkpoint.get("cursor") or 0)
-    next_cursor, keys = await run_sync(ctx.imports.scan_failed, ctx.tenant, cursor, RETRY_CHUNK)
+    next_cursor, keys = await run_sync(ctx.ledger.scan_failed, cursor, RETRY_CHUNK)
     if keys and ctx.run_id:
         seen = await run_sync(ctx.imports.seen, ctx.run_id, keys)
         keys = [k for k, s in zip(keys, seen, strict=True) if not s]
@@ -423,7 +423,7 @@ async def _retry_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) ->
         await sync_items(ctx, await transform_context(ctx), ProductLoader(ctx, *media_functions(ctx)), uuids,
                          models, result)
         # out of the scope and never sent: nothing to retry (the loaders noted the others themselves)
-        await run_sync(ctx.imports.note_failures, ctx.tenant, [], set(result.skipped) & set(keys))
+        await run_sync(ctx.ledger.note_failures, [], set(result.skipped) & set(keys))
         commit.seen += keys
     if next_cursor == 0:
         return _next_phase(checkpoint, "retry")
@@ -432,7 +432,7 @@ async def _retry_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) ->
 
 async def _vanished_chunk(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
     cursor = int(checkpoint.get("cursor") or 0)
-    next_cursor, states = await run_sync(ctx.imports.scan_product_states, ctx.tenant, cursor, VANISH_CHUNK)
+    next_cursor, states = await run_sync(ctx.ledger.scan_product_states, cursor, VANISH_CHUNK)
     keys = [k for k in states if k.startswith(("product:", "model:"))]
     seen = await run_sync(ctx.imports.seen, ctx.run_id, keys)
     missing = [k for k, s in zip(keys, seen, strict=True) if not s]

@@ -113,7 +113,7 @@ class _IdMapWrites:
         while self.pending:
             batch, self.pending = self.pending, []
             try:
-                await run_sync(self.ctx.imports.map_products, self.ctx.tenant, [entry for entry, _ in batch])
+                await run_sync(self.ctx.ledger.map_products, [entry for entry, _ in batch])
             except Exception as exc:  # noqa: BLE001 - each create fails with it, as its own write would
                 for _, done in batch:
                     if not done.done():
@@ -152,15 +152,15 @@ class ProductLoader:
         await self._update_all(updates, result)
         await self._assign(result)
         keys = [p.key for p in plans]
-        await run_sync(self.ctx.imports.save_product_states, self.tenant, result.states,
+        await run_sync(self.ctx.ledger.save_product_states, result.states,
                        failed=[k for k in keys if k in self.failed], ok=[k for k in keys if k not in self.failed])
 
     async def hide(self, keys: list[str], commit: PageCommit, *, delete: bool = False,
                    deleted_keys: Iterable[str] = ()) -> None:
         """Hide (or, for `deleted_keys` when `delete`, delete) known products that left the scope."""
-        imports = self.ctx.imports
-        ids = await run_sync(imports.product_ids, self.tenant, keys)
-        states = await run_sync(imports.product_states, self.tenant, keys)
+        ledger = self.ctx.ledger
+        ids = await run_sync(ledger.product_ids, keys)
+        states = await run_sync(ledger.product_states, keys)
         gone = set(deleted_keys) if delete else set()
         to_delete = [k for k in keys if k in gone and k in ids]
         to_hide = [k for k in keys if k not in gone and k in ids and not (states.get(k) or {}).get("hidden")]
@@ -183,11 +183,11 @@ class ProductLoader:
             await self.ctx.bc.delete_products([ids[k] for k in to_delete])
             skus = [sku for k in to_delete for sku in ((states.get(k) or {}).get("v") or {})]
             names = {k: (states.get(k) or {}).get("n") for k in to_delete if (states.get(k) or {}).get("n")}
-            await run_sync(imports.release_names, self.tenant, names)
-            await run_sync(imports.unmap, self.tenant, to_delete, skus)
+            await run_sync(ledger.release_names, names)
+            await run_sync(ledger.unmap, to_delete, skus)
             commit.count("products", "deleted", len(to_delete))
         # a key we never sent, or one deleted above, has nothing left to retry either
-        await run_sync(imports.save_product_states, self.tenant, new_states,
+        await run_sync(ledger.save_product_states, new_states,
                        failed=[k for k in keys if k in self.failed], ok=[k for k in keys if k not in self.failed])
 
     # -- preparation ----------------------------------------------------------------------------
@@ -208,7 +208,7 @@ class ProductLoader:
                               name=str(payload.get("name") or plan.sku)))
         if not items:
             return []
-        owners = await run_sync(self.ctx.imports.claim_names, self.tenant, {i.key: i.name for i in items})
+        owners = await run_sync(self.ctx.ledger.claim_names, {i.key: i.name for i in items})
         for item in items:
             if owners.get(item.key) != item.key:
                 self._suffix_name(item, commit)
@@ -230,10 +230,10 @@ class ProductLoader:
         item.name = base + suffix
 
     async def _classify(self, items: list[Item], result: LoadResult) -> None:
-        imports = self.ctx.imports
+        ledger = self.ctx.ledger
         keys = [i.key for i in items]
-        ids = await run_sync(imports.product_ids, self.tenant, keys)
-        states = await run_sync(imports.product_states, self.tenant, keys)
+        ids = await run_sync(ledger.product_ids, keys)
+        states = await run_sync(ledger.product_states, keys)
         for item in items:
             item.product_id = ids.get(item.key)
             item.state = states.get(item.key)
@@ -241,7 +241,7 @@ class ProductLoader:
                 continue
             old_name = item.state.get("n")
             if old_name and old_name.lower() != item.name.lower():
-                await run_sync(imports.release_names, self.tenant, {item.key: old_name})
+                await run_sync(ledger.release_names, {item.key: old_name})
             if item.state.get("h") == item.hash:
                 # a page redone after a crash reports what the first attempt did, not "unchanged"
                 outcome = item.state.get("o") if item.state.get("r") == self.run_id else "unchanged"
@@ -263,7 +263,7 @@ class ProductLoader:
                 item.state = self._state_from_product(item, product)
                 variants = {str(v.get("sku")): int(v["id"]) for v in product.get("variants") or []
                             if v.get("sku") and v.get("option_values")}
-                await run_sync(self.ctx.imports.map_product, self.tenant, item.key, item.product_id, variants,
+                await run_sync(self.ctx.ledger.map_product, item.key, item.product_id, variants,
                                item.state)
 
     # -- creates ----------------------------------------------------------------------------------
@@ -494,7 +494,7 @@ class ProductLoader:
         return ready
 
     async def _recreate(self, item: Item, result: LoadResult) -> None:
-        await run_sync(self.ctx.imports.unmap, self.tenant, [item.key], list((item.state or {}).get("v") or {}))
+        await run_sync(self.ctx.ledger.unmap, [item.key], list((item.state or {}).get("v") or {}))
         item.product_id, item.state, item.adopted = None, None, None
         await self._create(item, result)
 
@@ -629,7 +629,7 @@ class ProductLoader:
                 continue
             state["v"][sku] = [vid, _hash(_variant_body(variant)), _media_code(variant.get("image_url"))]
             mapped[sku] = vid
-        await run_sync(self.ctx.imports.map_variants, self.tenant, mapped)
+        await run_sync(self.ctx.ledger.map_variants, mapped)
 
     async def _option_value(self, pid: int, ov: dict, options: list[dict]) -> dict:
         name, label = ov.get("option_display_name"), str(ov.get("label"))
@@ -659,7 +659,7 @@ class ProductLoader:
             result.commit.warnings.append(issue("channel", f"Channel assignment postponed: {exc}"))
             return
         assigned = set(ids)
-        keyed = await run_sync(self.ctx.imports.product_ids, self.tenant, list(result.states))
+        keyed = await run_sync(self.ctx.ledger.product_ids, list(result.states))
         for key, state in result.states.items():
             pid = keyed.get(key)
             if pid in assigned:
