@@ -51,7 +51,8 @@ async def _event_context_doc(ctx: SyncContext) -> dict:
     mapping_doc = await run_sync(get_mapping, ctx.store, ctx.tenant)
     version = int((mapping_doc or {}).get("version") or 0)
     doc = await run_sync(events.get_context, ctx.tenant)
-    if doc is not None and doc.get("mapping_version") == version:
+    # its category ids and currency are the store's: a context built for another store is never used
+    if doc is not None and doc.get("mapping_version") == version and doc.get("store_hash") == ctx.store_hash:
         return doc
     category_ids = await run_sync(ctx.ledger.category_ids)
     cached = await run_sync(ctx.ledger.get_store_settings)  # the engine's hourly cache
@@ -61,7 +62,7 @@ async def _event_context_doc(ctx: SyncContext) -> dict:
     doc = {"catalog": engine._catalog_json(built.catalog), "mapping": built.mapping.to_json(),
            "store": {"currency": built.store.currency, "weight_units": built.store.weight_units,
                      "dimension_units": built.store.dimension_units},
-           "category_ids": dict(built.category_ids), "mapping_version": version}
+           "category_ids": dict(built.category_ids), "mapping_version": version, "store_hash": ctx.store_hash}
     await run_sync(events.put_context, ctx.tenant, doc)
     return doc
 
