@@ -27,7 +27,7 @@ def test_sync_products_serves_change_events(redis_url, tmp_path):
     from service.settings import load_settings
     from service.store.imports import PageCommit
     from workers.sync.context import open_sync_context
-    from workers.sync.engine import sync_products
+    from workers.sync.dirty import sync_dirty
 
     with import_env(redis_url, tmp_path, category="print") as env:
         run_id = env.start("full")
@@ -46,7 +46,7 @@ def test_sync_products_serves_change_events(redis_url, tmp_path):
 
         async def event() -> PageCommit:
             async with open_sync_context(settings, env.conn, env.store, env.tenant, None) as ctx:
-                return await sync_products(ctx, uuids=[uuid], model_codes=["aphrodite"])
+                return (await sync_dirty(ctx, uuids=[uuid], model_codes=["aphrodite"])).commit
 
         commit = asyncio.run(event())
         assert commit.counts == {"products.updated": 2}, commit.counts

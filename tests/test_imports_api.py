@@ -269,7 +269,8 @@ def fill_store(client, pim_url, bc_url, redis_conn, n=25):
     cats, made = asyncio.run(go())
     ledger = client.store.ledger(client.tenant)
     for key, product in made.items():
-        ledger.map_product(key, product["id"], {v["sku"]: v["id"] for v in product["variants"]})
+        ledger.map_product(key, product["id"], {"v": {f"uuid-{v['sku']}": {"id": v["id"], "sku": v["sku"]}
+                                                     for v in product["variants"]}})
     return cats, made
 
 
@@ -325,7 +326,7 @@ def test_cleanup_hide_then_the_next_sync_shows_what_is_in_scope(client, pim_url,
     assert len(tree) == 66 and not any(c["is_visible"] for c in tree)
     # unmapped: the next full import adopts them by SKU and sends them again
     assert client.store.ledger(client.tenant).product_ids(made) == {}
-    assert client.store.ledger(client.tenant).variant_ids([f"CL-{client.tenant}-0-V"]) == {}
+    assert client.store.ledger(client.tenant).variant_owners([f"uuid-CL-{client.tenant}-0-V"]) == {}
     counts = httpx.get(f"{bc_url}/sandbox/stores/{STORE}/requests").json()["counts"]
     # batched: 25 products in 3 PUTs of 10, 66 categories in 2 PUTs of 50
     assert counts.get("PUT /v3/catalog/products") == 3 and counts.get("PUT /v3/catalog/trees/categories") == 2

@@ -152,14 +152,15 @@ def test_sku_filters_from_the_index_match_a_scan(bc):
 def test_a_page_read_ahead_is_taken_once_and_only_for_its_url(redis_conn):
     imports = ImportStore(redis_conn)
     run = f"run-{uuid.uuid4().hex[:8]}"
-    imports.put_next_page(run, "https://pim/x?search_after=a", [{"uuid": "1"}], "https://pim/x?search_after=b")
+    imports.put_next_page(run, "https://pim/x?search_after=a", [{"uuid": "1"}], "https://pim/x?search_after=b",
+                           1767225600.5)
     assert imports.take_next_page(run, "https://pim/x?search_after=a") == (
-        [{"uuid": "1"}], "https://pim/x?search_after=b")
+        [{"uuid": "1"}], "https://pim/x?search_after=b", 1767225600.5)
     assert imports.take_next_page(run, "https://pim/x?search_after=a") is None  # taken
-    imports.put_next_page(run, "https://pim/x?search_after=b", [], None)
+    imports.put_next_page(run, "https://pim/x?search_after=b", [], None, 0.0)
     assert imports.take_next_page(run, "https://pim/x?search_after=c") is None  # another page: read it again
     assert imports.take_next_page(run, "https://pim/x?search_after=b") is None
-    imports.put_next_page(run, "https://pim/x?search_after=d", [], None)
+    imports.put_next_page(run, "https://pim/x?search_after=d", [], None, 0.0)
     assert 0 < redis_conn.ttl(f"connector:run:{run}:next-page") <= 60  # a stale read-ahead expires
     imports.mark_finished(run)
     assert not redis_conn.exists(f"connector:run:{run}:next-page")

@@ -95,16 +95,16 @@ def test_what_was_learned_about_a_store_is_bound_to_it(store, redis_conn):
     tenant = store.create_tenant(store_hash="store-a")
     assert store.ledger(store.create_tenant()) is None  # no store connected: nothing to learn into
     a = store.ledger(tenant)
-    a.map_product("product:1", 11, {"SKU-1": 101})
+    a.map_product("model:m", 11, {"v": {"u-1": {"id": 101}}})
     a.save_categories({"Audio": {"code": "audio", "id": 2, "visible": True}})
     a.set_bookmark(1767225600.0)
-    assert a.product_ids(["product:1", "product:2"]) == {"product:1": 11}
-    assert a.variant_ids(["sku-1"]) == {"sku-1": 101} and a.category_ids() == {"audio": 2}
+    assert a.product_ids(["model:m", "product:2"]) == {"model:m": 11} and a.owners_of([11]) == {11: "model:m"}
+    assert a.variant_owners(["u-1"]) == {"u-1": "model:m"} and a.category_ids() == {"audio": 2}
     b = StoreLedger(redis_conn, tenant, "store-b")
     assert b.product_ids(["product:1"]) == {} and b.category_ids() == {} and b.bookmark() is None
     b.map_product("product:1", 7)
     drop_other_ledgers(redis_conn, tenant, "store-b")
-    assert a.product_ids(["product:1"]) == {} and a.bookmark() is None and a.category_ids() == {}
+    assert a.product_ids(["model:m"]) == {} and a.bookmark() is None and a.category_ids() == {}
     assert b.product_ids(["product:1"]) == {"product:1": 7}
 
 

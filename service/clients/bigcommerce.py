@@ -9,6 +9,7 @@ on a store stay under its quota together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import socket
@@ -30,6 +31,7 @@ PRODUCT_BATCH = 10  # PUT /v3/catalog/products: 413 above 10
 VARIANT_BATCH = 50  # PUT /v3/catalog/variants
 SKU_CHUNK = 50  # `sku:in` values per GET, keeps URLs short
 ID_CHUNK = 100  # `id:in` values per DELETE / channel assignment call
+EXISTS_CHUNK = 250  # `id:in` values per existence check: one full page of the list endpoint
 CATEGORY_BATCH = 50
 CHECK_ATTEMPTS = 2
 # 408 is an Akeneo habit; BigCommerce's transient answers are these.
@@ -396,6 +398,15 @@ class BigCommerceClient:
         body = await self._send("POST", "/v3/catalog/products", json=payload, params=params, recover=recover)
         return body["data"]
 
+    async def existing_product_ids(self, ids: Iterable[int]) -> set[int]:
+        """Which of these products the store still holds: `id:in`, 250 a request (a page of ids only)."""
+        wanted = sorted(set(ids))
+        found: set[int] = set()
+        for chunk in _chunks(wanted, EXISTS_CHUNK):
+            params = {"id:in": ",".join(map(str, chunk)), "include_fields": "id", "limit": EXISTS_CHUNK}
+            found.update(int(p["id"]) for p in await self._list("/v3/catalog/products", params))
+        return found
+
     async def update_products(self, items: Sequence[dict]) -> BatchResult:
         """Batch update (each item has `id`); a refused batch is split down to the bad items."""
         return await self._batch("PUT", "/v3/catalog/products", items, PRODUCT_BATCH)
@@ -451,6 +462,19 @@ class BigCommerceClient:
         path = f"/v3/catalog/products/{product_id}/variants"
         return (await self._send("POST", path, json=variant, recover=recover))["data"]
 
+    async def delete_variant(self, product_id: int, variant_id: int) -> None:
+        """Gone already counts as done: what was wanted."""
+        with contextlib.suppress(BigCommerceNotFound):
+            await self._send("DELETE", f"/v3/catalog/products/{product_id}/variants/{variant_id}")
+
+    async def delete_option(self, product_id: int, option_id: int) -> None:
+        with contextlib.suppress(BigCommerceNotFound):
+            await self._send("DELETE", f"/v3/catalog/products/{product_id}/options/{option_id}")
+
+    async def delete_option_value(self, product_id: int, option_id: int, value_id: int) -> None:
+        with contextlib.suppress(BigCommerceNotFound):
+            await self._send("DELETE", f"/v3/catalog/products/{product_id}/options/{option_id}/values/{value_id}")
+
     async def list_options(self, product_id: int) -> list[dict]:
         return await self._list(f"/v3/catalog/products/{product_id}/options")
 
@@ -489,6 +513,7 @@ class BigCommerceClient:
         image_url: str | None = None,
         file: bytes | tuple[str, bytes, str] | None = None,
         is_thumbnail: bool = False,
+        sort_order: int | None = None,
     ) -> dict:
         """One image, by URL (BigCommerce downloads it) or uploaded (`file`: bytes or
         (filename, bytes, content type)). After a lost answer the product's images are looked up by
@@ -512,16 +537,24 @@ class BigCommerceClient:
 
         if upload is None:
             payload = {"image_url": image_url, "is_thumbnail": is_thumbnail}
+            if sort_order is not None:
+                payload["sort_order"] = sort_order
             body = await self._send("POST", path, json=payload, recover=recover)
         else:
             body = await self._send(
                 "POST",
                 path,
                 files={"image_file": upload},
-                data={"is_thumbnail": "true" if is_thumbnail else "false"},
+                data={"is_thumbnail": "true" if is_thumbnail else "false",
+                      **({"sort_order": str(sort_order)} if sort_order is not None else {})},
                 recover=recover,
             )
         return body["data"]
+
+    async def update_image(self, product_id: int, image_id: int, changes: dict) -> dict:
+        """Sort order and thumbnail flag of an image already there (no new download)."""
+        path = f"/v3/catalog/products/{product_id}/images/{image_id}"
+        return (await self._send("PUT", path, json=changes))["data"]
 
     async def list_images(self, product_id: int) -> list[dict]:
         return await self._list(f"/v3/catalog/products/{product_id}/images")

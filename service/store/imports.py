@@ -151,20 +151,22 @@ class ImportStore:
         return json.loads(zlib.decompress(blob)) if blob else None
 
     # -- the next page, read ahead while this one loads ------------------------------------------
-    def put_next_page(self, run_id: str, url: str, items: list[dict], next_url: str | None) -> None:
-        """The PIM page at `url`, read by the page job before this one (so the next job does not wait for
-        the PIM); short-lived: a page taken later than PREFETCH_TTL is read again."""
-        blob = zlib.compress(json.dumps({"url": url, "items": items, "next": next_url},
+    def put_next_page(self, run_id: str, url: str, items: list[dict], next_url: str | None,
+                      read_at: float) -> None:
+        """The PIM page at `url`, read at `read_at` by the page job before this one (so the next job does
+        not wait for the PIM); short-lived: a page taken later than PREFETCH_TTL is read again."""
+        blob = zlib.compress(json.dumps({"url": url, "items": items, "next": next_url, "read_at": read_at},
                                         separators=(",", ":")).encode(), 1)
         self.redis.set(self._r(run_id, "next-page"), blob, ex=PREFETCH_TTL)
 
-    def take_next_page(self, run_id: str, url: str) -> tuple[list[dict], str | None] | None:
-        """The page read ahead for `url` (then forgotten), or None: not read, expired, or for another URL."""
+    def take_next_page(self, run_id: str, url: str) -> tuple[list[dict], str | None, float] | None:
+        """The page read ahead for `url` and when it was read (then forgotten), or None: not read,
+        expired, or for another URL."""
         blob = self.redis.getdel(self._r(run_id, "next-page"))
         if not blob:
             return None
         doc = json.loads(zlib.decompress(blob))
-        return (doc["items"], doc["next"]) if doc.get("url") == url else None
+        return (doc["items"], doc["next"], float(doc.get("read_at") or 0)) if doc.get("url") == url else None
 
     # -- runs that are not finished (for the watchdog) --------------------------------------------
     def mark_active(self, run_id: str, tenant: str) -> None:

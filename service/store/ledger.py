@@ -8,7 +8,13 @@ there, so nothing is duplicated); `Store.save_connection` drops the other stores
 
 Keys, `connector:tenant:{t}:store:{hash}:` followed by:
 - `idmap:product`   hash  plan key ("product:<uuid>" / "model:<code>") -> BC product id
-- `idmap:variant`   hash  variant SKU (lower-cased) -> BC variant id
+- `owners`          hash  BC product id -> the plan key that owns it (one store product, one PIM item)
+- `variant-owners`  hash  variant uuid -> the plan key of the product it is a variant of now
+- `urls`            hash  custom URL (lower-cased) -> plan key: unique per store, kept after the create
+- `gone`            zset  plan key -> when the connector removed it for the PIM (a page read earlier never
+  brings it back); entries older than GONE_KEPT seconds are trimmed, at most GONE_MAX kept
+- `evaluated`       string what the store was last fully evaluated with (mapping, settings, PIM schema): a
+  delta whose inputs differ becomes a full import
 - `import:products` hash  plan key -> JSON sync state (hash, sku, name, images, custom field ids,
   variants, visibility, the run that last wrote it and what it did)
 - `import:names`    hash  product name (lower-cased) -> plan key that owns it
@@ -28,6 +34,28 @@ from typing import Any
 import redis
 
 PREFIX = "connector"
+GONE_KEPT = 3600  # seconds a removal outranks a page read before it (pages are read seconds before writing)
+GONE_MAX = 100_000
+
+# KEYS: urls hash; ARGV: key, url wanted. The url, or the url with -2, -3... if another key holds it.
+_CLAIM_URL = """
+local base = ARGV[2]
+local n = 1
+while true do
+  local candidate = base
+  if n > 1 then
+    local slash = string.sub(base, -1) == '/' and '/' or ''
+    local stem = slash == '/' and string.sub(base, 1, -2) or base
+    candidate = stem .. '-' .. n .. slash
+  end
+  local owner = redis.call('HGET', KEYS[1], string.lower(candidate))
+  if not owner or owner == ARGV[1] then
+    redis.call('HSET', KEYS[1], string.lower(candidate), ARGV[1])
+    return candidate
+  end
+  n = n + 1
+end
+"""
 
 _CLAIM_NAMES = """
 local out = {}
@@ -76,6 +104,7 @@ class StoreLedger:
         self.redis, self.tenant, self.store_hash = conn, tenant, store_hash
         self._claim = conn.register_script(_CLAIM_NAMES)
         self._release = conn.register_script(_RELEASE_NAMES)
+        self._claim_url = conn.register_script(_CLAIM_URL)
 
     def _k(self, *parts: str) -> str:
         return ":".join((PREFIX, "tenant", self.tenant, "store", self.store_hash, *parts))
@@ -88,8 +117,30 @@ class StoreLedger:
         raw = self.redis.hgetall(self._k("idmap", "product"))
         return {k.decode(): int(v) for k, v in raw.items()}
 
-    def variant_ids(self, skus: Iterable[str]) -> dict[str, int]:
-        return self._lookup(self._k("idmap", "variant"), [s.lower() for s in skus])
+    def owners_of(self, product_ids: Iterable[int]) -> dict[int, str]:
+        """{BC product id: plan key} for the products some item of ours owns."""
+        ids = list(product_ids)
+        if not ids:
+            return {}
+        raws = self.redis.hmget(self._k("owners"), [str(i) for i in ids])
+        return {i: r.decode() for i, r in zip(ids, raws, strict=True) if r}
+
+    def variant_owners(self, uuids: Iterable[str]) -> dict[str, str]:
+        """{variant uuid: plan key of the product holding it in the store}."""
+        uuids = list(uuids)
+        if not uuids:
+            return {}
+        raws = self.redis.hmget(self._k("variant-owners"), uuids)
+        return {u: r.decode() for u, r in zip(uuids, raws, strict=True) if r}
+
+    def set_variant_owners(self, owners: Mapping[str, str]) -> None:
+        if owners:
+            self.redis.hset(self._k("variant-owners"), mapping=dict(owners))
+
+    def drop_variant_owners(self, owners: Mapping[str, str]) -> None:
+        """{uuid: key}: forget these, each only while that key still holds it."""
+        for uuid, key in owners.items():
+            self._release(keys=[self._k("variant-owners")], args=[uuid, key])
 
     def _lookup(self, key: str, fields: list[str]) -> dict[str, int]:
         if not fields:
@@ -97,38 +148,42 @@ class StoreLedger:
         values = self.redis.hmget(key, fields)
         return {f: int(v) for f, v in zip(fields, values, strict=True) if v is not None}
 
-    def map_product(self, key: str, product_id: int, variants: Mapping[str, int] | None = None,
-                    state: Mapping[str, Any] | None = None) -> None:
+    def map_product(self, key: str, product_id: int, state: Mapping[str, Any] | None = None) -> None:
         """Written right after a create is confirmed (with what the answer told: images, custom fields,
         variants): a crash after this never creates it, nor its inline images, again."""
-        self.map_products([(key, product_id, variants, state)])
+        self.map_products([(key, product_id, state)])
 
-    def map_products(self, entries: Iterable[tuple[str, int, Mapping[str, int] | None,
-                                                    Mapping[str, Any] | None]]) -> None:
-        """`map_product` for several creates confirmed together, in one transaction."""
+    def map_products(self, entries: Iterable[tuple[str, int, Mapping[str, Any] | None]]) -> None:
+        """`map_product` for several creates confirmed together, in one transaction: the id, its owner,
+        the state, and the owner of each variant the state holds."""
         pipe = self.redis.pipeline(transaction=True)
-        for key, product_id, variants, state in entries:
+        for key, product_id, state in entries:
             pipe.hset(self._k("idmap", "product"), key, str(product_id))
+            pipe.hset(self._k("owners"), str(product_id), key)
             if state is not None:
                 pipe.hset(self._k("import", "products"), key, _dumps(dict(state)))
-            if variants:
-                pipe.hset(self._k("idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
+                if state.get("v"):
+                    pipe.hset(self._k("variant-owners"), mapping={u: key for u in state["v"]})
         pipe.execute()
 
-    def map_variants(self, variants: Mapping[str, int]) -> None:
-        if variants:
-            self.redis.hset(self._k("idmap", "variant"), mapping={s.lower(): str(v) for s, v in variants.items()})
-
-    def unmap(self, keys: Iterable[str], variant_skus: Iterable[str] = ()) -> None:
-        keys, skus = list(keys), [s.lower() for s in variant_skus]
+    def unmap(self, keys: Iterable[str]) -> None:
+        """Forget these items' products: ids, owners, states, failures, their variants' owners, URLs."""
+        keys = list(keys)
+        if not keys:
+            return
+        ids = self.product_ids(keys)
+        states = self.product_states(keys)
         pipe = self.redis.pipeline(transaction=True)
-        if keys:
-            pipe.hdel(self._k("idmap", "product"), *keys)
-            pipe.hdel(self._k("import", "products"), *keys)
-            pipe.srem(self._k("import", "failed"), *keys)
-        if skus:
-            pipe.hdel(self._k("idmap", "variant"), *skus)
+        pipe.hdel(self._k("idmap", "product"), *keys)
+        pipe.hdel(self._k("import", "products"), *keys)
+        pipe.srem(self._k("import", "failed"), *keys)
+        if ids:
+            pipe.hdel(self._k("owners"), *[str(i) for i in ids.values()])
         pipe.execute()
+        for key, state in states.items():
+            self.drop_variant_owners({u: key for u in state.get("v") or {}})
+            if state.get("url"):
+                self._release(keys=[self._k("urls")], args=[str(state["url"]).lower(), key])
 
     def count_products(self) -> int:
         return int(self.redis.hlen(self._k("idmap", "product")))
@@ -196,6 +251,43 @@ class StoreLedger:
             args += [name.lower(), key]
         if args:
             self._release(keys=[self._k("import", "names")], args=args)
+
+    # -- custom URLs (unique per store, kept once given) ---------------------------------------------
+    def claim_url(self, key: str, url: str) -> str:
+        """The URL for this item: `url` when free (or already its own), else `url` with -2, -3..."""
+        got = self._claim_url(keys=[self._k("urls")], args=[key, url])
+        return got.decode() if isinstance(got, bytes) else str(got)
+
+    # -- removals (so that a page read before one never brings the item back) -----------------------
+    def note_gone(self, keys: Iterable[str], at: float) -> None:
+        keys = list(keys)
+        if not keys:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self._k("gone"), {k: at for k in keys})
+        pipe.zremrangebyscore(self._k("gone"), "-inf", at - GONE_KEPT)
+        pipe.zremrangebyrank(self._k("gone"), 0, -GONE_MAX - 1)
+        pipe.execute()
+
+    def gone_at(self, keys: Iterable[str]) -> dict[str, float]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        scores = self.redis.zmscore(self._k("gone"), keys)
+        return {k: float(s) for k, s in zip(keys, scores, strict=True) if s is not None}
+
+    def forget_gone(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        if keys:
+            self.redis.zrem(self._k("gone"), *keys)
+
+    # -- what the store was last fully evaluated with ------------------------------------------------
+    def evaluated(self) -> str | None:
+        raw = self.redis.get(self._k("evaluated"))
+        return raw.decode() if raw else None
+
+    def set_evaluated(self, fingerprint: str) -> None:
+        self.redis.set(self._k("evaluated"), fingerprint)
 
     # -- categories: PIM code (lower-cased) -> {code, id, hash, visible} ----------------------------
     def category_states(self) -> dict[str, dict[str, Any]]:

@@ -76,6 +76,11 @@ class ProductPlan:
     # Why nothing is to be sent although nothing is wrong (a model without variant products yet): the
     # import neither sends it nor counts it as failed. Errors take precedence.
     skipped: str | None = None
+    # variant SKU -> the variant product's PIM uuid: a variant's identity (its SKU may change)
+    variant_keys: dict[str, str] = field(default_factory=dict)
+    # when the PIM data it was built from was read (the engine sets it): never written over what was
+    # built from data read later
+    read_at: float = 0.0
 
     def to_json(self) -> dict:
         """The plan as the preview shows it (plain JSON)."""
@@ -582,6 +587,7 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     built: list[tuple[tuple, dict, str | None, bool]] = []  # (sort key, variant, media, purchasable)
     seen_skus: set[str] = set()
     seen_options: set[tuple] = set()
+    variant_keys: dict[str, str] = {}
     all_categories: list[Any] = _listed(model.get("categories"))
     variant_prices: list[Decimal] = []
     variant_weights: list[Decimal] = []
@@ -630,6 +636,7 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
             continue
         seen_skus.add(sku.lower())
         seen_options.add(combination)
+        variant_keys[sku] = str(leaf.get("uuid") or sku)
         all_categories.extend(_listed(leaf.get("categories")))
 
         variant: dict[str, Any] = {"sku": sku, "option_values": option_values}
@@ -721,6 +728,7 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     payload["variants"] = variant_list
     plan = _finish(b, key, sku, payload, media, variant_media)
     plan.skipped = skipped
+    plan.variant_keys = {v["sku"]: variant_keys[v["sku"]] for v in variant_list}
     return plan
 
 

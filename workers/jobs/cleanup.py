@@ -64,9 +64,8 @@ async def _clean(api_url: str, conn, store: Store, tenant: str, action: str, sec
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start:start + CHUNK]
             ids = {int(mapped[k]): k for k in chunk}
-            params = {"id:in": ",".join(map(str, ids)), "include": "variants", "include_fields": "sku"}
+            params = {"id:in": ",".join(map(str, ids)), "include_fields": "id"}
             present = [p async for p in bc.iter_products(params)]
-            skus = [str(v["sku"]) for p in present for v in p.get("variants") or [] if v.get("sku")]
             alive = [int(p["id"]) for p in present]
             if action == "hide":
                 result = await bc.update_products([{"id": pid, "is_visible": False} for pid in alive])
@@ -75,7 +74,7 @@ async def _clean(api_url: str, conn, store: Store, tenant: str, action: str, sec
                 with contextlib.suppress(BigCommerceNotFound):  # gone meanwhile: what we wanted
                     await bc.delete_products(alive)
             counts["products"] += len(alive)
-            await run_sync(ledger.unmap, chunk, skus)
+            await run_sync(ledger.unmap, chunk)
             section["counts"] = counts
             await run_sync(store.put_section, tenant, CLEANUP_SECTION, section)
         states = await run_sync(ledger.category_states)

@@ -3,13 +3,14 @@
 It reads each item's CURRENT state from the PIM (never the event's payload) and writes through the
 import engine's own loaders (`workers.sync.engine.load_simple_products`, `load_models`,
 `workers.sync.products.ProductLoader.hide`): same transform context, mapping, hashes, id map and
-exactly-once creates as an import page. What it adds to the engine's `sync_products`:
+exactly-once creates as an import page. What it adds:
 
 - scope: products are read with the import's own filters (main category subtree, families,
   completeness; `engine._filters`) plus `uuid IN`, models with `identifier IN`; an item outside the
   scope writes nothing, except hiding a product we had sent (it left the scope);
-- removals: the PIM answers 404 → removed: deleted when the merchant chose "delete", else hidden. An
-  update event that arrives after the removal reads 404 too, so it never resurrects the product;
+- removals: the PIM answers 404 → removed: deleted when the merchant chose "delete", else hidden; a
+  removed variant syncs its model (which drops it). An update event or an import page read before the
+  removal never resurrects it (the ledger's `gone`);
 - a variant syncs its root model (two-level models resolve through the sub-model);
 - batches: one search request per 100 products instead of one GET each;
 - the transform context is cached for events (service/store/events.py, 2 min, dropped when the
@@ -18,6 +19,7 @@ exactly-once creates as an import page. What it adds to the engine's `sync_produ
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,20 +85,21 @@ async def _resolve_identifiers(ctx: SyncContext, identifiers: list[str], result:
     return uuids
 
 
-async def _remove(ctx: SyncContext, loader: ProductLoader, keys: list[str], commit: PageCommit) -> None:
+async def _remove(ctx: SyncContext, loader: ProductLoader, keys: list[str], commit: PageCommit,
+                  read_at: float) -> None:
     if keys:
-        delete = ctx.options.removed == "delete"
-        await loader.hide(keys, commit, delete=delete, deleted_keys=keys if delete else ())
+        await loader.hide(keys, commit, delete=ctx.options.removed == "delete", deleted_keys=keys, read_at=read_at)
 
 
-async def _leave_scope(ctx: SyncContext, loader: ProductLoader, keys: list[str], result: DirtyResult) -> None:
+async def _leave_scope(ctx: SyncContext, loader: ProductLoader, keys: list[str], result: DirtyResult,
+                       read_at: float) -> None:
     """Out of scope: hide what we had sent; never write anything for what we had not."""
     if not keys:
         return
     known = await run_sync(ctx.ledger.product_ids, keys)
     result.skipped += [k for k in keys if k not in known]
     if known:
-        await loader.hide([k for k in keys if k in known], result.commit)
+        await loader.hide([k for k in keys if k in known], result.commit, read_at=read_at)
 
 
 async def sync_dirty(ctx: SyncContext, *, uuids: Iterable[str] = (), identifiers: Iterable[str] = (),
@@ -126,6 +129,7 @@ async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: 
     from service.transform.product import build_simple_product
 
     commit = result.commit
+    read_at = time.time()  # before the first read: what is written is at least this new
     # products: in scope (the import's filters), else read alone to tell removed from out of scope
     in_scope: dict[str, dict] = {}
     for chunk in chunked(uuids, SEARCH_CHUNK):
@@ -151,10 +155,17 @@ async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: 
         else:
             simple.append(product)
     if simple:
-        await engine.load_simple_products(ctx, tctx, simple, commit, build_simple_product)
+        await engine.load_simple_products(ctx, tctx, simple, commit, build_simple_product, read_at=read_at)
+    # a removed (or out-of-scope) variant of ours: its model drops it
+    owners = await run_sync(ctx.ledger.variant_owners, [k.partition(":")[2] for k in removed + out])
+    for owner in set(owners.values()):
+        if owner.startswith("model:"):
+            roots.setdefault(owner.partition(":")[2].lower(), owner.partition(":")[2])
+    removed = [k for k in removed if k.partition(":")[2] not in owners]
+    out = [k for k in out if k.partition(":")[2] not in owners]
     result.gone += removed
-    await _remove(ctx, loader, removed, commit)
-    await _leave_scope(ctx, loader, out, result)
+    await _remove(ctx, loader, removed, commit, read_at)
+    await _leave_scope(ctx, loader, out, result, read_at)
 
     # models: resolve each to its root, then the scope of the roots
     for code in model_codes:
@@ -180,11 +191,12 @@ async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: 
         for chunk in chunked([m["code"] for m in root_models.values()], SEARCH_CHUNK):
             found = await _search(ctx, f"{API}/product-models", True, identifier=("IN", chunk))
             scoped |= {str(m["code"]).lower() for m in found}
-        await engine.load_models(ctx, {c: m for c, m in root_models.items() if c in scoped}, commit)
+        await engine.load_models(ctx, {c: m for c, m in root_models.items() if c in scoped}, commit,
+                                 read_at=read_at)
         await _leave_scope(ctx, loader, [f"model:{m['code']}" for c, m in root_models.items() if c not in scoped],
-                           result)
+                           result, read_at)
     result.gone += removed_models
-    await _remove(ctx, loader, await _stored_keys(ctx, removed_models), commit)
+    await _remove(ctx, loader, await _stored_keys(ctx, removed_models), commit, read_at)
 
 
 async def _stored_keys(ctx: SyncContext, keys: list[str]) -> list[str]:

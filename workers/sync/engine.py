@@ -23,7 +23,7 @@ succeeded. Phases, in order:
 - `finish`: the run's status (set by the job of the last page: a checkpoint goes from the last phase
   straight to `done`; `finish` is still understood in checkpoints written before).
 
-The same loaders serve change events (`sync_products`).
+The same loaders serve change events (workers/sync/dirty.py `sync_items`).
 """
 
 from __future__ import annotations
@@ -172,19 +172,24 @@ def _params(ctx: SyncContext, search: dict) -> dict:
             "scope": ctx.main.channel, "locales": ctx.main.locale}
 
 
-async def _page(ctx: SyncContext, path: str, checkpoint: dict, search: dict) -> tuple[list[dict], str | None]:
-    """One page at the checkpoint's cursor (the PIM's own next link), counting the total once. The previous
-    page's job may have read it already (`read_ahead`)."""
+async def _page(ctx: SyncContext, path: str, checkpoint: dict,
+                search: dict) -> tuple[list[dict], str | None, float]:
+    """One page at the checkpoint's cursor (the PIM's own next link), counting the total once, and when it
+    was read. The previous page's job may have read it already (`read_ahead`)."""
     cursor = checkpoint.get("cursor")
     if cursor:
         ahead = await run_sync(ctx.imports.take_next_page, ctx.run_id, cursor) if ctx.run_id else None
-        return ahead if ahead is not None else await ctx.pim.get_page(cursor)
+        if ahead is not None:
+            return ahead
+        read_at = time.time()
+        return (*await ctx.pim.get_page(cursor), read_at)
     # search_after pages carry no count: one page-pagination call of one item gives the phase's total
     counted = await ctx.pim.get(path, {**_params(ctx, search), "pagination_type": "page", "limit": 1,
                                        "with_count": "true"})
     if isinstance(counted.get("items_count"), int):
         await run_sync(ctx.imports.add_total, ctx.run_id, counted["items_count"])
-    return await ctx.pim.get_page(path, _params(ctx, search))
+    read_at = time.time()
+    return (*await ctx.pim.get_page(path, _params(ctx, search)), read_at)
 
 
 async def _all_pages(ctx: SyncContext, path: str, search: dict) -> list[dict]:
@@ -198,8 +203,9 @@ def read_ahead(ctx: SyncContext, next_url: str | None) -> asyncio.Task | None:
         return None
 
     async def read() -> None:
+        read_at = time.time()
         items, after = await ctx.pim.get_page(next_url)
-        await run_sync(ctx.imports.put_next_page, ctx.run_id, next_url, items, after)
+        await run_sync(ctx.imports.put_next_page, ctx.run_id, next_url, items, after, read_at)
 
     return asyncio.create_task(read())
 
@@ -251,37 +257,40 @@ async def _simple_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -
     from service.transform.product import build_simple_product
 
     search = _filters(ctx, checkpoint, models=False, parent=("EMPTY",))
-    items, next_url = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
+    items, next_url, read_at = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
     ahead = read_ahead(ctx, next_url)
     try:
         tctx = await transform_context(ctx)
-        await load_simple_products(ctx, tctx, items, commit, build_simple_product)
+        await load_simple_products(ctx, tctx, items, commit, build_simple_product, read_at=read_at)
     finally:
         await _landed(ahead)
     return _advance(checkpoint, "simple", next_url)
 
 
 async def load_simple_products(ctx: SyncContext, tctx: Context, items: list[dict], commit: PageCommit,
-                               build: Any) -> None:
+                               build: Any, *, read_at: float) -> None:
+    """`read_at`: when `items` were read from the PIM (a write never goes over one read later)."""
     plans, out = [], []
     for product in items:
         key = f"product:{product['uuid']}"
         if _in_scope(ctx, product):
-            plans.append(build(product, tctx))
+            plan = build(product, tctx)
+            plan.read_at = read_at
+            plans.append(plan)
         else:
             out.append(key)
     image_url, image_bytes = media_functions(ctx)
     loader = ProductLoader(ctx, image_url, image_bytes)
     await loader.load(plans, commit)
     if out:
-        await loader.hide(out, commit)
+        await loader.hide(out, commit, read_at=read_at)
     commit.seen += [p.key for p in plans] + out
     commit.done += len(items)
 
 
 async def _models_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
     search = _filters(ctx, checkpoint, models=True)
-    items, next_url = await _page(ctx, f"{API}/product-models", checkpoint, search)
+    items, next_url, read_at = await _page(ctx, f"{API}/product-models", checkpoint, search)
     ahead = read_ahead(ctx, next_url)
     roots: dict[str, dict | None] = {}
     for model in items:
@@ -290,7 +299,7 @@ async def _models_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -
         else:
             roots[str(model["code"]).lower()] = model
     try:
-        await load_models(ctx, roots, commit)
+        await load_models(ctx, roots, commit, read_at=read_at)
     finally:
         await _landed(ahead)
     commit.done += len(items)
@@ -300,7 +309,7 @@ async def _models_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -
 async def _variants_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
     """Delta: variants changed on their own reach their model."""
     search = _filters(ctx, checkpoint, models=False, parent=("NOT EMPTY",))
-    items, next_url = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
+    items, next_url, read_at = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
     parents = sorted({str(v["parent"]) for v in items if v.get("parent")}, key=str.lower)
     roots: dict[str, dict | None] = {}
     for parent in parents:
@@ -315,13 +324,15 @@ async def _variants_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit)
                                   _filters(ctx, {"mode": "full"}, models=True, identifier=("IN", sorted(roots))))
         in_scope = {str(m["code"]).lower() for m in scoped}
         roots = {c: m for c, m in roots.items() if c in in_scope}
-    await load_models(ctx, roots, commit)
+    await load_models(ctx, roots, commit, read_at=read_at)
     commit.done += len(items)
     return _advance(checkpoint, "variants", next_url)
 
 
-async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: PageCommit) -> None:
-    """Build and load root models (code lower-cased -> JSON, None when it must be read)."""
+async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: PageCommit, *,
+                      read_at: float) -> None:
+    """Build and load root models (code lower-cased -> JSON, None when it must be read); `read_at`: when
+    the first of their PIM data was read (a write never goes over one read later)."""
     from service.transform.product import build_product_model
 
     if not roots:
@@ -365,12 +376,14 @@ async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: P
         if not leaves:
             out.append(key)
             continue
-        plans.append(build_product_model(model, subs_by_root.get(code, []), leaves, tctx))
+        plan = build_product_model(model, subs_by_root.get(code, []), leaves, tctx)
+        plan.read_at = read_at
+        plans.append(plan)
     image_url, image_bytes = media_functions(ctx)
     loader = ProductLoader(ctx, image_url, image_bytes)
     await loader.load(plans, commit)
     if out:
-        await loader.hide(out, commit)
+        await loader.hide(out, commit, read_at=read_at)
     commit.seen += [p.key for p in plans] + out + [f"model-seen:{c}" for c in codes]
 
 
@@ -460,42 +473,3 @@ async def _removed_from_pim(ctx: SyncContext, keys: Iterable[str]) -> list[str]:
         except AkeneoNotFound:
             gone.append(key)
     return gone
-
-
-# -- change events ---------------------------------------------------------------------------------
-
-async def sync_products(ctx: SyncContext, *, uuids: Iterable[str] = (), model_codes: Iterable[str] = (),
-                        commit: PageCommit | None = None) -> PageCommit:
-    """Sync a few products and models now (change events): the same build and load as an import."""
-    from service.transform.product import build_simple_product
-
-    commit = commit or PageCommit()
-    tctx = await transform_context(ctx)
-    products, roots = [], {}
-    for uuid in uuids:
-        try:
-            product = await ctx.pim.get_product(uuid, scope=ctx.main.channel, locales=ctx.main.locale)
-        except AkeneoNotFound:
-            await ProductLoader(ctx).hide([f"product:{uuid}"], commit)
-            continue
-        if product.get("parent"):
-            roots.setdefault(str(product["parent"]).lower(), None)
-        else:
-            products.append(product)
-    for code in model_codes:
-        roots.setdefault(str(code).lower(), None)
-    if products:
-        await load_simple_products(ctx, tctx, products, commit, build_simple_product)
-    # sub-models named by a variant resolve to their root
-    resolved: dict[str, dict | None] = {}
-    for code in roots:
-        try:
-            model = await ctx.pim.get_product_model(code, scope=ctx.main.channel, locales=ctx.main.locale)
-        except AkeneoNotFound:
-            continue
-        if model.get("parent"):
-            resolved.setdefault(str(model["parent"]).lower(), None)
-        else:
-            resolved[code] = model
-    await load_models(ctx, resolved, commit)
-    return commit

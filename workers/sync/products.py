@@ -1,18 +1,24 @@
-"""Load product plans into BigCommerce: exactly once, only what changed, in the fewest requests.
+"""How one product reaches the store: a page of plans (service.transform builders' output) converges to
+what the plans say, in the fewest requests, exactly once, touching only what is ours.
 
-A page of plans (service.transform builders' output) goes through:
-1. names made unique per store (a Redis registry; a taken name gets " (SKU)" and a warning);
-2. classification against the id map and the stored sync state: unchanged (same hash: no request),
-   new, changed, to hide;
-3. adoption: new plans are looked up by SKU first (`get_products_by_skus`, 50 per GET) so a product
-   that exists in the store (a pre-existing catalog, or a create whose id-map write was lost) is
-   linked, never duplicated;
-4. creates, one POST each with inline variants, images and custom fields, a few at a time; the id map
-   is written as soon as BigCommerce confirms. A create refused for an image is made without images,
-   then each image is posted alone (a bad image never costs a product);
-5. updates, 10 products per PUT /v3/catalog/products (custom fields by id), 50 variants per
-   PUT /v3/catalog/variants, only new images posted, removed ones deleted;
-6. channel assignment of created/adopted products, batched, under a per-store Redis lease.
+The walk of one plan:
+1. its name is made unique per store (a Redis registry; a taken name gets " (SKU)" and a warning);
+2. stale plans are dropped: built from PIM data read before the data the store holds now was read, or
+   before the PIM deleted the item (events and pages are not ordered; the newest read wins);
+3. it is classified against the store ledger (id map and sync state): unchanged (same hash) costs no
+   write, but its product must still be in the store (`id:in`, 250 a request; one deleted by hand is
+   created again); otherwise new or changed;
+4. identity moves are settled first: a variant moved to another model, a simple product that became a
+   variant (or the reverse) leaves its old place in the store, so its SKU is free;
+5. a new plan is looked up by SKU (a product already in the store is adopted, never duplicated) unless
+   another item of ours owns that product: then it is refused, naming both;
+6. creates: one POST each with inline variants, images and custom fields, its URL unique and kept
+   after; the id map is written as soon as BigCommerce confirms;
+7. updates: 10 products per PUT (every owned field, clears included), custom fields by id, images
+   (workers/sync/images.py) and variants (workers/sync/variants.py) converged;
+8. channel assignment of created/adopted products, batched, under a per-store Redis lease;
+9. the states are saved; a product with a part that did not go through is saved incomplete (no hash)
+   and noted failed: the next sync (a delta's retry phase) tries it again.
 """
 
 from __future__ import annotations
@@ -23,41 +29,35 @@ import copy
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.clients.akeneo import AkeneoError
 from service.clients.bigcommerce import BigCommerceConflict, BigCommerceError, BigCommerceNotFound
 from service.store.imports import PageCommit
 from service.store.leases import run_sync
 from workers.sync.context import SyncContext
+from workers.sync.images import (
+    ImageSync,
+    images_from_answer,
+    issue,
+    known_images,
+    media_code,
+    placeholder_url,
+)
+from workers.sync.variants import VariantSync, VariantWork, entries_from_answer
 
 log = logging.getLogger("connector.sync.products")
 
-MEDIA_MARK = "pim-media:"  # placeholder image URL during a build: stable hashes, real URL at send time
-CREATE_CONCURRENCY = 32  # creates in flight per page (BigCommerce has no one-at-a-time rule for them); the shared rate governor still paces them
+CREATE_CONCURRENCY = 32  # creates in flight per page; the shared rate governor still paces them
 MAX_NAME = 250
 INCLUDE = "variants,images,custom_fields"
-
-
-def placeholder_url(code: str) -> str:
-    return f"{MEDIA_MARK}{code}"
-
-
-def _media_code(url: Any) -> str | None:
-    return url[len(MEDIA_MARK):] if isinstance(url, str) and url.startswith(MEDIA_MARK) else None
+NOT_UPDATED = ("variants", "images", "custom_fields", "custom_url")  # sent apart, or kept from the create
 
 
 def _hash(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
-
-
-def issue(item: str, message: str, field_name: str | None = None) -> dict:
-    doc = {"item": item, "message": message}
-    if field_name:
-        doc["field"] = field_name
-    return doc
 
 
 def _bc_message(exc: BigCommerceError) -> str:
@@ -74,14 +74,16 @@ class Item:
     sku: str
     label: str  # how a merchant recognises it in the run's issues
     payload: dict
-    variants: list[dict]
+    variants: list[tuple[str, dict]]  # (variant uuid, variant as planned)
     media: list[str]
     hash: str
     name: str
+    read_at: float
     state: dict | None = None
     product_id: int | None = None
     outcome: str | None = None
     adopted: dict | None = None  # the BigCommerce product found by SKU
+    complete: bool = True
 
 
 @dataclass
@@ -92,19 +94,18 @@ class LoadResult:
 
 
 class _IdMapWrites:
-    """Id-map writes of creates confirmed at about the same time, in one Redis transaction (a thread hop and
-    a round trip per product cost more CPU than the request itself). Each create still waits for its own
-    write before it counts, so "written as soon as BigCommerce confirms" holds."""
+    """Id-map writes of creates confirmed at about the same time, in one Redis transaction. Each create
+    still waits for its own write before it counts, so "written as soon as BigCommerce confirms" holds."""
 
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
         self.pending: list[tuple[tuple, asyncio.Future]] = []
         self.flusher: asyncio.Task | None = None
 
-    async def write(self, key: str, product_id: int, variants: dict[str, int], state: dict) -> None:
+    async def write(self, key: str, product_id: int, state: dict) -> None:
         done = asyncio.get_running_loop().create_future()
         # a snapshot: the create goes on changing its state (images posted alone) after this
-        self.pending.append(((key, product_id, dict(variants), copy.deepcopy(state)), done))
+        self.pending.append(((key, product_id, copy.deepcopy(state)), done))
         if self.flusher is None or self.flusher.done():
             self.flusher = asyncio.create_task(self._flush())
         await done
@@ -129,11 +130,12 @@ class ProductLoader:
 
     def __init__(self, ctx: SyncContext, image_url: Any = None, image_bytes: Any = None) -> None:
         self.ctx = ctx
-        self.tenant = ctx.tenant
+        self.ledger = ctx.ledger
         self.run_id = ctx.run_id or ""
         # media code -> URL BigCommerce downloads (None: upload the bytes instead)
         self.image_url = image_url
-        self.image_bytes = image_bytes  # async media code -> (filename, bytes, content type)
+        self.images = ImageSync(ctx.bc, image_url, image_bytes)
+        self.variants = VariantSync(ctx.bc, self._variant_for_send)
         self._id_maps = _IdMapWrites(ctx)
         self.failed: set[str] = set()  # keys whose write failed (a delta tries them again)
 
@@ -141,50 +143,58 @@ class ProductLoader:
     async def load(self, plans: list[Any], commit: PageCommit) -> None:
         result = LoadResult(commit=commit)
         items = await self._prepare(plans, result)
+        items = await self._fresh(items, commit)
         if items:
             await self._classify(items, result)
+            await self._still_there(items, result)
+            await self._settle_moves(items)
         new = [i for i in items if i.product_id is None]
         if new:
-            await self._adopt(new)
-        creates = [i for i in new if i.adopted is None]
+            await self._adopt(new, result)
+        creates = [i for i in new if i.adopted is None and i.outcome is None]
         updates = [i for i in items if i.outcome is None and (i.product_id is not None or i.adopted is not None)]
         await self._create_all(creates, result)
         await self._update_all(updates, result)
         await self._assign(result)
-        keys = [p.key for p in plans]
-        await run_sync(self.ctx.ledger.save_product_states, result.states,
-                       failed=[k for k in keys if k in self.failed], ok=[k for k in keys if k not in self.failed])
+        await self._save(result, [p.key for p in plans])
 
     async def hide(self, keys: list[str], commit: PageCommit, *, delete: bool = False,
-                   deleted_keys: Iterable[str] = ()) -> None:
-        """Hide (or, for `deleted_keys` when `delete`, delete) known products that left the scope."""
-        ledger = self.ctx.ledger
+                   deleted_keys: Iterable[str] = (), read_at: float | None = None) -> None:
+        """Hide (or, for `deleted_keys` when `delete`, delete) known products that left the scope or
+        the PIM. `deleted_keys` are what the PIM no longer has: no page read before now brings them back."""
+        read_at = time.time() if read_at is None else read_at
+        ledger = self.ledger
+        deleted = list(deleted_keys)
+        if deleted:
+            await run_sync(ledger.note_gone, deleted, read_at)
         ids = await run_sync(ledger.product_ids, keys)
         states = await run_sync(ledger.product_states, keys)
-        gone = set(deleted_keys) if delete else set()
+        # written from data read later than the decision to hide: that write stands
+        keys = [k for k in keys if float((states.get(k) or {}).get("w") or 0) <= read_at]
+        gone = set(deleted) if delete else set()
         to_delete = [k for k in keys if k in gone and k in ids]
         to_hide = [k for k in keys if k not in gone and k in ids and not (states.get(k) or {}).get("hidden")]
         commit.count("products", "unchanged", len([k for k in keys if k in ids]) - len(to_delete) - len(to_hide))
         new_states: dict[str, dict] = {}
         if to_hide:
             result = await self.ctx.bc.update_products([{"id": ids[k], "is_visible": False} for k in to_hide])
-            failed = {int(e.item.get("id", 0)) for e in result.errors}
+            refused = {int(e.item.get("id", 0)): e for e in result.errors}
             for k in to_hide:
-                if ids[k] in failed:
+                error = refused.get(ids[k])
+                if error is not None and error.status != 404:  # gone from the store: hidden enough
                     self.failed.add(k)
                     commit.count("products", "failed")
                     commit.errors.append(issue(k, "BigCommerce refused to hide it"))
                     continue
                 state = dict(states.get(k) or {})
-                state.update(hidden=True, h=None, r=self.run_id, o="hidden")
+                state.update(hidden=True, h=None, r=self.run_id, o="hidden", w=read_at)
                 new_states[k] = state
                 commit.count("products", "hidden")
         if to_delete:
             await self.ctx.bc.delete_products([ids[k] for k in to_delete])
-            skus = [sku for k in to_delete for sku in ((states.get(k) or {}).get("v") or {})]
             names = {k: (states.get(k) or {}).get("n") for k in to_delete if (states.get(k) or {}).get("n")}
             await run_sync(ledger.release_names, names)
-            await run_sync(ledger.unmap, to_delete, skus)
+            await run_sync(ledger.unmap, to_delete)
             commit.count("products", "deleted", len(to_delete))
         # a key we never sent, or one deleted above, has nothing left to retry either
         await run_sync(ledger.save_product_states, new_states,
@@ -203,12 +213,16 @@ class ProductLoader:
                 commit.count("products", "failed")
                 continue
             payload = dict(plan.payload)
-            items.append(Item(key=plan.key, sku=plan.sku, label=label, payload=payload,
-                              variants=list(plan.variants), media=list(plan.media), hash=plan.content_hash,
-                              name=str(payload.get("name") or plan.sku)))
+            keys = getattr(plan, "variant_keys", {}) or {}
+            variants = [(keys.get(str(v.get("sku"))) or f"sku:{str(v.get('sku')).lower()}", v)
+                        for v in plan.variants]
+            items.append(Item(key=plan.key, sku=plan.sku, label=label, payload=payload, variants=variants,
+                              media=list(plan.media), hash=plan.content_hash,
+                              name=str(payload.get("name") or plan.sku),
+                              read_at=float(getattr(plan, "read_at", 0.0) or time.time())))
         if not items:
             return []
-        owners = await run_sync(self.ctx.ledger.claim_names, {i.key: i.name for i in items})
+        owners = await run_sync(self.ledger.claim_names, {i.key: i.name for i in items})
         for item in items:
             if owners.get(item.key) != item.key:
                 self._suffix_name(item, commit)
@@ -217,6 +231,23 @@ class ProductLoader:
             # the final name is part of what BigCommerce holds: a rename is a change
             item.hash = _hash(item.hash, item.name)
         return items
+
+    async def _fresh(self, items: list[Item], commit: PageCommit) -> list[Item]:
+        """Drop plans built from PIM data read before the data the store holds (or before the PIM
+        deleted the item): events and pages are not ordered, the newest read wins."""
+        if not items:
+            return items
+        keys = [i.key for i in items]
+        states = await run_sync(self.ledger.product_states, keys)
+        gone = await run_sync(self.ledger.gone_at, keys)
+        fresh = []
+        for item in items:
+            written = float((states.get(item.key) or {}).get("w") or 0)
+            if item.read_at < written or item.read_at <= gone.get(item.key, 0):
+                commit.count("products", "unchanged")
+                continue
+            fresh.append(item)
+        return fresh
 
     @staticmethod
     def _suffix_name(item: Item, commit: PageCommit) -> None:
@@ -230,10 +261,9 @@ class ProductLoader:
         item.name = base + suffix
 
     async def _classify(self, items: list[Item], result: LoadResult) -> None:
-        ledger = self.ctx.ledger
         keys = [i.key for i in items]
-        ids = await run_sync(ledger.product_ids, keys)
-        states = await run_sync(ledger.product_states, keys)
+        ids = await run_sync(self.ledger.product_ids, keys)
+        states = await run_sync(self.ledger.product_states, keys)
         for item in items:
             item.product_id = ids.get(item.key)
             item.state = states.get(item.key)
@@ -241,36 +271,95 @@ class ProductLoader:
                 continue
             old_name = item.state.get("n")
             if old_name and old_name.lower() != item.name.lower():
-                await run_sync(ledger.release_names, {item.key: old_name})
+                await run_sync(self.ledger.release_names, {item.key: old_name})
             if item.state.get("h") == item.hash:
                 # a page redone after a crash reports what the first attempt did, not "unchanged"
                 outcome = item.state.get("o") if item.state.get("r") == self.run_id else "unchanged"
                 item.outcome = outcome or "unchanged"
-                result.commit.count("products", item.outcome)
-                if not item.state.get("ch"):
-                    result.to_assign.append(item.product_id)
-                    result.states[item.key] = item.state
 
-    async def _adopt(self, items: list[Item]) -> None:
-        """Link products that already exist in the store with the same SKU (case-insensitive)."""
+    async def _still_there(self, items: list[Item], result: LoadResult) -> None:
+        """Unchanged products must still be in the store: one deleted there by hand is created again."""
+        unchanged = [i for i in items if i.outcome is not None and i.state.get("r") != self.run_id]
+        if unchanged:
+            present = await self.ctx.bc.existing_product_ids([i.product_id for i in unchanged])
+            for item in unchanged:
+                if item.product_id not in present:
+                    await self._forget(item)
+        for item in items:
+            if item.outcome is None:
+                continue
+            result.commit.count("products", item.outcome)
+            if not item.state.get("ch"):
+                result.to_assign.append(item.product_id)
+                result.states[item.key] = item.state
+
+    async def _forget(self, item: Item) -> None:
+        """The store lost this product (deleted by hand): it is new again."""
+        await run_sync(self.ledger.unmap, [item.key])
+        item.product_id, item.state, item.adopted, item.outcome = None, None, None, None
+
+    async def _settle_moves(self, items: list[Item]) -> None:
+        """A variant that moved (to another model, from or to a simple product) leaves its old place in
+        the store first, so its SKU is free for the new one."""
+        bc, ledger = self.ctx.bc, self.ledger
+        for item in items:
+            if item.outcome is not None:
+                continue
+            if item.key.startswith("product:"):
+                uuid = item.key.partition(":")[2]
+                moved = {uuid: owner for uuid, owner in (await run_sync(ledger.variant_owners, [uuid])).items()
+                         if owner != item.key}
+            else:
+                uuids = [u for u, _ in item.variants]
+                moved = {u: o for u, o in (await run_sync(ledger.variant_owners, uuids)).items() if o != item.key}
+                simple = await run_sync(ledger.product_ids, [f"product:{u}" for u in uuids])
+                if simple:  # simple products that became this model's variants: they go
+                    with contextlib.suppress(BigCommerceNotFound):
+                        await bc.delete_products(list(simple.values()))
+                    await run_sync(ledger.unmap, list(simple))
+            for uuid, owner in moved.items():
+                pid = (await run_sync(ledger.product_ids, [owner])).get(owner)
+                state = (await run_sync(ledger.product_states, [owner])).get(owner) or {}
+                entry = (state.get("v") or {}).get(uuid)
+                if pid is not None and entry is not None:
+                    await bc.delete_variant(pid, int(entry["id"]))
+                    state["v"].pop(uuid, None)
+                    state["h"] = None  # its model is checked again on its next sync
+                    await run_sync(ledger.save_product_states, {owner: state})
+                await run_sync(ledger.drop_variant_owners, {uuid: owner})
+
+    async def _adopt(self, items: list[Item], result: LoadResult) -> None:
+        """Link products that already exist in the store with the same SKU (case-insensitive), unless an
+        item of ours owns that product already: one store product is one PIM item."""
         found = await self.ctx.bc.get_products_by_skus([i.sku for i in items], include=INCLUDE)
         by_sku = {str(p.get("sku", "")).lower(): p for p in found}
+        owners = await run_sync(self.ledger.owners_of, [int(p["id"]) for p in found])
         for item in items:
             product = by_sku.get(item.sku.lower())
-            if product is not None:
-                item.adopted = product
-                item.product_id = int(product["id"])
-                item.state = self._state_from_product(item, product)
-                variants = {str(v.get("sku")): int(v["id"]) for v in product.get("variants") or []
-                            if v.get("sku") and v.get("option_values")}
-                await run_sync(self.ctx.ledger.map_product, item.key, item.product_id, variants,
-                               item.state)
+            if product is None:
+                continue
+            owner = owners.get(int(product["id"]))
+            if owner is not None and owner != item.key:
+                result.commit.errors.append(issue(
+                    item.label, f"The store product with SKU {item.sku} is already {owner}'s: {item.key} is not "
+                                "merged into it. Give one of them another SKU in the PIM (or another mapping)",
+                    "sku"))
+                self.failed.add(item.key)
+                result.commit.count("products", "failed")
+                item.outcome = "failed"
+                continue
+            item.adopted = product
+            item.product_id = int(product["id"])
+            item.state = self._state_from_product(item, product)
+            await run_sync(self.ledger.map_product, item.key, item.product_id, item.state)
 
     # -- creates ----------------------------------------------------------------------------------
     async def _create_all(self, items: list[Item], result: LoadResult) -> None:
         if not items:
             return
         gate = asyncio.Semaphore(CREATE_CONCURRENCY)
+        # the biggest first: the page ends when its longest create does
+        items = sorted(items, key=lambda i: -(len(i.media) + len(i.variants)))
 
         async def one(item: Item) -> None:
             async with gate:
@@ -280,7 +369,11 @@ class ProductLoader:
 
     async def _create(self, item: Item, result: LoadResult) -> None:
         commit = result.commit
-        payload = await self._send_payload(item.payload, inline_images=self.image_url is not None)
+        url = (item.payload.get("custom_url") or {}).get("url")
+        if url:  # unique per store, and kept after the create (a rename does not move it)
+            claimed = await run_sync(self.ledger.claim_url, item.key, url)
+            item.payload["custom_url"] = {**item.payload["custom_url"], "url": claimed}
+        payload = self._send_payload(item.payload, inline_images=self.image_url is not None)
         try:
             product = await self._post(item, payload, commit)
         except BigCommerceError as exc:
@@ -302,14 +395,17 @@ class ProductLoader:
                 self._failed(item, exc, commit)
                 return
         item.product_id = int(product["id"])
-        variants = {str(v.get("sku")): int(v["id"]) for v in product.get("variants") or []
-                    if v.get("sku") and v.get("option_values")}
         state = self._state_from_product(item, product)
         # no hash yet: a crash before the images below are posted leaves it to be completed, not skipped
-        state.update(h=None, r=self.run_id, o="created", ch=False)
-        await self._id_maps.write(item.key, item.product_id, variants, state)
-        await self._post_missing_images(item, state, commit)
-        state["h"] = item.hash
+        state.update(h=None, r=self.run_id, o="created", ch=False, w=item.read_at,
+                     url=(product.get("custom_url") or {}).get("url") or url)
+        await self._id_maps.write(item.key, item.product_id, state)
+        complete = await self.images.converge(item.product_id, item.media, state, item.label, commit)
+        if len(state.get("v") or {}) < len(item.variants):  # a variant the create did not make: made alone
+            work = VariantWork(item.product_id, item.label, item.variants, state)
+            await self.variants.converge([work], commit)
+            complete = complete and work.complete
+        self._finish(item, state, complete)
         result.states[item.key] = state
         result.to_assign.append(item.product_id)
         commit.count("products", "created")
@@ -321,7 +417,8 @@ class ProductLoader:
             text = " ".join(map(str, exc.errors)).lower() + " " + exc.title.lower()
             if "sku" in text:  # created meanwhile (by another attempt): adopt it, never a second one
                 found = await self.ctx.bc.get_products_by_skus([item.sku], include=INCLUDE)
-                if found:
+                owners = await run_sync(self.ledger.owners_of, [int(p["id"]) for p in found])
+                if found and owners.get(int(found[0]["id"]), item.key) == item.key:
                     return found[0]
                 raise
             # a product we do not know holds the name: take the suffixed one (deterministic)
@@ -343,62 +440,31 @@ class ProductLoader:
         log.warning("product refused", extra={"item": item.label, "status": exc.status})
 
     def _state_from_product(self, item: Item, product: dict) -> dict:
-        """What we know of a product just created or found: ids of its images (by media code, in
-        order), custom fields (by name) and variants (by SKU)."""
-        images = sorted(product.get("images") or [], key=lambda i: (i.get("sort_order", 0), i.get("id", 0)))
-        img: dict[str, int] = {}
-        for code, image in zip(item.media, images, strict=False):
-            img[code] = int(image["id"])
+        """What we know of a product just created or found: its images (by media code, in order), custom
+        fields (by name) and variants (by the PIM's uuid, matched by SKU once)."""
         cf = [[f.get("name"), int(f["id"])] for f in product.get("custom_fields") or [] if "id" in f]
         if item.adopted is not None:  # a found product's other custom fields are the merchant's: not ours
             ours = {f.get("name") for f in item.payload.get("custom_fields") or []}
             cf = [entry for entry in cf if entry[0] in ours]
-        # a simple product's base variant (no option values) is the product itself, not ours to manage
-        v = {str(x.get("sku")): [int(x["id"]), None, None] for x in product.get("variants") or []
-             if x.get("sku") and x.get("option_values")}
-        for variant in item.variants:
-            entry = v.get(str(variant.get("sku")))
-            if entry is not None and item.adopted is None:
-                entry[1], entry[2] = _hash(_variant_body(variant)), _media_code(variant.get("image_url"))
-        return {"sku": item.sku, "n": item.name, "img": img, "cf": cf, "v": v, "hidden": False}
+        v = entries_from_answer(item.variants, product)
+        if item.adopted is not None:
+            for entry in v.values():
+                entry["h"] = None  # sent once at least: what the merchant had may differ
+        return {"sku": item.sku, "n": item.name, "img": images_from_answer(item.media, product), "cf": cf,
+                "v": v, "hidden": False}
 
-    async def _post_missing_images(self, item: Item, state: dict, commit: PageCommit) -> None:
-        """Images the create did not carry (upload mode, or a refused inline image), one POST each."""
-        for position, code in enumerate(item.media):
-            if code in state["img"]:
-                continue
-            image_id = await self._post_image(item, code, position == 0, commit)
-            if image_id is not None:
-                state["img"][code] = image_id
-
-    async def _post_image(self, item: Item, code: str, thumbnail: bool, commit: PageCommit) -> int | None:
-        bc = self.ctx.bc
-        try:
-            url = self.image_url(code) if self.image_url is not None else None
-            if url is not None and len(url) <= 255:
-                image = await bc.create_image(item.product_id, image_url=url, is_thumbnail=thumbnail)
-            else:
-                image = await bc.create_image(item.product_id, file=await self.image_bytes(code),
-                                              is_thumbnail=thumbnail)
-            return int(image["id"])
-        except (BigCommerceError, AkeneoError) as exc:
-            message = getattr(exc, "title", None) or str(exc)
-            commit.warnings.append(issue(item.label, f"Image {code.rsplit('/', 1)[-1]} was not accepted: {message}; "
-                                                     "check the file in the PIM", "images"))
-            return None
-
-    async def _send_payload(self, payload: dict, *, inline_images: bool) -> dict:
+    def _send_payload(self, payload: dict, *, inline_images: bool) -> dict:
         """The payload with real image URLs (or without images when they are uploaded)."""
         out = dict(payload)
         images = []
-        for image in payload.get("images") or []:
-            code = _media_code(image.get("image_url"))
+        for position, image in enumerate(payload.get("images") or []):
+            code = media_code(image.get("image_url"))
             if code is None:
                 images.append(image)
                 continue
             url = self.image_url(code) if inline_images else None
             if url is not None and len(url) <= 255:
-                images.append({**image, "image_url": url})
+                images.append({**image, "image_url": url, "sort_order": position})
         if "images" in payload:
             out["images"] = images
         if "variants" in payload:
@@ -406,7 +472,7 @@ class ProductLoader:
         return out
 
     def _variant_for_send(self, variant: dict) -> dict:
-        code = _media_code(variant.get("image_url"))
+        code = media_code(variant.get("image_url"))
         if code is None:
             return variant
         url = self.image_url(code) if self.image_url is not None else None
@@ -417,6 +483,13 @@ class ProductLoader:
             out.pop("image_url", None)
         return out
 
+    def _finish(self, item: Item, state: dict, complete: bool) -> None:
+        """A product whose every part went through is done (its hash saved); else it stays to be
+        completed: no hash, and noted failed so that the next sync tries it again."""
+        state["h"] = item.hash if complete else None
+        if not complete:
+            self.failed.add(item.key)
+
     # -- updates ----------------------------------------------------------------------------------
     async def _update_all(self, items: list[Item], result: LoadResult) -> None:
         if not items:
@@ -426,7 +499,7 @@ class ProductLoader:
         bodies: list[dict] = []
         for item in items:
             state = item.state or {}
-            body = {k: v for k, v in item.payload.items() if k not in ("variants", "images", "custom_fields")}
+            body = {k: v for k, v in item.payload.items() if k not in NOT_UPDATED}
             body["id"] = item.product_id
             body["custom_fields"] = self._custom_fields_update(item.payload.get("custom_fields") or [], state)
             bodies.append(body)
@@ -434,7 +507,7 @@ class ProductLoader:
         batch = await self.ctx.bc.update_products(bodies)
         refused = {int(e.item.get("id", 0)): e for e in batch.errors}
         answered = {int(p["id"]): p for p in batch.data if "id" in p}
-        variant_updates: list[tuple[Item, dict]] = []
+        works: list[tuple[Item, dict, VariantWork]] = []
         for item in items:
             error = refused.get(item.product_id)
             if error is not None and error.status == 404:
@@ -461,18 +534,21 @@ class ProductLoader:
                 state["cf"] = [[f.get("name"), int(f["id"])] for f in fields
                                if "id" in f and (int(f["id"]) in known or f.get("name") in names)]
             await self._delete_stale_custom_fields(item, state)
-            await self._sync_images(item, state, commit)
-            variant_updates.append((item, state))
+            item.complete = await self.images.converge(item.product_id, item.media, state, item.label, commit)
+            works.append((item, state, VariantWork(item.product_id, item.label, item.variants, state)))
+        if works:
+            await self.variants.converge([w for _, _, w in works], commit)
+        for item, state, work in works:
             adopted = item.adopted is not None
             # finishing a create that a killed worker left half done still counts as the create
             outcome = "created" if state.get("r") == self.run_id and state.get("o") == "created" else "updated"
-            state.update(n=item.name, sku=item.sku, hidden=False, h=item.hash, r=self.run_id,
-                         o=outcome, ch=state.get("ch", False) and not adopted)
+            state.update(n=item.name, sku=item.sku, hidden=False, r=self.run_id, o=outcome, w=item.read_at,
+                         ch=state.get("ch", False) and not adopted)
+            self._finish(item, state, item.complete and work.complete)
             result.states[item.key] = state
             if not state["ch"]:
                 result.to_assign.append(item.product_id)
             commit.count("products", outcome)
-        await self._sync_variants(variant_updates, commit)
 
     async def _with_state(self, items: list[Item], result: LoadResult) -> list[Item]:
         """Known products without a sync state (an id map from elsewhere): read what the store holds
@@ -494,8 +570,7 @@ class ProductLoader:
         return ready
 
     async def _recreate(self, item: Item, result: LoadResult) -> None:
-        await run_sync(self.ctx.ledger.unmap, [item.key], list((item.state or {}).get("v") or {}))
-        item.product_id, item.state, item.adopted = None, None, None
+        await self._forget(item)
         await self._create(item, result)
 
     @staticmethod
@@ -522,128 +597,12 @@ class ProductLoader:
                 continue
             try:
                 await self.ctx.bc.delete_custom_field(item.product_id, fid)
+            except BigCommerceNotFound:
+                pass  # gone already: what was wanted
             except BigCommerceError:
                 keep.append([name, fid])  # tried again on the next change
+                item.complete = False
         state["cf"] = keep
-
-    async def _sync_images(self, item: Item, state: dict, commit: PageCommit) -> None:
-        """Post the images whose media code is new, delete those no longer mapped; never resend one."""
-        known: dict[str, int] = dict(state.get("img") or {})
-        for code, image_id in list(known.items()):
-            if code not in item.media:
-                with contextlib.suppress(BigCommerceError):  # already gone: nothing to undo
-                    await self.ctx.bc.delete_image(item.product_id, image_id)
-                known.pop(code)
-        state["img"] = known
-        for position, code in enumerate(item.media):
-            if code not in known:
-                image_id = await self._post_image(item, code, position == 0, commit)
-                if image_id is not None:
-                    known[code] = image_id
-
-    async def _sync_variants(self, pairs: list[tuple[Item, dict]], commit: PageCommit) -> None:
-        """Changed variants in batches of 50 (by id); new ones after their option values exist."""
-        updates: list[dict] = []
-        creates: list[tuple[Item, dict, dict]] = []
-        by_id: dict[int, tuple[Item, dict, str, str | None]] = {}
-        for item, state in pairs:
-            v: dict[str, list] = {k: list(x) for k, x in (state.get("v") or {}).items()}
-            state["v"] = v
-            planned = {str(x.get("sku")): x for x in item.variants}
-            for sku, variant in planned.items():
-                entry = v.get(sku)
-                body_hash = _hash(_variant_body(variant))
-                code = _media_code(variant.get("image_url"))
-                if entry is None:
-                    creates.append((item, state, variant))
-                    continue
-                if entry[1] == body_hash and entry[2] == code and len(entry) < 4:
-                    continue
-                body = {k: val for k, val in _variant_body(variant).items()}
-                body["id"] = entry[0]
-                if code != entry[2]:
-                    sent = self._variant_for_send(variant)
-                    if "image_url" in sent:
-                        body["image_url"] = sent["image_url"]
-                if len(entry) >= 4:
-                    body["purchasing_disabled"] = False
-                updates.append(body)
-                by_id[entry[0]] = (item, state, body_hash, code)
-            for sku, entry in v.items():
-                if sku not in planned and len(entry) < 4:
-                    # a variant gone from the PIM (or disabled): not purchasable, kept for its history
-                    updates.append({"id": entry[0], "purchasing_disabled": True})
-                    by_id[entry[0]] = (item, state, "", None)
-        if updates:
-            batch = await self.ctx.bc.update_variants(updates)
-            refused = {int(e.item.get("id", 0)): e for e in batch.errors}
-            for body in updates:
-                item, state, body_hash, code = by_id[body["id"]]
-                sku = next((s for s, e in state["v"].items() if e[0] == body["id"]), None)
-                if sku is None:
-                    continue
-                error = refused.get(body["id"])
-                if error is not None:
-                    commit.warnings.append(issue(f"{item.label} / {sku}", f"BigCommerce refused the variant: "
-                                                                          f"{error.title} {error.errors}"))
-                    state["v"][sku][1] = None  # retried on the next run
-                    continue
-                if body.get("purchasing_disabled") is True:
-                    state["v"][sku] = [body["id"], None, None, "disabled"]
-                else:
-                    state["v"][sku] = [body["id"], body_hash, code]
-        if creates:
-            await self._create_variants(creates, commit)
-
-    async def _create_variants(self, creates: list[tuple[Item, dict, dict]], commit: PageCommit) -> None:
-        bc = self.ctx.bc
-        options_cache: dict[int, list[dict]] = {}
-        bodies: list[dict] = []
-        owners: list[tuple[Item, dict, dict]] = []
-        for item, state, variant in creates:
-            pid = item.product_id
-            try:
-                if pid not in options_cache:
-                    options_cache[pid] = await bc.list_options(pid)
-                option_values = []
-                for ov in variant.get("option_values") or []:
-                    option_values.append(await self._option_value(pid, ov, options_cache[pid]))
-            except BigCommerceError as exc:
-                commit.warnings.append(issue(f"{item.label} / {variant.get('sku')}",
-                                             f"The new variant's options could not be created: {exc.title}"))
-                continue
-            body = {k: val for k, val in self._variant_for_send(variant).items() if k != "option_values"}
-            body.update(product_id=pid, option_values=option_values)
-            bodies.append(body)
-            owners.append((item, state, variant))
-        if not bodies:
-            return
-        batch = await bc.update_variants(bodies)
-        made = {str(v.get("sku", "")).lower(): int(v["id"]) for v in batch.data if "id" in v}
-        mapped = {}
-        for item, state, variant in owners:
-            sku = str(variant.get("sku"))
-            vid = made.get(sku.lower())
-            if vid is None:
-                commit.warnings.append(issue(f"{item.label} / {sku}", "BigCommerce refused the new variant"))
-                continue
-            state["v"][sku] = [vid, _hash(_variant_body(variant)), _media_code(variant.get("image_url"))]
-            mapped[sku] = vid
-        await run_sync(self.ctx.ledger.map_variants, mapped)
-
-    async def _option_value(self, pid: int, ov: dict, options: list[dict]) -> dict:
-        name, label = ov.get("option_display_name"), str(ov.get("label"))
-        option = next((o for o in options if o.get("display_name") == name), None)
-        if option is None:
-            option = await self.ctx.bc.create_option(
-                pid, {"display_name": name, "type": "rectangles", "option_values": [{"label": label, "sort_order": 0}]})
-            options.append(option)
-        value = next((x for x in option.get("option_values") or [] if str(x.get("label")).lower() == label.lower()),
-                     None)
-        if value is None:
-            value = await self.ctx.bc.create_option_value(pid, int(option["id"]), label)
-            option.setdefault("option_values", []).append(value)
-        return {"id": int(value["id"]), "option_id": int(option["id"])}
 
     # -- channel ----------------------------------------------------------------------------------
     async def _assign(self, result: LoadResult) -> None:
@@ -659,16 +618,27 @@ class ProductLoader:
             result.commit.warnings.append(issue("channel", f"Channel assignment postponed: {exc}"))
             return
         assigned = set(ids)
-        keyed = await run_sync(self.ctx.ledger.product_ids, list(result.states))
+        keyed = await run_sync(self.ledger.product_ids, list(result.states))
         for key, state in result.states.items():
             pid = keyed.get(key)
             if pid in assigned:
                 state["ch"] = True
 
-
-def _variant_body(variant: dict) -> dict:
-    """What a variant update sends: everything but its option values (fixed at creation) and image."""
-    return {k: v for k, v in variant.items() if k not in ("option_values", "image_url")}
+    # -- saving ---------------------------------------------------------------------------------
+    async def _save(self, result: LoadResult, keys: list[str]) -> None:
+        """The states, unless a sync that read the PIM later wrote meanwhile: then ours is not kept and the
+        item is noted to be tried again (from the PIM as it is then)."""
+        states = dict(result.states)
+        if states:
+            now = await run_sync(self.ledger.product_states, list(states))
+            for key, state in list(states.items()):
+                if float((now.get(key) or {}).get("w") or 0) > float(state.get("w") or 0):
+                    states.pop(key)
+                    self.failed.add(key)
+        for key, state in states.items():
+            await run_sync(self.ledger.set_variant_owners, {u: key for u in state.get("v") or {}})
+        await run_sync(self.ledger.save_product_states, states,
+                       failed=[k for k in keys if k in self.failed], ok=[k for k in keys if k not in self.failed])
 
 
 def _image_refusal(exc: BigCommerceError) -> bool:
@@ -676,4 +646,4 @@ def _image_refusal(exc: BigCommerceError) -> bool:
     return exc.status in (400, 422, 207) and ("image" in text or "download" in text or "invalid_reason" in text)
 
 
-__all__ = ["ProductLoader", "issue", "placeholder_url"]
+__all__ = ["ProductLoader", "issue", "placeholder_url", "known_images"]
