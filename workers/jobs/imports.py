@@ -274,8 +274,10 @@ def _finish(store: Store, imports: ImportStore, tenant: str, run_id: str, checkp
     _publish(store, imports, tenant, run_id, **changes)
     if status in ("succeeded", "partial"):
         if checkpoint.get("store_hash"):
-            StoreLedger(store.redis, tenant, checkpoint["store_hash"]).set_bookmark(
-                float(checkpoint.get("started_at") or time.time()))
+            ledger = StoreLedger(store.redis, tenant, checkpoint["store_hash"])
+            ledger.set_bookmark(float(checkpoint.get("started_at") or time.time()))
+            if checkpoint.get("mode") == "full" and checkpoint.get("inputs"):
+                ledger.set_evaluated(checkpoint["inputs"])  # every product was checked with these
         section = store.get_section(tenant, "status")
         if checkpoint.get("mode") == "full":
             section.pop("next_import", None)

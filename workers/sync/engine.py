@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import json
 import logging
 import mimetypes
 import os
@@ -102,10 +104,28 @@ async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dic
                      "dimension_units": built.store.dimension_units},
            "category_ids": dict(built.category_ids)}
     await run_sync(ctx.imports.put_catalog, ctx.run_id, doc)
+    inputs = inputs_fingerprint(ctx, doc)
+    if checkpoint.get("mode") == "delta" and inputs != await run_sync(ctx.ledger.evaluated):
+        # the mapping, a setting or the PIM's schema (labels, options, the category tree) changed since
+        # the store was last evaluated: it touches products the PIM did not mark updated, so every
+        # product is checked (unchanged ones cost no write)
+        checkpoint = {**checkpoint, "mode": "full", "since": None}
     # the run records the mapping version it used (issue 9: a run's payloads can be traced to a mapping)
     if ctx.run_id:
-        await run_sync(ctx.store.update_run, ctx.tenant, ctx.run_id, mapping_version=built.mapping.version)
-    return {**_next_phase(checkpoint, "prepare"), "mapping_version": built.mapping.version}
+        await run_sync(ctx.store.update_run, ctx.tenant, ctx.run_id, mapping_version=built.mapping.version,
+                       effective_mode=checkpoint.get("mode"))
+    return {**_next_phase(checkpoint, "prepare"), "mapping_version": built.mapping.version, "inputs": inputs}
+
+
+def inputs_fingerprint(ctx: SyncContext, doc: dict) -> str:
+    """What every product's desired state depends on besides its own PIM data: the PIM's schema (labels,
+    options, families), the mapping, the store's settings, the categories in the store, the main
+    configuration and the import's settings."""
+    options = ctx.options
+    inputs = {"doc": doc, "main": [ctx.main.locale, ctx.main.channel, ctx.main.category, ctx.main.category_tree],
+              "options": [options.enabled_only, options.completeness, list(options.families), options.removed,
+                          options.image_mode], "channel": ctx.channel_id}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
 async def _sync_categories(ctx: SyncContext, commit: PageCommit) -> dict[str, int]:

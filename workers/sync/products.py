@@ -324,7 +324,12 @@ class ProductLoader:
                 if pid is not None and entry is not None:
                     await bc.delete_variant(pid, int(entry["id"]))
                     state["v"].pop(uuid, None)
-                    state["h"] = None  # its model is checked again on its next sync
+                    used: dict[str, set[str]] = {}
+                    for other in state["v"].values():
+                        for name, label in other.get("ov") or []:
+                            used.setdefault(name, set()).add(label)
+                    await self.variants.drop_unused_options(pid, used)
+                    state["h"] = None  # no longer what its last plan said: its model's next sync writes
                     await run_sync(ledger.save_product_states, {owner: state})
                 await run_sync(ledger.drop_variant_owners, {uuid: owner})
 

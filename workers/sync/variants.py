@@ -220,20 +220,24 @@ class VariantSync:
         return {"id": int(value["id"]), "option_id": int(option["id"])}
 
     async def _drop_unused_options(self, work: VariantWork) -> None:
-        """Option values (and options) that no planned variant uses: the store offers only what is sold."""
         used: dict[str, set[str]] = {}
         for _, variant in work.planned:
             for name, label in option_labels(variant):
                 used.setdefault(name, set()).add(label)
+        if not await self.drop_unused_options(work.product_id, used):
+            work.complete = False  # tried again on the next sync
+
+    async def drop_unused_options(self, product_id: int, used: dict[str, set[str]]) -> bool:
+        """Option values (and options) that no variant uses: the store offers only what is sold."""
         try:
-            options = await self.bc.list_options(work.product_id)
-            for option in options:
+            for option in await self.bc.list_options(product_id):
                 name = str(option.get("display_name"))
                 if name not in used:
-                    await self.bc.delete_option(work.product_id, int(option["id"]))
+                    await self.bc.delete_option(product_id, int(option["id"]))
                     continue
                 for value in option.get("option_values") or []:
                     if str(value.get("label")) not in used[name]:
-                        await self.bc.delete_option_value(work.product_id, int(option["id"]), int(value["id"]))
+                        await self.bc.delete_option_value(product_id, int(option["id"]), int(value["id"]))
         except BigCommerceError:
-            work.complete = False  # tried again on the next sync
+            return False
+        return True
