@@ -123,7 +123,7 @@ async def sync_dirty(ctx: SyncContext, *, uuids: Iterable[str] = (), identifiers
 
 
 async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: list[str], model_codes: list[str],
-                     result: DirtyResult) -> None:
+                     result: DirtyResult, *, again: bool = False) -> None:
     """Sync these products and models (lower-cased uuids, codes as named) from their current PIM state
     with a transform context already built: change events, and a delta's retry of what failed before."""
     from service.transform.product import build_simple_product
@@ -192,7 +192,7 @@ async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: 
             found = await _search(ctx, f"{API}/product-models", True, identifier=("IN", chunk))
             scoped |= {str(m["code"]).lower() for m in found}
         await engine.load_models(ctx, {c: m for c, m in root_models.items() if c in scoped}, commit,
-                                 read_at=read_at)
+                                 read_at=read_at, again=again)
         await _leave_scope(ctx, loader, [f"model:{m['code']}" for c, m in root_models.items() if c not in scoped],
                            result, read_at)
     result.gone += removed_models

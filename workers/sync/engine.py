@@ -53,7 +53,7 @@ log = logging.getLogger("connector.sync.engine")
 
 PAGE_SIZE = max(1, min(100, int(os.environ.get("CONNECTOR_IMPORT_PAGE_SIZE", "100"))))  # PIM items per page job
 DELTA_MARGIN = float(os.environ.get("CONNECTOR_DELTA_MARGIN", "300"))  # seconds: clocks and in-flight PIM saves around the last run's start
-VANISH_CHUNK = 200
+VANISH_CHUNK = 250  # known products per sweep step: one `id:in` read checks they are still in the store
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 PHASES = ("prepare", "simple", "models", "variants", "left", "retry", "vanished", "finish", "done")
 RETRY_CHUNK = 100  # failed items tried again per page job (delta)
@@ -281,15 +281,17 @@ async def _simple_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -
     ahead = read_ahead(ctx, next_url)
     try:
         tctx = await transform_context(ctx)
-        await load_simple_products(ctx, tctx, items, commit, build_simple_product, read_at=read_at)
+        await load_simple_products(ctx, tctx, items, commit, build_simple_product, read_at=read_at,
+                                   swept=checkpoint["mode"] == "full")
     finally:
         await _landed(ahead)
     return _advance(checkpoint, "simple", next_url)
 
 
 async def load_simple_products(ctx: SyncContext, tctx: Context, items: list[dict], commit: PageCommit,
-                               build: Any, *, read_at: float) -> None:
-    """`read_at`: when `items` were read from the PIM (a write never goes over one read later)."""
+                               build: Any, *, read_at: float, swept: bool = False) -> None:
+    """`read_at`: when `items` were read from the PIM (a write never goes over one read later); `swept`:
+    a full import's sweep checks afterwards that unchanged products are still in the store."""
     plans, out = [], []
     for product in items:
         key = f"product:{product['uuid']}"
@@ -300,7 +302,7 @@ async def load_simple_products(ctx: SyncContext, tctx: Context, items: list[dict
         else:
             out.append(key)
     image_url, image_bytes = media_functions(ctx)
-    loader = ProductLoader(ctx, image_url, image_bytes)
+    loader = ProductLoader(ctx, image_url, image_bytes, check_presence=not swept)
     await loader.load(plans, commit)
     if out:
         await loader.hide(out, commit, read_at=read_at)
@@ -319,7 +321,7 @@ async def _models_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -
         else:
             roots[str(model["code"]).lower()] = model
     try:
-        await load_models(ctx, roots, commit, read_at=read_at)
+        await load_models(ctx, roots, commit, read_at=read_at, swept=checkpoint["mode"] == "full")
     finally:
         await _landed(ahead)
     commit.done += len(items)
@@ -350,7 +352,7 @@ async def _variants_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit)
 
 
 async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: PageCommit, *,
-                      read_at: float) -> None:
+                      read_at: float, swept: bool = False, again: bool = False) -> None:
     """Build and load root models (code lower-cased -> JSON, None when it must be read); `read_at`: when
     the first of their PIM data was read (a write never goes over one read later)."""
     from service.transform.product import build_product_model
@@ -359,7 +361,7 @@ async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: P
         return
     # a root met earlier in this run (through another page's sub-model) is already done
     codes = list(roots)
-    if ctx.run_id:
+    if ctx.run_id and not again:  # `again`: the sweep makes a model again that this run met already
         done = await run_sync(ctx.imports.seen, ctx.run_id, [f"model-seen:{c}" for c in codes])
         codes = [c for c, d in zip(codes, done, strict=True) if not d]
     if not codes:
@@ -400,7 +402,7 @@ async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: P
         plan.read_at = read_at
         plans.append(plan)
     image_url, image_bytes = media_functions(ctx)
-    loader = ProductLoader(ctx, image_url, image_bytes)
+    loader = ProductLoader(ctx, image_url, image_bytes, check_presence=not swept)
     await loader.load(plans, commit)
     if out:
         await loader.hide(out, commit, read_at=read_at)
@@ -464,10 +466,14 @@ async def _retry_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) ->
 
 
 async def _vanished_chunk(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
+    """The full import's sweep of what the store ledger knows: products the run met must still be in the
+    store (one deleted there by hand is made again); those it did not meet left the PIM or the scope."""
     cursor = int(checkpoint.get("cursor") or 0)
     next_cursor, states = await run_sync(ctx.ledger.scan_product_states, cursor, VANISH_CHUNK)
     keys = [k for k in states if k.startswith(("product:", "model:"))]
     seen = await run_sync(ctx.imports.seen, ctx.run_id, keys)
+    met = [k for k, s in zip(keys, seen, strict=True) if s and not states[k].get("hidden")]
+    await _made_again_if_gone(ctx, met, commit)
     missing = [k for k, s in zip(keys, seen, strict=True) if not s]
     missing = [k for k in missing if not states[k].get("hidden")]
     if missing:
@@ -478,6 +484,23 @@ async def _vanished_chunk(ctx: SyncContext, checkpoint: dict, commit: PageCommit
     if next_cursor == 0:
         return _next_phase(checkpoint, "vanished")
     return {**checkpoint, "cursor": str(next_cursor)}
+
+
+async def _made_again_if_gone(ctx: SyncContext, keys: list[str], commit: PageCommit) -> None:
+    from workers.sync.dirty import DirtyResult, sync_items  # dirty builds on this module
+
+    ids = await run_sync(ctx.ledger.product_ids, keys)
+    if not ids:
+        return
+    present = await ctx.bc.existing_product_ids(ids.values())
+    lost = [k for k, pid in ids.items() if pid not in present]
+    if not lost:
+        return
+    await run_sync(ctx.ledger.unmap, lost)  # the store lost them: created again from the PIM as it is now
+    await sync_items(ctx, await transform_context(ctx), ProductLoader(ctx, *media_functions(ctx)),
+                     [k.partition(":")[2].lower() for k in lost if k.startswith("product:")],
+                     [k.partition(":")[2] for k in lost if k.startswith("model:")], DirtyResult(commit=commit),
+                     again=True)
 
 
 async def _removed_from_pim(ctx: SyncContext, keys: Iterable[str]) -> list[str]:

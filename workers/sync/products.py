@@ -128,8 +128,12 @@ class _IdMapWrites:
 class ProductLoader:
     """Loads one page of plans for one tenant (`load`), or hides products (`hide`)."""
 
-    def __init__(self, ctx: SyncContext, image_url: Any = None, image_bytes: Any = None) -> None:
+    def __init__(self, ctx: SyncContext, image_url: Any = None, image_bytes: Any = None, *,
+                 check_presence: bool = True) -> None:
+        """`check_presence` False: the caller checks that unchanged products are still in the store
+        itself (a full import's sweep, 250 a request)."""
         self.ctx = ctx
+        self.check_presence = check_presence
         self.ledger = ctx.ledger
         self.run_id = ctx.run_id or ""
         # media code -> URL BigCommerce downloads (None: upload the bytes instead)
@@ -280,7 +284,7 @@ class ProductLoader:
     async def _still_there(self, items: list[Item], result: LoadResult) -> None:
         """Unchanged products must still be in the store: one deleted there by hand is created again."""
         unchanged = [i for i in items if i.outcome is not None and i.state.get("r") != self.run_id]
-        if unchanged:
+        if unchanged and self.check_presence:
             present = await self.ctx.bc.existing_product_ids([i.product_id for i in unchanged])
             for item in unchanged:
                 if item.product_id not in present:
