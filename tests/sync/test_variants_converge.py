@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+
 from service.settings import load_settings
-from tests.import_env import Env, import_env
+from tests.import_env import STORE_HASH, TOKEN, Env, import_env
 from tests.sync.pim_edits import (
     delete_product,
     expected_variants,
@@ -113,4 +115,28 @@ def test_a_simple_product_turned_variant_and_back_is_one_store_item_each_time(re
         _sync(env, "delta")
         products = {p["sku"].lower(): p for p in env.state()["products"]}
         assert "1111111115" not in products
+        _assert_in_step(env, "aphrodite")
+
+
+def test_a_refused_variant_is_tried_again_until_it_is_in_the_store(redis_url, tmp_path):
+    """BigCommerce refuses a new variant (its SKU is a product the merchant made by hand): the product is
+    not called done; once the merchant removes theirs, the next delta sends it, with no PIM change."""
+    with import_env(redis_url, tmp_path, category="print") as env:
+        _sync(env, "full")
+        mine = httpx.post(f"{env.bc_url}/stores/{STORE_HASH}/v3/catalog/products", timeout=30,
+                          headers={"X-Auth-Token": TOKEN}, json={"name": "Hand made", "type": "physical",
+                                                                  "weight": 1, "price": 3, "sku": "NEWVAR-1"})
+        assert mine.status_code == 200, mine.text
+        answer = httpx.post(f"{env.pim_url}/sandbox/products", timeout=30, json={
+            "identifier": "NEWVAR-1", "parent": "aphrodite", "values": {
+                "color": [{"locale": None, "scope": None, "data": "red"}],
+                "size": [{"locale": None, "scope": None, "data": "m"}]}})
+        assert answer.status_code in (200, 201), answer.text
+        run_id = env.start("delta")
+        env.work()
+        assert env.run(run_id)["status"] == "partial"
+        assert ("newvar-1", (("Color", "Red"), ("Size", "M"))) not in store_variants(env, "aphrodite")
+        assert httpx.delete(f"{env.bc_url}/stores/{STORE_HASH}/v3/catalog/products/{mine.json()['data']['id']}",
+                            headers={"X-Auth-Token": TOKEN}, timeout=30).status_code == 204
+        _sync(env, "delta")
         _assert_in_step(env, "aphrodite")

@@ -11,7 +11,8 @@ For one product, in this order (each step frees what the next needs):
 3. changed variants are updated, 50 a request (`purchasing_disabled` always sent, true or false);
 4. new variants are created, after their option values exist;
 5. option values (and options) no variant uses any more are deleted.
-A refused variant leaves the product incomplete: it is tried again on the next sync, never forgotten.
+A refused variant is an error of the run and leaves the product incomplete: it is tried again on the next
+sync, never forgotten.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ class VariantSync:
                     await self.bc.delete_variant(work.product_id, variant_id)
                 except BigCommerceError as exc:
                     work.complete = False
-                    commit.warnings.append(issue(work.label, f"A variant could not be removed: {exc.title} "
+                    commit.errors.append(issue(work.label, f"A variant could not be removed: {exc.title} "
                                                              "(tried again on the next sync)", "variants"))
                     continue
                 work.state["v"].pop(uuid, None)
@@ -152,7 +153,7 @@ class VariantSync:
                     work.state["v"].pop(uuid, None)
                     work.to_create.append((uuid, variant))
                     continue
-                commit.warnings.append(issue(f"{work.label} / {variant.get('sku')}",
+                commit.errors.append(issue(f"{work.label} / {variant.get('sku')}",
                                              f"BigCommerce refused the variant: {error.title} {error.errors or ''} "
                                              "(tried again on the next sync)", "variants"))
                 continue
@@ -163,7 +164,7 @@ class VariantSync:
             options = await self.bc.list_options(work.product_id)
         except BigCommerceError as exc:
             work.complete = False
-            commit.warnings.append(issue(work.label, f"The variants' options could not be read: {exc.title}",
+            commit.errors.append(issue(work.label, f"The variants' options could not be read: {exc.title}",
                                          "variants"))
             return
         bodies, owners = [], []
@@ -173,7 +174,7 @@ class VariantSync:
                           for ov in variant.get("option_values") or []]
             except BigCommerceError as exc:
                 work.complete = False
-                commit.warnings.append(issue(f"{work.label} / {variant.get('sku')}",
+                commit.errors.append(issue(f"{work.label} / {variant.get('sku')}",
                                              f"The new variant's options could not be created: {exc.title}",
                                              "variants"))
                 continue
@@ -194,7 +195,7 @@ class VariantSync:
                 work.complete = False
                 error = errors.get(sku.lower())
                 why = f"{error.title} {error.errors or ''}" if error is not None else "no answer for it"
-                commit.warnings.append(issue(f"{work.label} / {sku}", f"BigCommerce refused the new variant: "
+                commit.errors.append(issue(f"{work.label} / {sku}", f"BigCommerce refused the new variant: "
                                                                       f"{why} (tried again on the next sync)",
                                              "variants"))
                 continue
