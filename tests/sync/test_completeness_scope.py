@@ -108,3 +108,25 @@ def test_an_event_applies_the_threshold_to_variants(redis_url, tmp_path):
 
         asyncio.run(event())
         assert _sold(env.state()) == {"cmpl-tee": {"cmpl-tee-s"}}
+
+
+def test_a_delta_drops_a_variant_that_fell_below_the_threshold(redis_url, tmp_path):
+    """The delta's variants phase sees a variant that fell below the threshold (it searches without the
+    threshold) so its model is rebuilt: here without any variant left, so the product is hidden."""
+    with import_env(redis_url, tmp_path, category=CATEGORY, options={"completeness": 80}) as env:
+        clock = env.pim_app.state.pim
+        clock.advance_clock(-3600)  # the items are older than the delta's window; only the edit is in it
+        _seed(env.pim_url)
+        clock.advance_clock(3600)
+        run_id = env.start("full")
+        env.work()
+        assert _sold(env.state())["cmpl-tee"] == {"cmpl-tee-s"}
+        cleared = httpx.patch(f"{env.pim_url}/sandbox/products/cmpl-tee-s", timeout=30,
+                              json={"values": {"ean": [{"locale": None, "scope": None, "data": None}]}})
+        assert cleared.status_code == 200, cleared.text
+        assert _scores(env.pim_url, "cmpl-tee-s")["en_US"] < 80
+        run_id = env.start("delta")
+        env.work()
+        run = env.run(run_id)
+        assert run["status"] in ("succeeded", "partial") and run["progress"]["done"] == 1, run  # the variant alone
+        assert _sold(env.state()) == {"cmpl-mug-en": set()}
