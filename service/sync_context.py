@@ -146,7 +146,10 @@ async def fetch_model_tree(pim: AkeneoClient, code: str) -> ModelTree | None:
     search = search_filter(parent=("IN", [root]))
     sub_models = [m async for m in pim.iter_product_models(search=search, page_size=PAGE)
                   if str(m.get("code", "")).lower() != root.lower()]
-    variants = [p async for p in pim.iter_products(search=search, page_size=PAGE)]
+    # products: `parent =` one code is every descendant; `IN` would be direct children only, missing the
+    # variants of a two-level model [pim-api-docs content/rest-api/filter.md, "On their parent"]
+    every = search_filter(parent=("=", root))
+    variants = [p async for p in pim.iter_products(search=every, page_size=PAGE)]
     sub_models.sort(key=lambda m: str(m.get("code", "")).lower())
     variants.sort(key=lambda p: str(p.get("identifier") or p.get("uuid") or "").lower())
     return ModelTree(model, sub_models, variants)

@@ -294,21 +294,33 @@ def _family_predicate(flt: dict) -> Predicate:
 
 
 def _parent_predicate(state: PimState, flt: dict, *, models: bool) -> Predicate:
+    """Akeneo's `parent` filters [pim-api-docs content/rest-api/filter.md, "On their parent"]: on products,
+    `=` one model code returns every descendant (of a root or a sub-model), `IN` a list of codes returns
+    the **direct** children only (a root's code does not find the variants of its sub-models); on product
+    models only `IN` (the sub-models of the given roots), `EMPTY` and `NOT EMPTY` are documented, so `=`
+    is refused there."""
     store = state.store
     op, value = flt["operator"], flt.get("value")
     if op == "EMPTY":
         return lambda e: not e.get("parent")
     if op == "NOT EMPTY":
         return lambda e: bool(e.get("parent"))
-    if op not in ("=", "IN"):
+    if op not in (("IN",) if models else ("=", "IN")):
         raise _unsupported("parent", op)
-    codes = [value] if op == "=" else value
-    if op == "=" and not isinstance(value, str):
-        raise SearchError(f'Property "parent" expects a string as data, "{_php_type(value)}" given.')
-    codes = _codes("parent", codes)
-    wanted = {c.lower() for c in codes}
-    # Akeneo matches every ancestor: a root model's code finds the variants of its sub-models too
-    return lambda e: any(m["code"].lower() in wanted for m in store.ancestors(e))
+    if op == "=":
+        if not isinstance(value, str):
+            raise SearchError(f'Property "parent" expects a string as data, "{_php_type(value)}" given.')
+        wanted = value.lower()
+        return lambda e: any(m["code"].lower() == wanted for m in store.ancestors(e))
+    direct = {c.lower() for c in _codes("parent", value)}
+    # the parent as stored may differ in letter case from the model's code (Akeneo compares codes
+    # case-insensitively): compare the resolved parent's code
+    return lambda e: bool(e.get("parent")) and _parent_code(store, e) in direct
+
+
+def _parent_code(store: Any, entity: dict) -> str:
+    parent = store.model(entity.get("parent"))
+    return (parent["code"] if parent is not None else str(entity.get("parent") or "")).lower()
 
 
 def _attribute_predicate(state: PimState, code: str, flt: dict) -> Predicate:

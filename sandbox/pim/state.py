@@ -383,28 +383,47 @@ class ProductStore:
         return max([entity["updated"], *(m["updated"] for m in self.ancestors(entity))])
 
     def completeness(self, product: dict) -> dict[tuple[str, str], int]:
-        """Percent complete per (channel, locale), from the family's requirements per channel."""
+        """Percent complete per (channel, locale): the family's requirements for the channel filled in
+        the product's values with its models' (floor of filled / required). As Akeneo's completeness
+        checkers do: a price collection is complete with an amount in every currency of the channel, a
+        metric with an amount, and a locale-specific attribute is required only in its locales
+        (pim-community-dev, Completeness/Checker/PriceCompleteChecker.php and siblings). A product
+        without a family has no completeness (no completeness filter matches it)."""
         family = self.families.get((product.get("family") or "").lower())
         result: dict[tuple[str, str], int] = {}
-        values = self.merged_values(product) if family else {}
+        if family is None:
+            return result
+        values = self.merged_values(product)
         for channel in self.catalog.channels:
             for locale in channel["locales"]:
-                if family is None:
-                    continue
-                required = family["attribute_requirements"].get(channel["code"], [])
-                filled = 0
-                for code in required:
-                    attr = self.catalog.attribute(code) or {}
-                    for item in values.get(code, []):
-                        if attr.get("localizable") and item["locale"] != locale:
-                            continue
-                        if attr.get("scopable") and item["scope"] != channel["code"]:
-                            continue
-                        if item["data"] not in (None, "", [], {}):
-                            filled += 1
-                            break
+                required = [code for code in family["attribute_requirements"].get(channel["code"], [])
+                            if self._required_in(code, locale)]
+                filled = sum(1 for code in required if self._complete(values, code, channel, locale))
                 result[(channel["code"], locale)] = (100 * filled // len(required)) if required else 100
         return result
+
+    def _required_in(self, code: str, locale: str) -> bool:
+        attr = self.catalog.attribute(code) or {}
+        only = [str(x).lower() for x in attr.get("available_locales") or []]
+        return not only or locale.lower() in only
+
+    def _complete(self, values: dict, code: str, channel: dict, locale: str) -> bool:
+        attr = self.catalog.attribute(code) or {}
+        for item in values.get(code, []):
+            if attr.get("localizable") and item["locale"] != locale:
+                continue
+            if attr.get("scopable") and item["scope"] != channel["code"]:
+                continue
+            data = item["data"]
+            if data in (None, "", [], {}):
+                continue
+            if attr.get("type") == "pim_catalog_price_collection":
+                priced = {str(p.get("currency")) for p in data if isinstance(p, dict) and p.get("amount") is not None}
+                return all(c in priced for c in channel.get("currencies", []))
+            if attr.get("type") == "pim_catalog_metric":
+                return isinstance(data, dict) and data.get("amount") is not None
+            return True
+        return False
 
     def new_uuid(self, identifier: str) -> str:
         candidate = str(uuid.uuid5(UUID_NAMESPACE, identifier))

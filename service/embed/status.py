@@ -69,10 +69,16 @@ def _filters(main: dict, options: dict, *, models: bool, **extra: Any) -> dict[s
     if options.get("families"):
         conditions["family"] = ("IN", list(options["families"]))
     if not models and options.get("completeness") not in (None, "", False):
-        conditions["completeness"] = {"operator": ">=", "value": int(options["completeness"]),
-                                      "scope": main["channel"]}
+        conditions["completeness"] = _completeness(main, options)
     conditions.update(extra)
     return conditions
+
+
+def _completeness(main: dict, options: dict) -> dict[str, Any]:
+    """On the channel AND the synced locale, as workers.sync.engine.completeness_filter (a plain `>=` holds
+    when any locale of the channel does)."""
+    return {"operator": "GREATER OR EQUALS THAN ON ALL LOCALES", "value": int(options["completeness"]),
+            "scope": main["channel"], "locales": [main["locale"]]}
 
 
 async def _found(pim, path: str, main: dict, conditions: dict) -> bool:
@@ -97,9 +103,9 @@ async def _scope(pim, main: dict, options: dict, item: dict, *, model: bool) -> 
             reasons.append(f"Its family {item.get('family') or '(none)'} is not among the imported families "
                            f"({', '.join(families)}).")
         if not model and options.get("completeness") not in (None, "", False) and not await _found(
-                pim, path, main, {"completeness": {"operator": ">=", "value": int(options["completeness"]),
-                                                   "scope": main["channel"]}, **ident}):
-            reasons.append(f"Less than {int(options['completeness'])} % complete for the channel {main['channel']}.")
+                pim, path, main, {"completeness": _completeness(main, options), **ident}):
+            reasons.append(f"Less than {int(options['completeness'])} % complete for the channel {main['channel']} "
+                           f"in {main['locale']}.")
         if not reasons:
             reasons.append("Outside the import's filters.")
     if not model and options.get("enabled_only", True) and not item.get("enabled", True):

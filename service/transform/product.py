@@ -592,6 +592,7 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     variant_prices: list[Decimal] = []
     variant_weights: list[Decimal] = []
     any_enabled = False
+    sold_subs: set[str] = set()  # sub-models with a variant sent: their values feed product-level fields
 
     for leaf in variants:
         ident = _identifier(leaf) or str(leaf.get("uuid") or "")
@@ -668,6 +669,8 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
         if not purchasable:
             variant["purchasing_disabled"] = True
         built.append(((tuple(order), sku.lower()), variant, media, purchasable))
+        if parent in subs:
+            sold_subs.add(parent)
 
     built.sort(key=lambda entry: entry[0])
     skipped = None
@@ -686,6 +689,10 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
                                 f"{MAX_OPTION_VALUES} per option: not sent")
 
     sku = _model_sku(code, seen_skus)
+    # the product-level fields read the root, then its sub-models (a two-level model's `composition` sits on
+    # the sub-models only); the name and the pictures stay the root's (a sub-model's `variation_name` and
+    # `variation_image` describe one colour: the name falls back to the global one, pictures go to variants)
+    model_values = _model_values(b, root_values, [subs[c].get("values") for c in sorted(sold_subs)])
     product_name, url_name = _names(b, root_values, sku, name)
     price = _price(b, root_values)
     if price is None and variant_prices:
@@ -700,7 +707,7 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
         _weight_warning(b)
         weight = Decimal(0)
     purchasable_any = any(p for *_, p in built)
-    visible = _visible_flag(b, any_enabled, root_values) and price > 0 and purchasable_any
+    visible = _visible_flag(b, any_enabled, model_values) and price > 0 and purchasable_any
 
     media = _images(b, root_values)
     thumbnail = media[0] if media else None
@@ -722,7 +729,7 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
         "categories": _categories(b, all_categories),
         "custom_url": custom_url(url_name, sku),
     }
-    payload.update(_common_fields(b, root_values))
+    payload.update(_common_fields(b, model_values))
     if media:
         payload["images"] = _image_entries(media)
     payload["variants"] = variant_list
@@ -730,6 +737,21 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     plan.skipped = skipped
     plan.variant_keys = {v["sku"]: variant_keys[v["sku"]] for v in variant_list}
     return plan
+
+
+def _model_values(b: _Build, root: Mapping[str, Any], subs: list[Any]) -> dict[str, Any]:
+    """Product-level values of a model: the root's, then for an attribute the root has no value of (in
+    this locale and channel), the first sub-model holding one (code order). Attributes set on the
+    sub-model level of a two-level family variant (icecat's `composition`, `material`) live there only."""
+    merged = dict(root) if isinstance(root, Mapping) else {}
+    for layer in subs:
+        if not isinstance(layer, Mapping):
+            continue
+        for attr_code, entries in layer.items():
+            if read_value(merged, attr_code, b.ctx.locale, b.ctx.channel) is None and \
+                    read_value(layer, attr_code, b.ctx.locale, b.ctx.channel) is not None:
+                merged[attr_code] = entries
+    return merged
 
 
 def _model_sku(code: str, variant_skus: set[str]) -> str:

@@ -9,7 +9,8 @@ succeeded. Phases, in order:
 - `simple`: pages of simple products (`parent` EMPTY) in the main category's subtree, scope=channel,
   locale; in delta mode `updated >` the last successful run's start minus a margin.
 - `models`: pages of product models in the subtree (delta: updated ones); each page's root models are
-  built with their sub-models and variants (two reads: `parent IN` roots), one product each.
+  built with their sub-models and variants (`read_model_trees`: sub-models and one-level variants by
+  `parent IN` roots, then two-level variants by `parent IN` sub-models), one product each.
 - `variants` (delta only): variant products updated since, for their root models (a variant's own
   change), skipping roots this run already loaded.
 - `left` (delta only): products and root models updated since but no longer matching the scope (moved
@@ -40,7 +41,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from service.clients.akeneo import API, AkeneoError, AkeneoNotFound, search_filter, updated_since
-from service.store.imports import PageCommit
+from service.store.imports import PageCommit, chunked
 from service.store.leases import run_sync
 from service.sync_context import build_context, image_signer
 from service.transform.context import Catalog, Context, StoreSettings
@@ -57,6 +58,7 @@ VANISH_CHUNK = 250  # known products per sweep step: one `id:in` read checks the
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 PHASES = ("prepare", "simple", "models", "variants", "left", "retry", "vanished", "finish", "done")
 RETRY_CHUNK = 100  # failed items tried again per page job (delta)
+TREE_CHUNK = 100  # model codes per `parent IN` search: the search URL stays short
 
 
 def first_checkpoint(mode: str, since: float | None) -> dict:
@@ -177,14 +179,22 @@ def _filters(ctx: SyncContext, checkpoint: dict, *, models: bool, **extra: Any) 
     if ctx.options.families:
         conditions["family"] = ("IN", list(ctx.options.families))
     if not models and ctx.options.completeness is not None:
-        conditions["completeness"] = {"operator": ">=", "value": ctx.options.completeness,
-                                      "scope": ctx.main.channel}
+        conditions["completeness"] = completeness_filter(ctx)
     since = checkpoint.get("since")
     if checkpoint["mode"] == "delta" and since:
         when = dt.datetime.fromtimestamp(float(since) - DELTA_MARGIN, dt.UTC)
         conditions["updated"] = updated_since(when)
     conditions.update(extra)
     return conditions
+
+
+def completeness_filter(ctx: SyncContext) -> dict:
+    """The import's completeness threshold on the synced channel AND the synced locale: Akeneo's plain
+    `>=` holds when ANY locale of the channel reaches it, so a product complete in German only would pass
+    for an English store. `GREATER OR EQUALS THAN ON ALL LOCALES` with the one locale is the documented
+    form [pim-api-docs content/rest-api/filter.md, "On their completeness"]."""
+    return {"operator": "GREATER OR EQUALS THAN ON ALL LOCALES", "value": ctx.options.completeness,
+            "scope": ctx.main.channel, "locales": [ctx.main.locale]}
 
 
 def _params(ctx: SyncContext, search: dict) -> dict:
@@ -331,6 +341,9 @@ async def _models_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -
 async def _variants_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
     """Delta: variants changed on their own reach their model."""
     search = _filters(ctx, checkpoint, models=False, parent=("NOT EMPTY",))
+    # without the completeness threshold: a variant that fell below it must reach its model too (the
+    # model is rebuilt without it; load_models reads the variants with the threshold)
+    search.pop("completeness", None)
     items, next_url, read_at = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
     parents = sorted({str(v["parent"]) for v in items if v.get("parent")}, key=str.lower)
     roots: dict[str, dict | None] = {}
@@ -349,6 +362,34 @@ async def _variants_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit)
     await load_models(ctx, roots, commit, read_at=read_at)
     commit.done += len(items)
     return _advance(checkpoint, "variants", next_url)
+
+
+async def read_model_trees(ctx: SyncContext, root_codes: list[str]) -> tuple[list[dict], list[dict]]:
+    """The sub-models and the variant products (leaves) of these root models.
+
+    Akeneo's `parent IN` answers DIRECT children only [pim-api-docs content/rest-api/filter.md, "On their
+    parent"]: asked with root codes, the products search misses every variant of a two-level model (root ->
+    sub-model -> variants). So: the roots' sub-models (`parent IN` roots on product models) and the roots'
+    own variants (one-level models) together, then the variants of those sub-models. Variants are read
+    with the import's completeness threshold (a variant below it is not sold)."""
+    if not root_codes:
+        return [], []
+    leaf_search: dict[str, Any] = {}
+    if ctx.options.completeness is not None:
+        leaf_search["completeness"] = completeness_filter(ctx)
+
+    async def children(path: str, codes: list[str], search: dict) -> list[dict]:
+        found: list[dict] = []
+        for chunk in chunked(codes, TREE_CHUNK):
+            found += await _all_pages(ctx, path, {**search, "parent": ("IN", chunk)})
+        return found
+
+    subs, leaves = await asyncio.gather(children(f"{API}/product-models", root_codes, {}),
+                                        children(f"{API}/products-uuid", root_codes, leaf_search))
+    sub_codes = [str(s["code"]) for s in subs]
+    if sub_codes:
+        leaves += await children(f"{API}/products-uuid", sub_codes, leaf_search)
+    return subs, leaves
 
 
 async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: PageCommit, *,
@@ -373,11 +414,7 @@ async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: P
             except AkeneoNotFound:
                 roots[code] = None
     found = {c: roots[c] for c in codes if roots[c] is not None}
-    stored_codes = [str(m["code"]) for m in found.values()]
-    subs, variants = await asyncio.gather(
-        _all_pages(ctx, f"{API}/product-models", {"parent": ("IN", stored_codes)}),
-        _all_pages(ctx, f"{API}/products-uuid", {"parent": ("IN", stored_codes)}),
-    ) if stored_codes else ([], [])
+    subs, variants = await read_model_trees(ctx, [str(m["code"]) for m in found.values()])
     # the order fetch_model_tree gives the preview: the payload never depends on the PIM's paging
     subs = sorted(subs, key=lambda m: str(m.get("code", "")).lower())
     variants = sorted(variants, key=lambda p: str(p.get("identifier") or p.get("uuid") or "").lower())
