@@ -5,8 +5,10 @@ produces both. Rules (issues 9 and 10): price in the store currency, else price 
 warning naming the price attribute (never a visible product at price 0); a missing weight is 0 with a
 warning; names over 250 characters are cut with a warning; custom field values over 250 characters
 are skipped with a warning; a deterministic `custom_url`; only mapped categories; `type: physical`;
-only the fields the mapping names (never inventory). A model's product SKU never equals one of its
-variants' SKUs (case-insensitively).
+only the fields the mapping names (never inventory), each with its value or, when the PIM has none,
+its clear value (EMPTY; a variant's: null or ""), so a clear in the PIM reaches the store; a variant's
+`purchasing_disabled` is always sent (issue 19, defects 3 and 4; docs/desired-state.md). A model's
+product SKU never equals one of its variants' SKUs (case-insensitively).
 """
 
 from __future__ import annotations
