@@ -111,7 +111,7 @@ def render_variant(store: Store, v: dict) -> dict:
 
 def variant_price(product: dict, v: dict) -> float:
     """The storefront price of a variant (productVariant_Full.calculated_price "takes into account
-    sale_price"): a null price, sale price or retail price is the product's (productVariant_Base); a
+    sale_price"): a null price or sale price is the product's (productVariant_Base); a
     sale price of 0 is no sale, as on the product, whose `sale_price` 0 answers "not on sale"."""
     price = v["price"] if v["price"] is not None else product["price"]
     sale = v["sale_price"] if v["sale_price"] is not None else product["sale_price"]
