@@ -36,8 +36,8 @@ def value(data, locale: str | None = None, scope: str | None = None) -> list[dic
     return [{"locale": locale, "scope": scope, "data": data}]
 
 
-def full_import(env: Env) -> dict:
-    run_id = env.start("full")
+def full_import(env: Env, mode: str = "full") -> dict:
+    run_id = env.start(mode)
     env.work()
     run = env.run(run_id)
     assert run["status"] == "succeeded", run

@@ -61,6 +61,19 @@ def test_values_cleared_in_the_pim_are_cleared_on_a_simple_product(redis_url, tm
         assert after["name"] == before["name"] and after["weight"] == before["weight"]  # untouched values stay
 
 
+def test_a_delta_import_clears_too(redis_url, tmp_path):
+    with import_env(redis_url, tmp_path, category="master_accessories_bags") as env:
+        use_mapping(env, sale_price="thd")
+        edit_product(env, BAG, description=BAG_VALUES["description"], thd=value(5))
+        full_import(env)
+        assert product(env, BAG)["sale_price"] == 5
+        edit_product(env, BAG, description=value(None, "en_US", "ecommerce"), thd=value(None))
+        run = full_import(env, "delta")
+        assert run["mode"] == "delta", run
+        bag = product(env, BAG)
+        assert (bag["description"], bag["sale_price"], bag["calculated_price"]) == ("", 0, bag["price"])
+
+
 def test_fields_the_mapping_does_not_map_are_never_written(redis_url, tmp_path):
     """Not ours: a store value of an unmapped field (the merchant's) survives every import."""
     with import_env(redis_url, tmp_path, category="master_accessories_bags") as env:
