@@ -96,7 +96,10 @@ def test_icecat_camera_exact_payload(data, suggested):
         "custom_url": {"url": "/fujifilm-z950exr-10970033/", "is_customized": True},
         "images": [{"image_url": "https://connector.example/media/10970033_1139.jpg", "is_thumbnail": True,
                     "sort_order": 0}],
-    }  # its description exists for the print channel only: none for ecommerce
+        # mapped fields without a value are sent empty, so a clear in the PIM clears the store (issue 19)
+        "description": "",  # its description exists for the print channel only: none for ecommerce
+        "brand_id": 0, "gtin": "", "search_keywords": "", "page_title": "", "meta_description": "",
+    }
     assert plan.media == ["0/5/6/5/05654daba586dcf7d1c189d92ffc18e620933f9f_10970033_1139.jpg"]
     assert plan.variants == []
     assert messages(plan) == ["No EUR price in 'price' (Price): created hidden at price 0; add a EUR price in the "
@@ -284,17 +287,18 @@ def test_brand_label_seo_fields_and_codes(data, suggested):
     assert plan.payload["brand_name"] == "Akeneo"
     unknown = build_simple_product(set_value(product, "brand", "nobrand"), make_ctx(data, suggested))
     assert unknown.payload["brand_name"] == "nobrand"  # the code when the option (or its label) is missing
-    assert plan.payload["page_title"].startswith("Bag ttt") and len(plan.payload["page_title"]) <= 255
+    # a text attribute is text, never parsed as HTML (issue 19, defect 12); a textarea's HTML becomes text
+    assert plan.payload["page_title"].startswith("<b>Bag</b> ttt") and len(plan.payload["page_title"]) <= 255
     assert plan.payload["search_keywords"] == "bag, leather"
     assert plan.payload["meta_description"] == "A bag"
-    assert "gtin" not in plan.payload
+    assert plan.payload["gtin"] == ""  # too long: not sent, the store's is emptied
     assert any("longer than BigCommerce's 14 characters" in m for m in messages(plan, "gtin"))
     assert any("BigCommerce takes 255: it was cut" in m for m in messages(plan, "page_title"))
 
 
 def test_condition_must_be_bigcommerce_s(data, suggested):
     mapping = with_fields(suggested, condition="name")
-    for name, expected in [("used", "Used"), ("REFURBISHED", "Refurbished"), ("Akeneo Sticker", None)]:
+    for name, expected in [("used", "Used"), ("REFURBISHED", "Refurbished"), ("Akeneo Sticker", "New")]:
         plan = build_simple_product(set_value(data.products["AKNSTK"], "name", name), make_ctx(data, mapping, USD_LB))
         assert plan.payload.get("condition") == expected
 
@@ -423,11 +427,11 @@ def test_two_level_model_variant_images(data, suggested):
     # apollon_yellow has its own variation_image; the other colours show the product's picture
     assert all(v["image_url"] == "https://connector.example/media/apollon.jpg" for v in yellow)
     assert set(plan.variant_media.values()) == {"4/4/9/2/449298e3881c14a069b9261252fd4ac60d21040d_apollon.jpg"}
-    assert all("image_url" not in v for v in others)
+    assert all(v["image_url"] == "" for v in others)  # none of their own: an old one is cleared
     assert set(plan.variant_media) == {v["sku"] for v in yellow}
     assert plan.media == ["3/b/7/7/3b77f020c87ac537899095a2940e3116d7b7a878_apollon.jpg"]
     no_urls = model_plan(data, make_ctx(data, suggested, image_url=None), "apollon")
-    assert all("image_url" not in v for v in no_urls.variants)
+    assert all(v.get("image_url", "") == "" for v in no_urls.variants)  # no URL to send
     assert no_urls.variant_media == plan.variant_media and no_urls.content_hash == plan.content_hash
 
 
@@ -512,7 +516,7 @@ def test_variants_that_cannot_be_sent(data, suggested):
 def test_model_without_prices_is_hidden(data, suggested):
     plan = model_plan(data, make_ctx(data, suggested, USD_LB), "brogueshoe")  # EUR prices only
     assert plan.payload["price"] == 0 and plan.payload["is_visible"] is False
-    assert all(v["purchasing_disabled"] is True and "price" not in v for v in plan.variants)
+    assert all(v["purchasing_disabled"] is True and v["price"] is None for v in plan.variants)
     assert "No USD price in 'price' (Price)" in messages(plan, "price")[0]
 
 

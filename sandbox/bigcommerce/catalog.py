@@ -104,9 +104,18 @@ def render_variant(store: Store, v: dict) -> dict:
         values.append({"id": value_id, "label": value["label"], "option_id": option_id,
                        "option_display_name": option["display_name"]})
     out["option_values"] = values
-    out["calculated_price"] = v["price"] if v["price"] is not None else product["price"]
+    out["calculated_price"] = variant_price(product, v)
     out["calculated_weight"] = v["weight"] if v["weight"] is not None else product["weight"]
     return out
+
+
+def variant_price(product: dict, v: dict) -> float:
+    """The storefront price of a variant (productVariant_Full.calculated_price "takes into account
+    sale_price"): a null price or sale price is the product's (productVariant_Base); a
+    sale price of 0 is no sale, as on the product, whose `sale_price` 0 answers "not on sale"."""
+    price = v["price"] if v["price"] is not None else product["price"]
+    sale = v["sale_price"] if v["sale_price"] is not None else product["sale_price"]
+    return sale if sale else price
 
 
 def render_product(store: Store, p: dict, include: set[str] = frozenset(),
@@ -114,6 +123,7 @@ def render_product(store: Store, p: dict, include: set[str] = frozenset(),
     out = dict(p)
     out["categories"] = list(p["categories"])
     out["custom_url"] = dict(p["custom_url"])
+    # product_Full: a sale price, "if entered, will be used instead of value in the price field"; 0 is none
     out["calculated_price"] = p["sale_price"] or p["price"]
     base = store.base_variants.get(p["id"])
     if base and not store.variants.of.get(p["id"]):

@@ -28,6 +28,9 @@ def product_errors(body: object, creating: bool, prefix: str = "") -> dict[str, 
         return errors
     if "custom_url" in body:
         errors |= val.check_fields(body["custom_url"], val.CUSTOM_URL_RULES, ("url",), f"{prefix}custom_url.")
+    if "brand_id" in body and "brand_name" in body:
+        # product_Base: "Use either the `brand_id` or the `brand_name` field" (strictest: both is refused)
+        errors[f"{prefix}brand_name"] = "Use either brand_id or brand_name, not both"
     fields = body.get("custom_fields", [])
     if len(fields) > MAX_CUSTOM_FIELDS:
         errors[f"{prefix}custom_fields"] = f"A product can have at most {MAX_CUSTOM_FIELDS} custom fields"
@@ -106,6 +109,8 @@ def apply_fields(store: Store, p: dict, body: dict) -> None:
         if k in body:
             p[k] = body[k]
     p["categories"] = [int(c) for c in p["categories"]]
+    # brand_id 0 is "no brand" (the spec's minimum, and what a product without one answers); brand_name finds
+    # or creates a brand by name, so "" names none and changes nothing (undocumented: it never clears)
     if body.get("brand_name"):
         brand = cat.brand_by_name(store, body["brand_name"])
         if brand is None:

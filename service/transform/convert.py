@@ -378,8 +378,19 @@ def text_value(
 ) -> str | None:
     """A value as one string (custom fields, keywords, titles, codes): options as labels in the locale,
     multi selects joined, booleans Yes/No, dates ISO, numbers as decimal strings, metrics "10 cm",
-    prices "12.50 USD" in the store currency, textareas as plain text unless `plain=False`.
+    prices "12.50 USD" in the store currency. Only textareas hold HTML (issue 19, defect 12): as plain
+    text by default, kept when `plain=False` (the store field is HTML). Every other value is text, never
+    parsed ("Tote bag <Limited> edition" stays that); for an HTML field (`plain=False`) it is
+    HTML-escaped so the store shows it as written.
     None when there is nothing to show (an empty value, a price without the store currency)."""
+    text = _text_value(data, attribute, catalog, locale, currency, plain=plain, joiner=joiner)
+    if text is not None and not plain and attribute.get("type") != t.TEXTAREA:
+        text = html.escape(text, quote=False)  # element content: &, < and > are enough
+    return text
+
+
+def _text_value(data: Any, attribute: Mapping[str, Any], catalog: Catalog, locale: str, currency: str, *,
+                plain: bool, joiner: str) -> str | None:
     if data is None:
         return None
     if not well_formed(data):
@@ -411,13 +422,10 @@ def text_value(
     if isinstance(data, bool):
         return boolean_text(data)
     text = str(data)
-    if kind == t.TEXTAREA and not plain:
-        text = text.strip()  # HTML kept where BigCommerce renders it
-    elif kind == t.TEXTAREA or (plain and "<" in text):
-        text = html_to_text(text)
-    else:
-        text = " ".join(text.split())
-    return text or None
+    if kind != t.TEXTAREA:
+        return " ".join(text.split()) or None  # text, identifiers: never parsed as HTML
+    # HTML kept where BigCommerce renders it, as text elsewhere (meta fields, names, keywords)
+    return (text.strip() if not plain else html_to_text(text)) or None
 
 
 def join_nonempty(parts: Iterable[str | None], joiner: str = ", ") -> str:

@@ -1,5 +1,7 @@
 """Which PIM attribute feeds each BigCommerce field: the field table, the defaults suggested from the
-PIM's schema, per-family overrides, and validation of the document the mapping page sends back."""
+PIM's schema, per-family overrides, and validation of the document the mapping page sends back.
+A mapped field is owned: an empty PIM value clears it in the store; an unmapped one is never written
+(docs/desired-state.md)."""
 
 from __future__ import annotations
 
@@ -36,10 +38,11 @@ _MEASURE = (t.METRIC, t.NUMBER)
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("name", "Name", "product", (t.TEXT, t.IDENTIFIER, t.TEXTAREA), help="Unique in the store, 250 characters at most"),
     FieldSpec("sku", "SKU", "product", (t.IDENTIFIER, t.TEXT), help="A product model's SKU is its code"),
-    FieldSpec("description", "Description", "product", (t.TEXTAREA, t.TEXT), help="HTML is kept"),
+    FieldSpec("description", "Description", "product", (t.TEXTAREA, t.TEXT),
+              help="A text area's HTML is kept; text is shown as written"),
     FieldSpec("price", "Price", "product", _AMOUNT, help="In the store's currency; without one the product is hidden at price 0"),
-    FieldSpec("sale_price", "Sale price", "product", _AMOUNT),
-    FieldSpec("retail_price", "Retail price", "product", _AMOUNT),
+    FieldSpec("sale_price", "Sale price", "product", _AMOUNT, help="Also each variant's own; none ends the sale"),
+    FieldSpec("retail_price", "Retail price", "product", _AMOUNT, help="Also each variant's own"),
     FieldSpec("cost_price", "Cost price", "product", _AMOUNT),
     FieldSpec("weight", "Weight", "product", _MEASURE, help="Converted to the store's weight unit"),
     FieldSpec("width", "Width", "product", _MEASURE, help="Converted to the store's dimension unit"),

@@ -5,8 +5,10 @@ produces both. Rules (issues 9 and 10): price in the store currency, else price 
 warning naming the price attribute (never a visible product at price 0); a missing weight is 0 with a
 warning; names over 250 characters are cut with a warning; custom field values over 250 characters
 are skipped with a warning; a deterministic `custom_url`; only mapped categories; `type: physical`;
-only the fields the mapping names (never inventory). A model's product SKU never equals one of its
-variants' SKUs (case-insensitively).
+only the fields the mapping names (never inventory), each with its value or, when the PIM has none,
+its clear value (EMPTY; a variant's: null or ""), so a clear in the PIM reaches the store; a variant's
+`purchasing_disabled` is always sent (issue 19, defects 3 and 4; docs/desired-state.md). A model's
+product SKU never equals one of its variants' SKUs (case-insensitively).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from service.transform.context import Context
 from service.transform.convert import (
     ConversionError,
     cut,
-    html_to_text,
     json_number,
     measure,
     measurement_family,
@@ -260,29 +261,35 @@ def _visible_flag(b: _Build, product_enabled: bool, values: Mapping[str, Any]) -
     return data
 
 
+# What the store holds for "no value", per optional product field the mapping may own: a mapped field
+# whose PIM value is missing (or cannot be sent) is set to this, so a value cleared in the PIM is cleared
+# in the store (issue 19, defect 4). docs/desired-state.md gives each one with its source.
+EMPTY: dict[str, Any] = {
+    "description": "", "sale_price": 0, "retail_price": 0, "cost_price": 0,
+    "width": 0, "height": 0, "depth": 0,
+    "upc": "", "gtin": "", "mpn": "", "search_keywords": "", "page_title": "", "availability_description": "",
+    "meta_description": "", "warranty": "", "condition": "New",
+}
+NO_BRAND = {"brand_id": 0}  # BigCommerce's "no brand"; brand_name "" names no brand and clears nothing
+
+
 def _common_fields(b: _Build, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Every optional mapped field that is read the same way for simple products and models."""
+    """Every optional mapped field that is read the same way for simple products and models: each field
+    the mapping names is present, with its value or its EMPTY one; unmapped fields are absent (not ours)."""
     f = b.fields
-    out: dict[str, Any] = {}
+    found: dict[str, Any] = {}
 
     description = b.text(values, f["description"], "description", plain=False)
     if description:
-        out["description"] = description
+        found["description"] = description
     for name in ("sale_price", "retail_price", "cost_price"):
         value = b.amount(values, f[name], name)
         if value is not None:
-            out[name] = json_number(value)
+            found[name] = json_number(value)
     for name in ("width", "height", "depth"):
         value = b.measure(values, f[name], name, "dimension")
         if value is not None:
-            out[name] = json_number(value)
-    brand = b.text(values, f["brand"], "brand_name")
-    if brand:
-        if len(brand) > 255:
-            b.warn("brand_name", f"The brand in {b.named(f['brand'])} has {len(brand)} characters; "
-                                 f"BigCommerce takes 255: not sent")
-        else:
-            out["brand_name"] = brand
+            found[name] = json_number(value)
     for name in ("upc", "gtin"):
         value = b.text(values, f[name], name)
         if value:
@@ -290,13 +297,13 @@ def _common_fields(b: _Build, values: Mapping[str, Any]) -> dict[str, Any]:
                 b.warn(name, f"{b.named(f[name])} is {value!r}, longer than BigCommerce's {CODE_MAX} characters: "
                              f"not sent")
             else:
-                out[name] = value
+                found[name] = value
     mpn = b.text(values, f["mpn"], "mpn")
     if mpn:
-        out["mpn"] = cut(mpn, 255)
+        found["mpn"] = cut(mpn, 255)
     keywords = b.text(values, f["search_keywords"], "search_keywords")
     if keywords:
-        out["search_keywords"] = cut(keywords, 65535)
+        found["search_keywords"] = cut(keywords, 65535)
     for name in ("page_title", "availability_description"):
         value = b.text(values, f[name], name)
         if value:
@@ -304,25 +311,42 @@ def _common_fields(b: _Build, values: Mapping[str, Any]) -> dict[str, Any]:
                 b.warn(name, f"{b.named(f[name])} has {len(value)} characters; BigCommerce takes {TITLE_MAX}: "
                              f"it was cut")
                 value = cut(value, TITLE_MAX)
-            out[name] = value
+            found[name] = value
     meta = b.text(values, f["meta_description"], "meta_description")
     if meta:
-        out["meta_description"] = cut(meta, 65535)
+        found["meta_description"] = cut(meta, 65535)
     condition = b.text(values, f["condition"], "condition")
     if condition:
         match = next((c for c in CONDITIONS if c.lower() == condition.strip().lower()), None)
         if match:
-            out["condition"] = match
+            found["condition"] = match
         else:
             b.warn("condition", f"{b.named(f['condition'])} is {condition!r}; BigCommerce takes New, Used or "
                                 f"Refurbished: not sent")
     warranty = b.text(values, f["warranty"], "warranty", plain=False)
     if warranty:
-        out["warranty"] = cut(warranty, 65535)
-    custom = _custom_fields(b, values)
-    if custom:
-        out["custom_fields"] = custom
+        found["warranty"] = cut(warranty, 65535)
+
+    out = {name: found.get(name, empty) for name, empty in EMPTY.items() if f[name]}
+    if f["brand"]:
+        out.update(_brand(b, values))
+    if f["custom_fields"]:
+        out["custom_fields"] = _custom_fields(b, values)  # [] deletes the ones we made (the loader does)
     return out
+
+
+def _brand(b: _Build, values: Mapping[str, Any]) -> dict[str, Any]:
+    """brand_name (BigCommerce finds or creates the brand), else brand_id 0: the spec says to send one of
+    the two, never both."""
+    code = b.fields["brand"]
+    brand = b.text(values, code, "brand_name")
+    if not brand:
+        return dict(NO_BRAND)
+    if len(brand) > 255:
+        b.warn("brand_name", f"The brand in {b.named(str(code))} has {len(brand)} characters; BigCommerce takes 255: "
+                             f"not sent")
+        return dict(NO_BRAND)
+    return {"brand_name": brand}
 
 
 def _custom_fields(b: _Build, values: Mapping[str, Any]) -> list[dict]:
@@ -417,7 +441,9 @@ def _finish(b: _Build, key: str, sku: str, hashed: dict, media: list[str],
                 del payload["images"]
     for variant in payload.get("variants", []):
         placeholder = variant.pop("image_url", None)
-        if placeholder and image_url is not None:
+        if placeholder == "":
+            variant["image_url"] = ""  # the clear is sent as is
+        elif placeholder and image_url is not None:
             url = image_url(placeholder[len(MEDIA_PLACEHOLDER):])
             if len(url) <= IMAGE_URL_MAX:
                 variant["image_url"] = url
@@ -543,7 +569,7 @@ def _display_names(b: _Build, axes: list[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     used: set[str] = set()
     for axis in axes:
-        name = cut(html_to_text(b.label(axis)), 255) or axis
+        name = cut(" ".join(b.label(axis).split()), 255) or axis  # a label is text, never HTML
         if name.lower() in used:
             name = cut(f"{name} ({axis})", 255)
         used.add(name.lower())
@@ -561,6 +587,32 @@ def _variant_value(b: _Build, values: Mapping[str, Any], variant_field: str, pro
     if value is None and b.fields[product_field] and b.fields[product_field] != code:
         value = reader(values, b.fields[product_field], variant_field, item)
     return value
+
+
+def _variant_fields(b: _Build, values: Mapping[str, Any], item: str) -> dict[str, Any]:
+    """A variant's own fields, each present when the mapping owns it (its variant_* field or the product
+    field it falls back to is mapped): the value, else the empty the variants spec documents. Price,
+    sale and retail price and weight are nullable there, null meaning "the product's"; UPC is text."""
+    f = b.fields
+    out: dict[str, Any] = {}
+    if f["variant_price"] or f["price"]:
+        price = _variant_value(b, values, "variant_price", "price", b.amount, item)
+        out["price"] = None if price is None else json_number(price)
+    for name in ("sale_price", "retail_price"):  # the product's fields read at the variant
+        if f[name]:
+            amount = b.amount(values, f[name], name, item)
+            out[name] = None if amount is None else json_number(amount)
+    if f["variant_weight"] or f["weight"]:
+        weight = _variant_value(b, values, "variant_weight", "weight",
+                                lambda v, c, n, i: b.measure(v, c, n, "weight", i), item)
+        out["weight"] = None if weight is None else json_number(weight)
+    if f["variant_upc"] or f["upc"]:
+        upc = _variant_value(b, values, "variant_upc", "upc", lambda v, c, n, i: b.text(v, c, n, item=i), item)
+        if upc and len(upc) > CODE_MAX:
+            b.warn("variants", f"The UPC {upc!r} is longer than {CODE_MAX} characters: not sent", item)
+            upc = None
+        out["upc"] = upc or ""
+    return out
 
 
 def build_product_model(model: dict, sub_models: list[dict], variants: list[dict], ctx: Context, *,
@@ -643,31 +695,22 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
         variant: dict[str, Any] = {"sku": sku, "option_values": option_values}
         enabled = leaf.get("enabled", True) is not False
         any_enabled = any_enabled or enabled
-        price = _variant_value(b, values, "variant_price", "price", b.amount, item)
+        variant.update(_variant_fields(b, values, item))
+        price = variant.get("price")
         purchasable = enabled
         if price is not None and price > 0:
-            variant["price"] = json_number(price)
-            variant_prices.append(price)
+            variant_prices.append(to_decimal(price) or Decimal(0))
         else:
             currency = b.ctx.store.currency
             b.warn("variants", f"No {currency} price (or a price of 0): this variant cannot be bought; add a "
                                f"{currency} price in the PIM", item)
             purchasable = False
-        weight = _variant_value(b, values, "variant_weight", "weight",
-                                lambda v, c, f, i: b.measure(v, c, f, "weight", i), item)
-        if weight is not None:
-            variant["weight"] = json_number(weight)
-            variant_weights.append(weight)
-        upc = _variant_value(b, values, "variant_upc", "upc", lambda v, c, f, i: b.text(v, c, f, item=i), item)
-        if upc:
-            if len(upc) > CODE_MAX:
-                b.warn("variants", f"The UPC {upc!r} is longer than {CODE_MAX} characters: not sent", item)
-            else:
-                variant["upc"] = upc
+        if variant.get("weight") is not None:
+            variant_weights.append(to_decimal(variant["weight"]) or Decimal(0))
         image_attr = b.fields["variant_image"] or (b.fields["images"] or [None])[0]
         media = b.media(values, image_attr, "variant_image") if image_attr else None
-        if not purchasable:
-            variant["purchasing_disabled"] = True
+        # always sent (defect 3): a variant created without a price becomes buyable when the price arrives
+        variant["purchasing_disabled"] = not purchasable
         built.append(((tuple(order), sku.lower()), variant, media, purchasable))
         if parent in subs:
             sold_subs.add(parent)
@@ -713,10 +756,13 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     thumbnail = media[0] if media else None
     variant_list = []
     variant_media: dict[str, str] = {}
+    owns_image = bool(b.fields["variant_image"] or b.fields["images"])
     for _, variant, variant_image, _ in built:
         if variant_image and variant_image != thumbnail:  # the product's own picture needs no copy
             variant["image_url"] = MEDIA_PLACEHOLDER + variant_image
             variant_media[variant["sku"]] = variant_image
+        elif owns_image:
+            variant["image_url"] = ""  # none of its own: BigCommerce's "no image" clears an old one
         variant_list.append(variant)
 
     payload: dict[str, Any] = {
