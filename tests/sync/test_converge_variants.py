@@ -3,8 +3,6 @@ without a price cannot be bought; once the price arrives in the PIM, the next im
 
 from __future__ import annotations
 
-import pytest
-
 from tests.import_env import import_env
 from tests.sync.converge_support import edit_model, full_import, product, value, variants
 
@@ -41,9 +39,6 @@ def test_a_variant_whose_price_is_removed_can_no_longer_be_bought(redis_url, tmp
             {sku: (True, None) for sku in variants(model)}
 
 
-@pytest.mark.xfail(strict=True, reason="workers/sync/products.py _sync_variants (off limits to this change): an "
-                   "update with purchasing_disabled true marks the variant 'disabled' as if it had left the model, "
-                   "and the next update of that variant forces purchasing_disabled false")
 def test_a_variant_without_a_price_stays_unbuyable_when_its_product_changes_again(redis_url, tmp_path):
     with import_env(redis_url, tmp_path, category="master_women_blouses") as env:
         full_import(env)
