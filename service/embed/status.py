@@ -63,7 +63,7 @@ def _run_issues(store: Store, run_id: str, labels: set[str]) -> dict[str, list[d
 
 
 def _filters(main: dict, options: dict, *, models: bool, **extra: Any) -> dict[str, Any]:
-    """The import's scope filters (workers.sync.engine applies the same): main category subtree,
+    """The import's scope filters (workers.sync.reading.filters applies the same): main category subtree,
     families, completeness for the channel (products)."""
     conditions: dict[str, Any] = {"categories": ("IN CHILDREN", [main["category"]])}
     if options.get("families"):
@@ -75,7 +75,7 @@ def _filters(main: dict, options: dict, *, models: bool, **extra: Any) -> dict[s
 
 
 def _completeness(main: dict, options: dict) -> dict[str, Any]:
-    """On the channel AND the synced locale, as workers.sync.engine.completeness_filter (a plain `>=` holds
+    """On the channel AND the synced locale, as workers.sync.reading.completeness_filter (a plain `>=` holds
     when any locale of the channel does)."""
     return {"operator": "GREATER OR EQUALS THAN ON ALL LOCALES", "value": int(options["completeness"]),
             "scope": main["channel"], "locales": [main["locale"]]}

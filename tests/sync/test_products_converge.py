@@ -17,7 +17,7 @@ from service.transform.product import build_simple_product
 from tests.import_env import STORE_HASH, TOKEN, Env, import_env
 from tests.sync.pim_edits import delete_product, patch_product, pim
 from tests.sync.test_variants_converge import _sync, event
-from workers.sync import engine
+from workers.sync import items
 from workers.sync.context import open_sync_context
 
 
@@ -159,8 +159,8 @@ def test_an_older_read_never_overwrites_a_newer_one_nor_brings_back_a_deleted_pr
 
         async def stale_page() -> None:
             async with open_sync_context(_settings(env), env.conn, env.store, env.tenant, None) as ctx:
-                tctx = await engine.transform_context(ctx)
-                await engine.load_simple_products(ctx, tctx, api_items, PageCommit(), build_simple_product,
+                tctx = await items.transform_context(ctx)
+                await items.load_simple_products(ctx, tctx, api_items, PageCommit(), build_simple_product,
                                                   read_at=page_read_at)
 
         asyncio.run(stale_page())

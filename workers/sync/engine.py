@@ -29,36 +29,35 @@ The same loaders serve change events (workers/sync/dirty.py `sync_items`).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
 import logging
-import mimetypes
-import os
 import time
 from collections.abc import Iterable
-from typing import Any
 
-from service.clients.akeneo import API, AkeneoError, AkeneoNotFound, search_filter, updated_since
-from service.store.imports import PageCommit, chunked
+from service.clients.akeneo import API, AkeneoNotFound, updated_since
+from service.store.imports import PageCommit
 from service.store.leases import run_sync
-from service.sync_context import build_context, image_signer
-from service.transform.context import Catalog, Context, StoreSettings
-from service.transform.mapping import Mapping
 from workers.sync.categories import sync_categories
 from workers.sync.context import SyncContext
-from workers.sync.products import ProductLoader, issue, placeholder_url
+from workers.sync.items import (
+    DirtyResult,
+    context_doc,
+    load_models,
+    load_simple_products,
+    media_functions,
+    sync_items,
+    transform_context,
+)
+from workers.sync.products import ProductLoader, issue
+from workers.sync.reading import DELTA_MARGIN, filters, landed, params, read_ahead, read_all, read_page
 
 log = logging.getLogger("connector.sync.engine")
 
-PAGE_SIZE = max(1, min(100, int(os.environ.get("CONNECTOR_IMPORT_PAGE_SIZE", "100"))))  # PIM items per page job
-DELTA_MARGIN = float(os.environ.get("CONNECTOR_DELTA_MARGIN", "300"))  # seconds: clocks and in-flight PIM saves around the last run's start
 VANISH_CHUNK = 250  # known products per sweep step: one `id:in` read checks they are still in the store
-MAX_IMAGE_BYTES = 8 * 1024 * 1024
 PHASES = ("prepare", "simple", "models", "variants", "left", "retry", "vanished", "finish", "done")
 RETRY_CHUNK = 100  # failed items tried again per page job (delta)
-TREE_CHUNK = 100  # model codes per `parent IN` search: the search URL stays short
 
 
 def first_checkpoint(mode: str, since: float | None) -> dict:
@@ -80,32 +79,14 @@ def _next_phase(checkpoint: dict, phase: str) -> dict:
 
 # -- the transform context, cached per run ----------------------------------------------------------
 
-def _catalog_json(catalog: Catalog) -> dict:
-    return {"attributes": dict(catalog.attributes), "families": dict(catalog.families),
-            "family_variants": dict(catalog.family_variants),
-            "options": {k: dict(v) for k, v in catalog.options.items()},
-            "measurement_families": dict(catalog.measurement_families)}
-
 
 async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
     """Categories, then the transform context (service.sync_context.build_context: the same one the
     mapping preview uses), cached for the whole run."""
     category_ids = await _sync_categories(ctx, commit)
-    # the store's currency and units change rarely: read at most hourly (a delta of a few products
-    # should not pay a GET /v2/store each time)
-    cached = await run_sync(ctx.ledger.get_store_settings)
-    built = await build_context(ctx.store, ctx.tenant, ctx.settings, pim=ctx.pim, bc=ctx.bc,
-                                category_ids=category_ids,
-                                store_settings=StoreSettings(**cached) if cached else None)
-    if not cached:
-        await run_sync(ctx.ledger.put_store_settings, {
-            "currency": built.store.currency, "weight_units": built.store.weight_units,
-            "dimension_units": built.store.dimension_units})
-    doc = {"catalog": _catalog_json(built.catalog), "mapping": built.mapping.to_json(),
-           "store": {"currency": built.store.currency, "weight_units": built.store.weight_units,
-                     "dimension_units": built.store.dimension_units},
-           "category_ids": dict(built.category_ids)}
+    doc = await context_doc(ctx, category_ids)
     await run_sync(ctx.imports.put_catalog, ctx.run_id, doc)
+    version = int(doc["mapping"].get("version") or 0)
     inputs = inputs_fingerprint(ctx, doc)
     if checkpoint.get("mode") == "delta" and inputs != await run_sync(ctx.ledger.evaluated):
         # the mapping, a setting or the PIM's schema (labels, options, the category tree) changed since
@@ -114,9 +95,9 @@ async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dic
         checkpoint = {**checkpoint, "mode": "full", "since": None}
     # the run records the mapping version it used (issue 9: a run's payloads can be traced to a mapping)
     if ctx.run_id:
-        await run_sync(ctx.store.update_run, ctx.tenant, ctx.run_id, mapping_version=built.mapping.version,
+        await run_sync(ctx.store.update_run, ctx.tenant, ctx.run_id, mapping_version=version,
                        effective_mode=checkpoint.get("mode"))
-    return {**_next_phase(checkpoint, "prepare"), "mapping_version": built.mapping.version, "inputs": inputs}
+    return {**_next_phase(checkpoint, "prepare"), "mapping_version": version, "inputs": inputs}
 
 
 def inputs_fingerprint(ctx: SyncContext, doc: dict) -> str:
@@ -139,119 +120,18 @@ async def _sync_categories(ctx: SyncContext, commit: PageCommit) -> dict[str, in
     return {k.lower(): int(v) for k, v in result.ids.items()}
 
 
-async def transform_context(ctx: SyncContext) -> Context:
-    doc = await run_sync(ctx.imports.get_catalog, ctx.run_id) if ctx.run_id else None
-    if doc is None:  # a run whose cache expired, or an event sync: read it again
-        commit = PageCommit()
-        await prepare(ctx, first_checkpoint("full", None), commit)
-        doc = await run_sync(ctx.imports.get_catalog, ctx.run_id)
-    c = doc["catalog"]
-    catalog = Catalog(c["attributes"], c["families"], c["family_variants"], c["options"],
-                      c["measurement_families"])
-    return Context(catalog=catalog, store=StoreSettings(**doc["store"]), locale=ctx.main.locale,
-                   channel=ctx.main.channel, mapping=Mapping.from_json(doc["mapping"]),
-                   category_ids=doc.get("category_ids") or {}, image_url=placeholder_url)
-
 
 # -- media ---------------------------------------------------------------------------------------
-
-def media_functions(ctx: SyncContext) -> tuple[Any, Any]:
-    """(media code -> URL BigCommerce fetches, or None to upload; async code -> file tuple)."""
-    image_url = image_signer(ctx.settings, ctx.tenant) if ctx.options.image_mode == "url" else None
-
-    async def image_bytes(code: str) -> tuple[str, bytes, str]:
-        chunks, size = [], 0
-        async for chunk in ctx.pim.download_media(code):
-            size += len(chunk)
-            if size > MAX_IMAGE_BYTES:
-                raise AkeneoError(f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
-            chunks.append(chunk)
-        name = code.rsplit("/", 1)[-1]
-        return name, b"".join(chunks), mimetypes.guess_type(name)[0] or "image/jpeg"
-
-    return image_url, image_bytes
 
 
 # -- reading the PIM -------------------------------------------------------------------------------
 
-def _filters(ctx: SyncContext, checkpoint: dict, *, models: bool, **extra: Any) -> dict:
-    conditions: dict[str, Any] = {"categories": ("IN CHILDREN", [ctx.main.category])}
-    if ctx.options.families:
-        conditions["family"] = ("IN", list(ctx.options.families))
-    if not models and ctx.options.completeness is not None:
-        conditions["completeness"] = completeness_filter(ctx)
-    since = checkpoint.get("since")
-    if checkpoint["mode"] == "delta" and since:
-        when = dt.datetime.fromtimestamp(float(since) - DELTA_MARGIN, dt.UTC)
-        conditions["updated"] = updated_since(when)
-    conditions.update(extra)
-    return conditions
 
 
-def completeness_filter(ctx: SyncContext) -> dict:
-    """The import's completeness threshold on the synced channel AND the synced locale: Akeneo's plain
-    `>=` holds when ANY locale of the channel reaches it, so a product complete in German only would pass
-    for an English store. `GREATER OR EQUALS THAN ON ALL LOCALES` with the one locale is the documented
-    form [pim-api-docs content/rest-api/filter.md, "On their completeness"]."""
-    return {"operator": "GREATER OR EQUALS THAN ON ALL LOCALES", "value": ctx.options.completeness,
-            "scope": ctx.main.channel, "locales": [ctx.main.locale]}
 
 
-def _params(ctx: SyncContext, search: dict) -> dict:
-    return {"pagination_type": "search_after", "limit": PAGE_SIZE, "search": search_filter(**search),
-            "scope": ctx.main.channel, "locales": ctx.main.locale}
 
 
-async def _page(ctx: SyncContext, path: str, checkpoint: dict,
-                search: dict) -> tuple[list[dict], str | None, float]:
-    """One page at the checkpoint's cursor (the PIM's own next link), counting the total once, and when it
-    was read. The previous page's job may have read it already (`read_ahead`)."""
-    cursor = checkpoint.get("cursor")
-    if cursor:
-        ahead = await run_sync(ctx.imports.take_next_page, ctx.run_id, cursor) if ctx.run_id else None
-        if ahead is not None:
-            return ahead
-        read_at = time.time()
-        return (*await ctx.pim.get_page(cursor), read_at)
-    # search_after pages carry no count: one page-pagination call of one item gives the phase's total
-    counted = await ctx.pim.get(path, {**_params(ctx, search), "pagination_type": "page", "limit": 1,
-                                       "with_count": "true"})
-    if isinstance(counted.get("items_count"), int):
-        await run_sync(ctx.imports.add_total, ctx.run_id, counted["items_count"])
-    read_at = time.time()
-    return (*await ctx.pim.get_page(path, _params(ctx, search)), read_at)
-
-
-async def _all_pages(ctx: SyncContext, path: str, search: dict) -> list[dict]:
-    return [item async for item in ctx.pim.iter_items(path, _params(ctx, search))]
-
-
-def read_ahead(ctx: SyncContext, next_url: str | None) -> asyncio.Task | None:
-    """Read the next page while this one loads (the PIM read leaves the chain's critical path); the next job
-    takes it from Redis. It uses one of the connection's 4 Akeneo slots, like any read."""
-    if not next_url or not ctx.run_id:
-        return None
-
-    async def read() -> None:
-        read_at = time.time()
-        items, after = await ctx.pim.get_page(next_url)
-        await run_sync(ctx.imports.put_next_page, ctx.run_id, next_url, items, after, read_at)
-
-    return asyncio.create_task(read())
-
-
-async def _landed(task: asyncio.Task | None) -> None:
-    """Wait for a read-ahead before the job ends; a failed one only means the next job reads the page."""
-    if task is None:
-        return
-    try:
-        await task
-    except Exception as exc:  # noqa: BLE001 - the next job reads the page itself
-        log.info("page read-ahead failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-
-
-def _in_scope(ctx: SyncContext, product: dict) -> bool:
-    return bool(product.get("enabled", True)) or not ctx.options.enabled_only
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -286,43 +166,22 @@ def _advance(checkpoint: dict, phase: str, next_url: str | None) -> dict:
 async def _simple_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
     from service.transform.product import build_simple_product
 
-    search = _filters(ctx, checkpoint, models=False, parent=("EMPTY",))
-    items, next_url, read_at = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
+    search = filters(ctx, checkpoint, models=False, parent=("EMPTY",))
+    items, next_url, read_at = await read_page(ctx, f"{API}/products-uuid", checkpoint, search)
     ahead = read_ahead(ctx, next_url)
     try:
         tctx = await transform_context(ctx)
         await load_simple_products(ctx, tctx, items, commit, build_simple_product, read_at=read_at,
                                    swept=checkpoint["mode"] == "full")
     finally:
-        await _landed(ahead)
+        await landed(ahead)
     return _advance(checkpoint, "simple", next_url)
 
 
-async def load_simple_products(ctx: SyncContext, tctx: Context, items: list[dict], commit: PageCommit,
-                               build: Any, *, read_at: float, swept: bool = False) -> None:
-    """`read_at`: when `items` were read from the PIM (a write never goes over one read later); `swept`:
-    a full import's sweep checks afterwards that unchanged products are still in the store."""
-    plans, out = [], []
-    for product in items:
-        key = f"product:{product['uuid']}"
-        if _in_scope(ctx, product):
-            plan = build(product, tctx)
-            plan.read_at = read_at
-            plans.append(plan)
-        else:
-            out.append(key)
-    image_url, image_bytes = media_functions(ctx)
-    loader = ProductLoader(ctx, image_url, image_bytes, check_presence=not swept)
-    await loader.load(plans, commit)
-    if out:
-        await loader.hide(out, commit, read_at=read_at)
-    commit.seen += [p.key for p in plans] + out
-    commit.done += len(items)
-
 
 async def _models_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
-    search = _filters(ctx, checkpoint, models=True)
-    items, next_url, read_at = await _page(ctx, f"{API}/product-models", checkpoint, search)
+    search = filters(ctx, checkpoint, models=True)
+    items, next_url, read_at = await read_page(ctx, f"{API}/product-models", checkpoint, search)
     ahead = read_ahead(ctx, next_url)
     roots: dict[str, dict | None] = {}
     for model in items:
@@ -331,20 +190,20 @@ async def _models_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -
         else:
             roots[str(model["code"]).lower()] = model
     try:
-        await load_models(ctx, roots, commit, read_at=read_at, swept=checkpoint["mode"] == "full")
+        await load_models(ctx, await transform_context(ctx), roots, commit, read_at=read_at, swept=checkpoint["mode"] == "full")
     finally:
-        await _landed(ahead)
+        await landed(ahead)
     commit.done += len(items)
     return _advance(checkpoint, "models", next_url)
 
 
 async def _variants_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
     """Delta: variants changed on their own reach their model."""
-    search = _filters(ctx, checkpoint, models=False, parent=("NOT EMPTY",))
+    search = filters(ctx, checkpoint, models=False, parent=("NOT EMPTY",))
     # without the completeness threshold: a variant that fell below it must reach its model too (the
     # model is rebuilt without it; load_models reads the variants with the threshold)
     search.pop("completeness", None)
-    items, next_url, read_at = await _page(ctx, f"{API}/products-uuid", checkpoint, search)
+    items, next_url, read_at = await read_page(ctx, f"{API}/products-uuid", checkpoint, search)
     parents = sorted({str(v["parent"]) for v in items if v.get("parent")}, key=str.lower)
     roots: dict[str, dict | None] = {}
     for parent in parents:
@@ -355,95 +214,15 @@ async def _variants_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit)
         root = model if not model.get("parent") else None
         roots.setdefault(str(model.get("parent") or model["code"]).lower(), root)
     if roots:  # a root out of the scope is not loaded through its variants (the full import would not)
-        scoped = await _all_pages(ctx, f"{API}/product-models",
-                                  _filters(ctx, {"mode": "full"}, models=True, identifier=("IN", sorted(roots))))
+        scoped = await read_all(ctx, f"{API}/product-models",
+                                  filters(ctx, {"mode": "full"}, models=True, identifier=("IN", sorted(roots))))
         in_scope = {str(m["code"]).lower() for m in scoped}
         roots = {c: m for c, m in roots.items() if c in in_scope}
-    await load_models(ctx, roots, commit, read_at=read_at)
+    await load_models(ctx, await transform_context(ctx), roots, commit, read_at=read_at)
     commit.done += len(items)
     return _advance(checkpoint, "variants", next_url)
 
 
-async def read_model_trees(ctx: SyncContext, root_codes: list[str]) -> tuple[list[dict], list[dict]]:
-    """The sub-models and the variant products (leaves) of these root models.
-
-    Akeneo's `parent IN` answers DIRECT children only [pim-api-docs content/rest-api/filter.md, "On their
-    parent"]: asked with root codes, the products search misses every variant of a two-level model (root ->
-    sub-model -> variants). So: the roots' sub-models (`parent IN` roots on product models) and the roots'
-    own variants (one-level models) together, then the variants of those sub-models. Variants are read
-    with the import's completeness threshold (a variant below it is not sold)."""
-    if not root_codes:
-        return [], []
-    leaf_search: dict[str, Any] = {}
-    if ctx.options.completeness is not None:
-        leaf_search["completeness"] = completeness_filter(ctx)
-
-    async def children(path: str, codes: list[str], search: dict) -> list[dict]:
-        found: list[dict] = []
-        for chunk in chunked(codes, TREE_CHUNK):
-            found += await _all_pages(ctx, path, {**search, "parent": ("IN", chunk)})
-        return found
-
-    subs, leaves = await asyncio.gather(children(f"{API}/product-models", root_codes, {}),
-                                        children(f"{API}/products-uuid", root_codes, leaf_search))
-    sub_codes = [str(s["code"]) for s in subs]
-    if sub_codes:
-        leaves += await children(f"{API}/products-uuid", sub_codes, leaf_search)
-    return subs, leaves
-
-
-async def load_models(ctx: SyncContext, roots: dict[str, dict | None], commit: PageCommit, *,
-                      read_at: float, swept: bool = False, again: bool = False) -> None:
-    """Build and load root models (code lower-cased -> JSON, None when it must be read); `read_at`: when
-    the first of their PIM data was read (a write never goes over one read later)."""
-    from service.transform.product import build_product_model
-
-    if not roots:
-        return
-    # a root met earlier in this run (through another page's sub-model) is already done
-    codes = list(roots)
-    if ctx.run_id and not again:  # `again`: the sweep makes a model again that this run met already
-        done = await run_sync(ctx.imports.seen, ctx.run_id, [f"model-seen:{c}" for c in codes])
-        codes = [c for c, d in zip(codes, done, strict=True) if not d]
-    if not codes:
-        return
-    for code in codes:
-        if roots[code] is None:
-            try:
-                roots[code] = await ctx.pim.get_product_model(code, scope=ctx.main.channel, locales=ctx.main.locale)
-            except AkeneoNotFound:
-                roots[code] = None
-    found = {c: roots[c] for c in codes if roots[c] is not None}
-    subs, variants = await read_model_trees(ctx, [str(m["code"]) for m in found.values()])
-    # the order fetch_model_tree gives the preview: the payload never depends on the PIM's paging
-    subs = sorted(subs, key=lambda m: str(m.get("code", "")).lower())
-    variants = sorted(variants, key=lambda p: str(p.get("identifier") or p.get("uuid") or "").lower())
-    sub_root = {str(s["code"]).lower(): str(s.get("parent") or "").lower() for s in subs}
-    subs_by_root: dict[str, list[dict]] = {}
-    for s in subs:
-        subs_by_root.setdefault(str(s.get("parent") or "").lower(), []).append(s)
-    variants_by_root: dict[str, list[dict]] = {}
-    for v in variants:
-        parent = str(v.get("parent") or "").lower()  # matched case-insensitively, as Akeneo does
-        root = sub_root.get(parent, parent)
-        variants_by_root.setdefault(root, []).append(v)
-    tctx = await transform_context(ctx)
-    plans, out = [], []
-    for code, model in found.items():
-        key = f"model:{model['code']}"
-        leaves = [v for v in variants_by_root.get(code, []) if _in_scope(ctx, v)]
-        if not leaves:
-            out.append(key)
-            continue
-        plan = build_product_model(model, subs_by_root.get(code, []), leaves, tctx)
-        plan.read_at = read_at
-        plans.append(plan)
-    image_url, image_bytes = media_functions(ctx)
-    loader = ProductLoader(ctx, image_url, image_bytes, check_presence=not swept)
-    await loader.load(plans, commit)
-    if out:
-        await loader.hide(out, commit, read_at=read_at)
-    commit.seen += [p.key for p in plans] + out + [f"model-seen:{c}" for c in codes]
 
 
 async def _left_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
@@ -456,9 +235,9 @@ async def _left_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> 
     when = dt.datetime.fromtimestamp(float(since) - DELTA_MARGIN, dt.UTC)
     search = {"updated": updated_since(when), "parent": ("EMPTY",)} if not models else {"updated": updated_since(when)}
     # no `scope`: with it Akeneo limits results to the channel's category tree, hiding exactly these
-    params = {k: v for k, v in _params(ctx, search).items() if k != "scope"}
+    unscoped = {k: v for k, v in params(ctx, search).items() if k != "scope"}
     cursor = checkpoint.get("cursor")
-    items, next_url = await (ctx.pim.get_page(cursor) if cursor else ctx.pim.get_page(path, params))
+    items, next_url = await (ctx.pim.get_page(cursor) if cursor else ctx.pim.get_page(path, unscoped))
     if models:  # a sub-model's scope is its root's
         keys = [f"model:{m['code']}" for m in items if not m.get("parent")]
     else:
@@ -481,8 +260,6 @@ async def _left_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> 
 
 async def _retry_page(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dict:
     """Delta: the items that failed before, unmet by this run, synced from their current PIM state."""
-    from workers.sync.dirty import DirtyResult, sync_items  # dirty builds on this module
-
     cursor = int(checkpoint.get("cursor") or 0)
     next_cursor, keys = await run_sync(ctx.ledger.scan_failed, cursor, RETRY_CHUNK)
     if keys and ctx.run_id:
@@ -524,8 +301,6 @@ async def _vanished_chunk(ctx: SyncContext, checkpoint: dict, commit: PageCommit
 
 
 async def _made_again_if_gone(ctx: SyncContext, keys: list[str], commit: PageCommit) -> None:
-    from workers.sync.dirty import DirtyResult, sync_items  # dirty builds on this module
-
     ids = await run_sync(ctx.ledger.product_ids, keys)
     if not ids:
         return
