@@ -644,7 +644,6 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     variant_prices: list[Decimal] = []
     variant_weights: list[Decimal] = []
     any_enabled = False
-    sold_subs: set[str] = set()  # sub-models with a variant sent: their values feed product-level fields
 
     for leaf in variants:
         ident = _identifier(leaf) or str(leaf.get("uuid") or "")
@@ -712,8 +711,6 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
         # always sent (defect 3): a variant created without a price becomes buyable when the price arrives
         variant["purchasing_disabled"] = not purchasable
         built.append(((tuple(order), sku.lower()), variant, media, purchasable))
-        if parent in subs:
-            sold_subs.add(parent)
 
     built.sort(key=lambda entry: entry[0])
     skipped = None
@@ -735,7 +732,7 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     # the product-level fields read the root, then its sub-models (a two-level model's `composition` sits on
     # the sub-models only); the name and the pictures stay the root's (a sub-model's `variation_name` and
     # `variation_image` describe one colour: the name falls back to the global one, pictures go to variants)
-    model_values = _model_values(b, root_values, [subs[c].get("values") for c in sorted(sold_subs)])
+    model_values = _model_values(b, root_values, [subs[c].get("values") for c in sorted(subs)])
     product_name, url_name = _names(b, root_values, sku, name)
     price = _price(b, root_values)
     if price is None and variant_prices:
@@ -786,17 +783,39 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
 
 
 def _model_values(b: _Build, root: Mapping[str, Any], subs: list[Any]) -> dict[str, Any]:
-    """Product-level values of a model: the root's, then for an attribute the root has no value of (in
-    this locale and channel), the first sub-model holding one (code order). Attributes set on the
-    sub-model level of a two-level family variant (icecat's `composition`, `material`) live there only."""
+    """Product-level values of a model (docs/desired-state.md): the root's; a value the root lacks (in this
+    locale and channel) is read from the sub-models (icecat's `composition`, `material` sit on that level):
+    their one value when they agree; when they differ, text is their distinct values joined by ", " in
+    sub-model code order, as are the labels of a select mapped only to custom fields; else the first's."""
     merged = dict(root) if isinstance(root, Mapping) else {}
-    for layer in subs:
-        if not isinstance(layer, Mapping):
+    layers = [layer for layer in subs if isinstance(layer, Mapping)]
+    locale, channel = b.ctx.locale, b.ctx.channel
+    custom_only = set(b.fields["custom_fields"] or []) - {v for k, v in b.fields.items()
+                                                           if k != "custom_fields" and isinstance(v, str)}
+    for code in dict.fromkeys(c for layer in layers for c in layer):
+        if read_value(merged, code, locale, channel) is not None:
             continue
-        for attr_code, entries in layer.items():
-            if read_value(merged, attr_code, b.ctx.locale, b.ctx.channel) is None and \
-                    read_value(layer, attr_code, b.ctx.locale, b.ctx.channel) is not None:
-                merged[attr_code] = entries
+        holders = [(layer, read_value(layer, code, locale, channel)) for layer in layers]
+        holders = [(layer, data) for layer, data in holders if data is not None]
+        if not holders:
+            continue
+        distinct: dict[str, Any] = {}
+        for _, data in holders:
+            distinct.setdefault(data.strip() if isinstance(data, str) else json.dumps(data, sort_keys=True, default=str),
+                                data)
+        datas = list(distinct.values())
+        attr = b.catalog.attributes.get(code) or {}
+        kind = attr.get("type")
+        joined: Any = None
+        if len(datas) > 1 and kind in (t.TEXT, t.TEXTAREA) and all(isinstance(d, str) for d in datas):
+            joined = ", ".join(d.strip() for d in datas)
+        elif len(datas) > 1 and kind in t.SELECTS and code in custom_only and all(isinstance(d, str) for d in datas):
+            joined = datas  # a list of option codes: shown as their labels joined by ", "
+        if joined is None:
+            merged[code] = holders[0][0][code]
+        else:
+            merged[code] = [{"locale": locale if attr.get("localizable") else None,
+                             "scope": channel if attr.get("scopable") else None, "data": joined}]
     return merged
 
 
