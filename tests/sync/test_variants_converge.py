@@ -60,7 +60,7 @@ def _assert_in_step(env: Env, *models: str) -> None:
 
 
 def test_axis_values_identifiers_moves_and_deletions_reach_the_store(redis_url, tmp_path):
-    with import_env(redis_url, tmp_path, category="print") as env:
+    with import_env(redis_url, tmp_path, category="print", options={"removed": "delete"}) as env:
         _sync(env, "full")
         _assert_in_step(env, *MODELS)
         patch_product(env, "1111111118", {"values": {"size": [{"locale": None, "scope": None, "data": "l"}]}})
@@ -99,8 +99,19 @@ def test_option_and_axis_label_renames_reach_the_store_without_a_product_edit(re
         assert again["mode"] == "delta" and again["counts"]["products"]["updated"] == 0, again
 
 
-def test_a_simple_product_turned_variant_and_back_is_one_store_item_each_time(redis_url, tmp_path):
+def test_with_hide_a_variant_gone_from_the_pim_stays_in_the_store_unbuyable(redis_url, tmp_path):
     with import_env(redis_url, tmp_path, category="print") as env:
+        _sync(env, "full")
+        gone = pim(env).store.product("1111111148")["uuid"]
+        delete_product(env, "1111111148")
+        event(env, uuids=[gone])
+        artemis = next(p for p in env.state()["products"] if p["sku"] == "artemis")
+        kept = {v["sku"]: v["purchasing_disabled"] for v in artemis["variants"] if v.get("option_values")}
+        assert kept.pop("1111111148") is True and not any(kept.values())
+
+
+def test_a_simple_product_turned_variant_and_back_is_one_store_item_each_time(redis_url, tmp_path):
+    with import_env(redis_url, tmp_path, category="print", options={"removed": "delete"}) as env:
         _sync(env, "full")
         # a variant leaves its model: a simple product now (the PIM keeps its uuid)
         store = pim(env).store

@@ -139,7 +139,7 @@ class ProductLoader:
         # media code -> URL BigCommerce downloads (None: upload the bytes instead)
         self.image_url = image_url
         self.images = ImageSync(ctx.bc, image_url, image_bytes)
-        self.variants = VariantSync(ctx.bc, self._variant_for_send)
+        self.variants = VariantSync(ctx.bc, self._variant_for_send, delete_gone=ctx.options.removed == "delete")
         self._id_maps = _IdMapWrites(ctx)
         self.failed: set[str] = set()  # keys whose write failed (a delta tries them again)
 

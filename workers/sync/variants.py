@@ -4,8 +4,10 @@ State `v`: {variant uuid: {"id": BC variant id, "sku", "h": hash of the fields s
 labels [(option display name, value label)...], "img": media code of its image}}.
 
 For one product, in this order (each step frees what the next needs):
-1. variants no longer planned (deleted in the PIM, moved to another model, turned into a simple
-   product, out of scope) are deleted: their SKU and option combination are free again;
+1. variants no longer planned (deleted in the PIM, out of scope) are deleted when the import setting
+   `removed` is `delete`, else kept with `purchasing_disabled: true` (their history and stock stay; one
+   that comes back is sold again); a variant that moved to another item (another model, a simple
+   product) is deleted by the loader before its new owner writes it (products.py, `_settle_moves`);
 2. variants whose options changed (an axis value fixed, an option or axis label renamed) are deleted
    and created again: BigCommerce fixes a variant's option values when it is created;
 3. changed variants are updated, 50 a request (`purchasing_disabled` always sent, true or false);
@@ -73,22 +75,27 @@ class VariantWork:
     state: dict
     complete: bool = True
     to_delete: list[tuple[str, int]] = field(default_factory=list)
+    to_retire: list[tuple[str, int]] = field(default_factory=list)
     to_create: list[tuple[str, dict]] = field(default_factory=list)
     to_update: list[tuple[str, dict]] = field(default_factory=list)
 
 
 class VariantSync:
-    def __init__(self, bc: BigCommerceClient, for_send: Any) -> None:
+    def __init__(self, bc: BigCommerceClient, for_send: Any, *, delete_gone: bool = False) -> None:
         self.bc = bc
         self.for_send = for_send  # variant -> variant with a real image URL (or without one)
+        self.delete_gone = delete_gone  # the import setting `removed` is `delete`
 
-    @staticmethod
-    def plan(work: VariantWork) -> None:
+    def plan(self, work: VariantWork) -> None:
         entries: dict[str, dict] = dict(work.state.get("v") or {})
         planned = dict(work.planned)
         for uuid, entry in entries.items():
-            if uuid not in planned:
+            if uuid in planned:
+                continue
+            if self.delete_gone:
                 work.to_delete.append((uuid, int(entry["id"])))
+            elif not entry.get("off"):
+                work.to_retire.append((uuid, int(entry["id"])))
         for uuid, variant in work.planned:
             entry = entries.get(uuid)
             if entry is None:
@@ -96,7 +103,7 @@ class VariantSync:
             elif entry.get("ov") != option_labels(variant):
                 work.to_delete.append((uuid, int(entry["id"])))
                 work.to_create.append((uuid, variant))
-            elif entry.get("h") != _hash(variant_fields(variant)) or entry.get("img") != media_code(
+            elif entry.get("off") or entry.get("h") != _hash(variant_fields(variant)) or entry.get("img") != media_code(
                     variant.get("image_url")):
                 work.to_update.append((uuid, variant))
 
@@ -126,8 +133,11 @@ class VariantSync:
 
     async def _update(self, works: list[VariantWork], commit: PageCommit) -> None:
         bodies: list[dict] = []
-        owners: dict[int, tuple[VariantWork, str, dict]] = {}
+        owners: dict[int, tuple[VariantWork, str, dict | None]] = {}
         for work in works:
+            for uuid, variant_id in work.to_retire:  # not sold any more; kept with its history
+                bodies.append({"id": variant_id, "purchasing_disabled": True})
+                owners[variant_id] = (work, uuid, None)
             for uuid, variant in work.to_update:
                 entry = work.state["v"].get(uuid)
                 if entry is None:
@@ -147,6 +157,16 @@ class VariantSync:
         refused = {int(e.item.get("id", 0)): e for e in batch.errors}
         for variant_id, (work, uuid, variant) in owners.items():
             error = refused.get(variant_id)
+            if variant is None:  # a retirement
+                if error is None or error.status == 404:
+                    entry = work.state["v"].get(uuid)
+                    if error is None and entry is not None:
+                        work.state["v"][uuid] = {**entry, "off": True, "h": None}
+                    else:
+                        work.state["v"].pop(uuid, None)
+                else:
+                    work.complete = False
+                continue
             if error is not None:
                 work.complete = False
                 if error.status == 404:  # deleted in the store by hand: made again
@@ -225,6 +245,10 @@ class VariantSync:
         for _, variant in work.planned:
             for name, label in option_labels(variant):
                 used.setdefault(name, set()).add(label)
+        for entry in (work.state.get("v") or {}).values():  # retired variants keep their options
+            if entry.get("off"):
+                for name, label in entry.get("ov") or []:
+                    used.setdefault(name, set()).add(label)
         if not await self.drop_unused_options(work.product_id, used):
             work.complete = False  # tried again on the next sync
 
