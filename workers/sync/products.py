@@ -304,38 +304,42 @@ class ProductLoader:
 
     async def _settle_moves(self, items: list[Item]) -> None:
         """A variant that moved (to another model, from or to a simple product) leaves its old place in
-        the store first, so its SKU is free for the new one."""
+        the store first, so its SKU is free for the new one. Two ledger reads for the whole page."""
         bc, ledger = self.ctx.bc, self.ledger
+        mine: dict[str, str] = {}  # uuid -> the key that wants it now (as a simple product or a variant)
         for item in items:
             if item.outcome is not None:
                 continue
             if item.key.startswith("product:"):
-                uuid = item.key.partition(":")[2]
-                moved = {uuid: owner for uuid, owner in (await run_sync(ledger.variant_owners, [uuid])).items()
-                         if owner != item.key}
+                mine[item.key.partition(":")[2]] = item.key
             else:
-                uuids = [u for u, _ in item.variants]
-                moved = {u: o for u, o in (await run_sync(ledger.variant_owners, uuids)).items() if o != item.key}
-                simple = await run_sync(ledger.product_ids, [f"product:{u}" for u in uuids])
-                if simple:  # simple products that became this model's variants: they go
-                    with contextlib.suppress(BigCommerceNotFound):
-                        await bc.delete_products(list(simple.values()))
-                    await run_sync(ledger.unmap, list(simple))
-            for uuid, owner in moved.items():
-                pid = (await run_sync(ledger.product_ids, [owner])).get(owner)
-                state = (await run_sync(ledger.product_states, [owner])).get(owner) or {}
-                entry = (state.get("v") or {}).get(uuid)
-                if pid is not None and entry is not None:
-                    await bc.delete_variant(pid, int(entry["id"]))
-                    state["v"].pop(uuid, None)
-                    used: dict[str, set[str]] = {}
-                    for other in state["v"].values():
-                        for name, label in other.get("ov") or []:
-                            used.setdefault(name, set()).add(label)
-                    await self.variants.drop_unused_options(pid, used)
-                    state["h"] = None  # no longer what its last plan said: its model's next sync writes
-                    await run_sync(ledger.save_product_states, {owner: state})
-                await run_sync(ledger.drop_variant_owners, {uuid: owner})
+                mine.update({uuid: item.key for uuid, _ in item.variants})
+        if not mine:
+            return
+        owners = await run_sync(ledger.variant_owners, list(mine))
+        variant_uuids = [u for u, key in mine.items() if key.startswith("model:")]
+        simple = await run_sync(ledger.product_ids, [f"product:{u}" for u in variant_uuids])
+        if simple:  # simple products that became a model's variants: they go
+            with contextlib.suppress(BigCommerceNotFound):
+                await bc.delete_products(list(simple.values()))
+            await run_sync(ledger.unmap, list(simple))
+        for uuid, owner in owners.items():
+            if owner == mine[uuid]:
+                continue
+            pid = (await run_sync(ledger.product_ids, [owner])).get(owner)
+            state = (await run_sync(ledger.product_states, [owner])).get(owner) or {}
+            entry = (state.get("v") or {}).get(uuid)
+            if pid is not None and entry is not None:
+                await bc.delete_variant(pid, int(entry["id"]))
+                state["v"].pop(uuid, None)
+                used: dict[str, set[str]] = {}
+                for other in state["v"].values():
+                    for name, label in other.get("ov") or []:
+                        used.setdefault(name, set()).add(label)
+                await self.variants.drop_unused_options(pid, used)
+                state["h"] = None  # no longer what its last plan said: its model's next sync writes
+                await run_sync(ledger.save_product_states, {owner: state})
+            await run_sync(ledger.drop_variant_owners, {uuid: owner})
 
     async def _adopt(self, items: list[Item], result: LoadResult) -> None:
         """Link products that already exist in the store with the same SKU (case-insensitive), unless an
@@ -644,8 +648,9 @@ class ProductLoader:
                 if float((now.get(key) or {}).get("w") or 0) > float(state.get("w") or 0):
                     states.pop(key)
                     self.failed.add(key)
-        for key, state in states.items():
-            await run_sync(self.ledger.set_variant_owners, {u: key for u in state.get("v") or {}})
+        owners = {u: key for key, state in states.items() for u in state.get("v") or {}}
+        if owners:
+            await run_sync(self.ledger.set_variant_owners, owners)
         await run_sync(self.ledger.save_product_states, states,
                        failed=[k for k in keys if k in self.failed], ok=[k for k in keys if k not in self.failed])
 
