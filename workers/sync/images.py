@@ -48,6 +48,44 @@ def images_from_answer(media: list[str], product: dict) -> list[list]:
     return [[code, int(image["id"]), image.get("sort_order")] for code, image in zip(media, images, strict=False)]
 
 
+class MediaURLs:
+    """Real image URLs in place of the build's placeholders, at send time (`image_url`: media code ->
+    the URL BigCommerce downloads, None when images are uploaded instead)."""
+
+    def __init__(self, image_url: Any) -> None:
+        self.image_url = image_url
+
+    def send_payload(self, payload: dict) -> dict:
+        """A create's body with real image URLs (without images when they are uploaded after)."""
+        out = dict(payload)
+        images = []
+        for position, image in enumerate(payload.get("images") or []):
+            code = media_code(image.get("image_url"))
+            if code is None:
+                images.append(image)
+                continue
+            url = self.image_url(code) if self.image_url is not None else None
+            if url is not None and len(url) <= 255:
+                images.append({**image, "image_url": url, "sort_order": position})
+        if "images" in payload:
+            out["images"] = images
+        if "variants" in payload:
+            out["variants"] = [self.variant_for_send(v) for v in payload["variants"]]
+        return out
+
+    def variant_for_send(self, variant: dict) -> dict:
+        code = media_code(variant.get("image_url"))
+        if code is None:
+            return variant
+        url = self.image_url(code) if self.image_url is not None else None
+        out = dict(variant)
+        if url is not None and len(url) <= 255:
+            out["image_url"] = url
+        else:
+            out.pop("image_url", None)
+        return out
+
+
 class ImageSync:
     """Posts, deletes and reorders one product's images (`image_url`: media code -> URL BigCommerce
     downloads, or None to upload `image_bytes`)."""

@@ -37,15 +37,9 @@ from typing import Any
 from service.clients.bigcommerce import BigCommerceConflict, BigCommerceError, BigCommerceNotFound
 from service.store.imports import PageCommit
 from service.store.leases import run_sync
+from workers.sync import custom_fields
 from workers.sync.context import SyncContext
-from workers.sync.images import (
-    ImageSync,
-    images_from_answer,
-    issue,
-    known_images,
-    media_code,
-    placeholder_url,
-)
+from workers.sync.images import ImageSync, MediaURLs, images_from_answer, issue, known_images, placeholder_url
 from workers.sync.variants import VariantSync, VariantWork, entries_from_answer
 
 log = logging.getLogger("connector.sync.products")
@@ -139,7 +133,8 @@ class ProductLoader:
         # media code -> URL BigCommerce downloads (None: upload the bytes instead)
         self.image_url = image_url
         self.images = ImageSync(ctx.bc, image_url, image_bytes)
-        self.variants = VariantSync(ctx.bc, self._variant_for_send, delete_gone=ctx.options.removed == "delete")
+        self.urls = MediaURLs(image_url)
+        self.variants = VariantSync(ctx.bc, self.urls.variant_for_send, delete_gone=ctx.options.removed == "delete")
         self._id_maps = _IdMapWrites(ctx)
         self.failed: set[str] = set()  # keys whose write failed (a delta tries them again)
 
@@ -386,7 +381,7 @@ class ProductLoader:
         if url:  # unique per store, and kept after the create (a rename does not move it)
             claimed = await run_sync(self.ledger.claim_url, item.key, url)
             item.payload["custom_url"] = {**item.payload["custom_url"], "url": claimed}
-        payload = self._send_payload(item.payload, inline_images=self.image_url is not None)
+        payload = self.urls.send_payload(item.payload)
         try:
             product = await self._post(item, payload, commit)
         except BigCommerceError as exc:
@@ -466,36 +461,6 @@ class ProductLoader:
         return {"sku": item.sku, "n": item.name, "img": images_from_answer(item.media, product), "cf": cf,
                 "v": v, "hidden": False}
 
-    def _send_payload(self, payload: dict, *, inline_images: bool) -> dict:
-        """The payload with real image URLs (or without images when they are uploaded)."""
-        out = dict(payload)
-        images = []
-        for position, image in enumerate(payload.get("images") or []):
-            code = media_code(image.get("image_url"))
-            if code is None:
-                images.append(image)
-                continue
-            url = self.image_url(code) if inline_images else None
-            if url is not None and len(url) <= 255:
-                images.append({**image, "image_url": url, "sort_order": position})
-        if "images" in payload:
-            out["images"] = images
-        if "variants" in payload:
-            out["variants"] = [self._variant_for_send(v) for v in payload["variants"]]
-        return out
-
-    def _variant_for_send(self, variant: dict) -> dict:
-        code = media_code(variant.get("image_url"))
-        if code is None:
-            return variant
-        url = self.image_url(code) if self.image_url is not None else None
-        out = dict(variant)
-        if url is not None and len(url) <= 255:
-            out["image_url"] = url
-        else:
-            out.pop("image_url", None)
-        return out
-
     def _finish(self, item: Item, state: dict, complete: bool) -> None:
         """A product whose every part went through is done (its hash saved); else it stays to be
         completed: no hash, and noted failed so that the next sync tries it again."""
@@ -514,7 +479,7 @@ class ProductLoader:
             state = item.state or {}
             body = {k: v for k, v in item.payload.items() if k not in NOT_UPDATED}
             body["id"] = item.product_id
-            body["custom_fields"] = self._custom_fields_update(item.payload.get("custom_fields") or [], state)
+            body["custom_fields"] = custom_fields.with_ids(item.payload.get("custom_fields") or [], state)
             bodies.append(body)
         by_id_body = {b["id"]: b for b in bodies}
         batch = await self.ctx.bc.update_products(bodies)
@@ -535,19 +500,13 @@ class ProductLoader:
                 commit.count("products", "failed")
                 continue
             state = dict(item.state or {})
-            product = answered.get(item.product_id)
-            fields = (product or {}).get("custom_fields")
-            added = any("id" not in f for f in by_id_body[item.product_id].get("custom_fields") or [])
-            if fields is None and added:  # new fields' ids, else the next change would add them twice
-                with contextlib.suppress(BigCommerceError):
-                    fields = await self.ctx.bc.list_custom_fields(item.product_id)
-            if fields is not None:  # ours: fields we knew, or named as the mapping names them
-                known = {fid for _, fid in state.get("cf") or []}
-                names = {f.get("name") for f in item.payload.get("custom_fields") or []}
-                state["cf"] = [[f.get("name"), int(f["id"])] for f in fields
-                               if "id" in f and (int(f["id"]) in known or f.get("name") in names)]
-            await self._delete_stale_custom_fields(item, state)
-            item.complete = await self.images.converge(item.product_id, item.media, state, item.label, commit)
+            wanted = item.payload.get("custom_fields") or []
+            await custom_fields.note_ours(self.ctx.bc, item.product_id, wanted,
+                                          by_id_body[item.product_id].get("custom_fields") or [],
+                                          (answered.get(item.product_id) or {}).get("custom_fields"), state)
+            fields_done = await custom_fields.delete_stale(self.ctx.bc, item.product_id, wanted, state)
+            images_done = await self.images.converge(item.product_id, item.media, state, item.label, commit)
+            item.complete = fields_done and images_done
             works.append((item, state, VariantWork(item.product_id, item.label, item.variants, state)))
         if works:
             await self.variants.converge([w for _, _, w in works], commit)
@@ -585,37 +544,6 @@ class ProductLoader:
     async def _recreate(self, item: Item, result: LoadResult) -> None:
         await self._forget(item)
         await self._create(item, result)
-
-    @staticmethod
-    def _custom_fields_update(fields: list[dict], state: dict) -> list[dict]:
-        """Known fields by id (matched by name, in order), new ones without: BigCommerce adds them."""
-        free: dict[str, list[int]] = {}
-        for name, fid in state.get("cf") or []:
-            free.setdefault(name, []).append(fid)
-        out = []
-        for f in fields:
-            ids = free.get(f.get("name"))
-            out.append({"id": ids.pop(0), **f} if ids else dict(f))
-        return out
-
-    async def _delete_stale_custom_fields(self, item: Item, state: dict) -> None:
-        wanted: dict[str, int] = {}
-        for f in item.payload.get("custom_fields") or []:
-            wanted[f.get("name")] = wanted.get(f.get("name"), 0) + 1
-        keep = []
-        for name, fid in state.get("cf") or []:
-            if wanted.get(name, 0) > 0:
-                wanted[name] -= 1
-                keep.append([name, fid])
-                continue
-            try:
-                await self.ctx.bc.delete_custom_field(item.product_id, fid)
-            except BigCommerceNotFound:
-                pass  # gone already: what was wanted
-            except BigCommerceError:
-                keep.append([name, fid])  # tried again on the next change
-                item.complete = False
-        state["cf"] = keep
 
     # -- channel ----------------------------------------------------------------------------------
     async def _assign(self, result: LoadResult) -> None:
