@@ -625,6 +625,8 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     b = _Build(ctx, family, f"model {code}")
     if not readable:
         b.error("sku", "The model's code holds broken characters (not valid text): not sent")
+    elif not code.strip():
+        b.error("sku", "The model has no code (its SKU and identity): not sent")
     root_values = model.get("values") or {}
     family_variant = b.catalog.family_variant(family, model.get("family_variant"))
     if family_variant is None:
