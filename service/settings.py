@@ -24,6 +24,63 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
+class Knob:
+    """A tuning variable of the workers: its name, unit, bounds, default and why that default."""
+
+    env: str
+    kind: type
+    default: float
+    minimum: float
+    maximum: float
+    unit: str
+    why: str
+
+
+# The workers' tuning (CONNECTOR_*): validated with the rest at start, documented in the README's table.
+KNOBS: dict[str, Knob] = {k.env: k for k in (
+    Knob("CONNECTOR_IMPORT_PAGE_SIZE", int, 100, 1, 100, "PIM items",
+         "items per import page job; Akeneo lists at most 100 a page"),
+    Knob("CONNECTOR_DELTA_MARGIN", float, 300, 0, 86400, "seconds",
+         "a delta reads from the last run's start minus this: clocks and PIM saves in flight at that start"),
+    Knob("CONNECTOR_IMPORT_PAGE_TIMEOUT", int, 900, 60, 7200, "seconds",
+         "RQ's bound on one page job (a page of 100 with images takes seconds; a stuck one is killed)"),
+    Knob("CONNECTOR_IMPORT_LEASE_TTL", float, 60, 1, 3600, "seconds",
+         "the import lease of a page job, renewed every third: a dead worker's page is taken over after it"),
+    Knob("CONNECTOR_IMPORT_MAX_ATTEMPTS", int, 8, 1, 100, "tries",
+         "tries of one failing page (backoff from the retry base) before the run fails"),
+    Knob("CONNECTOR_IMPORT_RETRY_BASE", float, 5, 0.1, 3600, "seconds",
+         "the first wait before a failed page is tried again (doubling, with jitter)"),
+    Knob("CONNECTOR_IMPORT_LONG_AFTER", float, 30, 0, 86400, "seconds",
+         "page work after which a run's pages yield to shorter imports (queue imports-long)"),
+    Knob("CONNECTOR_BC_TIMEOUT", float, 30, 1, 600, "seconds",
+         "before a BigCommerce answer counts as lost (a lost create is then looked up by SKU)"),
+    Knob("CONNECTOR_EVENTS_JOB_BUDGET", float, 480, 10, 3600, "seconds",
+         "an events job hands over to a fresh one after this (RQ bounds every job)"),
+    Knob("CONNECTOR_EVENTS_LINGER", float, 0.75, 0, 10, "seconds",
+         "a small batch of changes may wait this long to share a batch write when the store's quota runs low"),
+    Knob("CONNECTOR_EVENTS_LEASE_TTL", float, 60, 1, 3600, "seconds",
+         "the events job's lease per tenant, renewed every third: a dead job's tenant is taken over after it"),
+)}
+
+
+def knob(env_name: str, env: Mapping[str, str] | None = None) -> float:
+    """One tuning variable's value (its default when unset); SettingsError when out of its bounds."""
+    spec = KNOBS[env_name]
+    raw = (os.environ if env is None else env).get(env_name, "").strip()
+    if not raw:
+        return spec.kind(spec.default)
+    try:
+        value = spec.kind(float(raw)) if spec.kind is int and float(raw).is_integer() else spec.kind(raw)
+    except ValueError:
+        kind = "a whole number" if spec.kind is int else "a number"
+        raise SettingsError(env_name, f"must be {kind} of {spec.unit} (got {raw!r})") from None
+    if not spec.minimum <= value <= spec.maximum:
+        raise SettingsError(env_name, f"must be between {spec.minimum:g} and {spec.maximum:g} {spec.unit} "
+                                      f"(got {raw})")
+    return value
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     secret_key: str
@@ -154,6 +211,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError("LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR (got {level!r})")
     fallbacks = tuple(k.strip() for k in env.get("SECRET_KEY_FALLBACKS", "").split(",") if k.strip())
+    for name in KNOBS:  # the workers read them where they are used (`knob`): checked here, once, at start
+        knob(name, env)
     return Settings(
         data_dir=data_dir,
         secret_key=_secret_key(env, data_dir),

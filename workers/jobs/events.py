@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import threading
 import time
@@ -26,6 +25,7 @@ from datetime import timedelta
 import redis
 from rq import get_current_job
 
+from service.settings import knob
 from service.store import Store
 from service.store.embed import ItemSyncs
 from service.store.events import EventStore
@@ -40,7 +40,7 @@ from workers.sync.dirty import DirtyResult, sync_dirty
 log = logging.getLogger("connector.jobs.events")
 
 JOB_TIMEOUT = 600  # the web enqueues with the same value (service/events/policy.py)
-BUDGET = float(os.environ.get("CONNECTOR_EVENTS_JOB_BUDGET", "480"))  # seconds, then a fresh job goes on
+BUDGET = knob("CONNECTOR_EVENTS_JOB_BUDGET")  # seconds, then a fresh job goes on
 BATCH = 200  # items per sync batch
 IDLE_POLL = 0.05  # seconds between looks at the due set while items wait for their debounce
 TURN_IDLE = 0.02  # seconds a job waits for a due item before it gives the worker to another tenant's job
@@ -48,9 +48,9 @@ TURN_WORK = 0.1  # seconds of syncing after which a job gives the worker to anot
 RETRY_DELAY = 5  # seconds (times the attempt) before a failed batch is tried again by a new job
 MAX_ATTEMPTS = 4
 FILL = 10  # products per BigCommerce batch write (PUT /v3/catalog/products takes 10)
-LINGER_MAX = float(os.environ.get("CONNECTOR_EVENTS_LINGER", "0.75"))  # seconds a small batch may wait to fill
+LINGER_MAX = knob("CONNECTOR_EVENTS_LINGER")  # seconds a small batch may wait to fill
 TIGHT = 0.5  # share of the store's window quota left under which small batches linger
-LEASE_TTL_MS = int(float(os.environ.get("CONNECTOR_EVENTS_LEASE_TTL", "60")) * 1000)  # renewed every third
+LEASE_TTL_MS = int(knob("CONNECTOR_EVENTS_LEASE_TTL") * 1000)  # renewed every third
 
 
 def sync_events(tenant: str, attempt: int = 0) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import threading
 import time
@@ -37,7 +36,7 @@ from rq.job import Job, JobStatus
 from service.clients.akeneo import AkeneoAuthError, AkeneoError, AkeneoUnreachable
 from service.clients.bigcommerce import BigCommerceAuthError, BigCommerceError, BigCommerceUnreachable
 from service.crypto import SecretBox
-from service.settings import load_settings
+from service.settings import knob, load_settings
 from service.store import Store
 from service.store.imports import ImportStore, PageCommit
 from service.store.leases import Lease
@@ -49,14 +48,14 @@ from workers.sync.engine import first_checkpoint, run_step
 
 log = logging.getLogger("connector.jobs.imports")
 
-PAGE_TIMEOUT = int(os.environ.get("CONNECTOR_IMPORT_PAGE_TIMEOUT", "900"))  # RQ job_timeout per page
-LEASE_TTL = float(os.environ.get("CONNECTOR_IMPORT_LEASE_TTL", "60"))  # seconds; renewed every third
+PAGE_TIMEOUT = int(knob("CONNECTOR_IMPORT_PAGE_TIMEOUT"))  # RQ job_timeout per page
+LEASE_TTL = knob("CONNECTOR_IMPORT_LEASE_TTL")  # seconds; renewed every third
 WATCH_INTERVAL = max(2 * LEASE_TTL, 5.0)  # seconds between two looks of a run's watchdog
 RECOVER_GUARD_MS = 2000  # a dead page is re-enqueued once, however many processes notice it at once
-MAX_PAGE_ATTEMPTS = int(os.environ.get("CONNECTOR_IMPORT_MAX_ATTEMPTS", "8"))  # tries of one page, then failed
-RETRY_BASE = float(os.environ.get("CONNECTOR_IMPORT_RETRY_BASE", "5"))  # seconds before a failed page's retry
+MAX_PAGE_ATTEMPTS = int(knob("CONNECTOR_IMPORT_MAX_ATTEMPTS"))  # tries of one page, then failed
+RETRY_BASE = knob("CONNECTOR_IMPORT_RETRY_BASE")  # seconds before a failed page's retry
 # seconds of page work after which a run's pages yield to shorter imports (a big import: hours of pages)
-LONG_AFTER = float(os.environ.get("CONNECTOR_IMPORT_LONG_AFTER", "30"))
+LONG_AFTER = knob("CONNECTOR_IMPORT_LONG_AFTER")
 
 
 def _lease(conn: redis.Redis, tenant: str, owner: str) -> Lease:

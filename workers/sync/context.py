@@ -9,7 +9,6 @@ the PIM token is cached per tenant (encrypted), and BigCommerce requests go thro
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from service.clients.akeneo import AkeneoClient
 from service.clients.bigcommerce import BigCommerceClient
 from service.net import tls_context
 from service.pim_connection import connection_slots, shared_pim_client, token_fingerprint
-from service.settings import Settings
+from service.settings import Settings, knob
 from service.store import Store
 from service.store.imports import ImportStore
 from service.store.leases import Lease, run_sync
@@ -29,7 +28,7 @@ from service.store.ledger import StoreLedger
 from service.store.rate_governor import RateGovernor
 
 # seconds before a BigCommerce answer counts as lost (tests shorten it; a lost create is looked up by SKU)
-BC_TIMEOUT = float(os.environ.get("CONNECTOR_BC_TIMEOUT", "30"))
+BC_TIMEOUT = knob("CONNECTOR_BC_TIMEOUT")
 
 
 class NotConfigured(Exception):

@@ -11,19 +11,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 import time
 from typing import Any
 
 from service.clients.akeneo import API, search_filter, updated_since
+from service.settings import knob
 from service.store.imports import chunked
 from service.store.leases import run_sync
 from workers.sync.context import SyncContext
 
 log = logging.getLogger("connector.sync.reading")
 
-PAGE_SIZE = max(1, min(100, int(os.environ.get("CONNECTOR_IMPORT_PAGE_SIZE", "100"))))  # PIM items per page job
-DELTA_MARGIN = float(os.environ.get("CONNECTOR_DELTA_MARGIN", "300"))  # seconds: clocks and in-flight PIM saves around the last run's start
+PAGE_SIZE = int(knob("CONNECTOR_IMPORT_PAGE_SIZE"))  # PIM items per page job
+DELTA_MARGIN = knob("CONNECTOR_DELTA_MARGIN")  # seconds: clocks and in-flight PIM saves around the last run's start
 TREE_CHUNK = 100  # model codes per `parent IN` search: the search URL stays short
 SEARCH_CHUNK = 100  # Akeneo lists return at most 100 items a page
 
