@@ -544,3 +544,23 @@ def test_plan_to_json_for_the_preview(data, suggested):
     assert doc["payload"] == plan.payload and doc["sku"] == "10970033" and doc["errors"] == []
     assert doc["warnings"] == [{"item": "product 10970033", "field": "price", "message": messages(plan)[0]}]
     assert doc["content_hash"] == plan.content_hash and doc["skipped"] is None
+
+
+def test_a_model_with_pictures_on_its_variants_only_shows_the_first_variants_picture(data, suggested, csv_data):
+    """Its storefront listing shows a picture: the first variant's (no copy of it on that variant)."""
+    _, models, _ = csv_data
+    ctx = make_ctx(data, suggested)
+    image_attributes = set(suggested.fields["images"] or [])
+    from_variants = []
+    for code in [c for c, r in models.items() if not r["parent"]]:
+        plan = model_plan(data, ctx, code)
+        if plan.skipped or plan.errors:
+            continue
+        if not plan.media:  # then none of its variants has a picture either
+            assert not plan.variant_media and all(not v.get("image_url") for v in plan.variants), code
+            continue
+        assert plan.payload["images"][0]["is_thumbnail"], code
+        if not image_attributes & set(data.models[code].get("values") or {}):  # no picture of its own
+            from_variants.append(code)
+            assert plan.media[0] not in plan.variant_media.values(), code
+    assert from_variants, "icecat has models with pictures on their variants only"

@@ -752,6 +752,8 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     visible = _visible_flag(b, any_enabled, model_values) and price > 0 and purchasable_any
 
     media = _images(b, root_values)
+    if not media:  # pictures on the variants only: the first variant's is the product's (its listing shows one)
+        media = next(([image] for _, _, image, _ in built if image), [])
     thumbnail = media[0] if media else None
     variant_list = []
     variant_media: dict[str, str] = {}
