@@ -92,12 +92,16 @@ def test_fields_the_mapping_does_not_map_are_never_written(redis_url, tmp_path):
 APHRODITE = "aphrodite"  # a one-level model (colour and size) of master_women_blouses
 XXL = "1111111114"  # one of its variants
 BAG_IMAGE = "a/c/e/9/ace9b44f39b167c12b05ad9a06b64db67bdfd4da_bag.jpg"  # a media file the PIM holds
+BELT_IMAGE = "2/4/0/2/2402474a8ef7b65ac3fae047d79b54ef6ba2349e_belt.jpg"
+XS = "1111111118"  # another variant, before XXL in the size order
 
 
 def test_values_cleared_in_the_pim_are_cleared_on_a_model_and_its_variant(redis_url, tmp_path):
     with import_env(redis_url, tmp_path, category="master_women_blouses") as env:
         variant_values = {"weight": value({"amount": 250, "unit": "GRAM"}), "variation_image": value(BAG_IMAGE)}
         edit_product(env, XXL, **variant_values)
+        # the first variant's picture is the product's (the model has none of its own): XXL's is its own
+        edit_product(env, XS, variation_image=value(BELT_IMAGE))
         full_import(env)
         model = product(env, APHRODITE)
         assert "gauze" in model["description"].lower()
