@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from .. import strictjson
 from . import catalog as cat
+from . import plans
 from .state import DEFAULT_SCOPES, BigCommerceState, Store
 
 
@@ -79,10 +80,13 @@ async def set_rate_limit(request: Request) -> Response:
         return _bad("unknown store", 404)
     try:
         data = await _body(request)
+        if "plan" in data:  # a BigCommerce plan by name (plans.py)
+            chosen = plans.plan(str(data["plan"]))
+            data = {"quota": chosen.quota, "window_ms": chosen.window_ms, "unlimited": not chosen.enforced, **data}
         _state(request).set_rate_limit(request.path_params["store_hash"], int(data["quota"]),
                                        int(data["window_ms"]), bool(data.get("unlimited", False)))
     except (ValueError, TypeError, KeyError) as exc:
-        return _bad(f"quota and window_ms are required: {exc}")
+        return _bad(f"a plan, or quota and window_ms, are required: {exc}")
     return JSONResponse(data)
 
 

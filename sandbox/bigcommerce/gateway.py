@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from .. import strictjson
 from .errors import ApiError, error_response
+from .plans import LIFTED_HEADER
 from .state import BigCommerceState, Store
 
 Handler = Callable[[Request, Store], Awaitable[Response]]
@@ -34,12 +35,15 @@ def scope_ok(family: str | None, method: str, granted: frozenset[str]) -> bool:
 
 def rate_headers(store: Store, now: float) -> dict[str, str]:
     rate = store.rate
-    return {
+    headers = {
         "X-Rate-Limit-Requests-Quota": str(rate.quota),
         "X-Rate-Limit-Requests-Left": str(max(0, rate.quota - rate.used)),
         "X-Rate-Limit-Time-Reset-Ms": str(rate.reset_ms(now)),
         "X-Rate-Limit-Time-Window-Ms": str(rate.window_ms),
     }
+    if store.unlimited:  # the quota above is what a lifted store announces (plans.py), none is enforced
+        headers[LIFTED_HEADER] = "lifted"
+    return headers
 
 
 async def read_json(request: Request):

@@ -10,6 +10,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import plans
+
 DEFAULT_SCOPES = (
     "store_v2_products",
     "store_v2_information_read_only",
@@ -172,7 +174,7 @@ class BigCommerceState:
             raise ValueError(f"store {hash!r} exists")
         store = Store(hash=hash, name=name or f"Sandbox store {hash}", id=next(self._store_ids),
                       weight_units=weight_units)
-        store.rate = RateWindow(*self.rate_limit)
+        store.rate = RateWindow(*plans.window(*self.rate_limit, self.unlimited))
         store.unlimited = self.unlimited
         store.channels[1] = {
             "id": 1, "name": "storefront", "type": "storefront", "platform": "bigcommerce",
@@ -206,7 +208,7 @@ class BigCommerceState:
 
     def set_rate_limit(self, hash: str, quota: int, window_ms: int, unlimited: bool = False) -> None:
         store = self.stores[hash]
-        store.rate = RateWindow(quota, window_ms)
+        store.rate = RateWindow(*plans.window(quota, window_ms, unlimited))
         store.unlimited = unlimited
 
     def issue_auth_code(self, client_id: str, store_hash: str, scope: str, user: dict | None = None,
