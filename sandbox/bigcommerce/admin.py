@@ -130,6 +130,8 @@ async def requests_log(request: Request) -> Response:
         _state(request).reset_log(store.hash)
         return Response(status_code=204)
     return JSONResponse({"total": len(store.log), "counts": dict(store.counts), "throttled": store.throttled,
+                         "seconds": {k: round(v, 4) for k, v in store.seconds.items()},
+                         "longest": {k: round(v, 4) for k, v in store.longest.items()},
                          "first_at": store.first_request_at,
                          "last_at": store.log[-1]["time"] if store.log else None,
                          "products": len(store.products), "requests": store.log[-1000:]})

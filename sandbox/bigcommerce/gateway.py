@@ -84,11 +84,12 @@ def api_route(path: str, endpoint: Handler, methods: list[str], scope: str | Non
         now = time.time()
         store.rate.roll(now)
         method = request.method
-        response = await _answer(request, store, now)
-        state.log_request(store, method, template, request.url.path, response.status_code)
+        timing: list[float] = []
+        response = await _answer(request, store, now, timing)
+        state.log_request(store, method, template, request.url.path, response.status_code, sum(timing))
         return response
 
-    async def _answer(request: Request, store: Store, now: float) -> Response:
+    async def _answer(request: Request, store: Store, now: float, timing: list[float]) -> Response:
         token = request.headers.get("x-auth-token")
         if not token:
             return error_response(401, "No auth token was provided", {}, rate_headers(store, now))
@@ -109,10 +110,12 @@ def api_route(path: str, endpoint: Handler, methods: list[str], scope: str | Non
         fault = _pick_fault(store)
         if fault is not None:  # the platform failed before doing anything
             return error_response(fault, None, {}, headers)
+        began = time.monotonic()  # the work itself (image downloads included), not the injected latency
         try:
             response = await endpoint(request, store)
         except ApiError as exc:
             response = exc.response()
+        timing.append(time.monotonic() - began)
         response.headers.update(headers)
         if (request.method != "GET" and response.status_code < 400 and faults.timeout_after_apply_rate > 0
                 and store.rng.random() < faults.timeout_after_apply_rate):

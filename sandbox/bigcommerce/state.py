@@ -137,6 +137,8 @@ class Store:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     log: list[dict] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
+    seconds: Counter = field(default_factory=Counter)  # route -> handler seconds, summed (injected latency excluded)
+    longest: Counter = field(default_factory=Counter)  # route -> the longest handler time
     throttled: int = 0
     first_request_at: float | None = None  # since the last reset (the log itself is bounded)
 
@@ -228,10 +230,13 @@ class BigCommerceState:
         store = self.stores[hash]
         store.log.clear()
         store.counts.clear()
+        store.seconds.clear()
+        store.longest.clear()
         store.throttled = 0
         store.first_request_at = None
 
-    def log_request(self, store: Store, method: str, template: str, path: str, status: int) -> None:
+    def log_request(self, store: Store, method: str, template: str, path: str, status: int,
+                    seconds: float = 0.0) -> None:
         if store.first_request_at is None:
             store.first_request_at = time.time()
         store.log.append({"method": method, "route": template, "path": path, "status": status,
@@ -239,5 +244,7 @@ class BigCommerceState:
         if len(store.log) > 10000:  # bounded: a long demo must not grow without limit
             del store.log[:1000]
         store.counts[f"{method} {template}"] += 1
+        store.seconds[f"{method} {template}"] += seconds  # handler time: what a benchmark attributes waits to
+        store.longest[f"{method} {template}"] = max(store.longest[f"{method} {template}"], seconds)
         if status == 429:
             store.throttled += 1

@@ -102,6 +102,23 @@ return removed
 """
 
 
+# What this process waited for, by kind ("pim_slots", "bigcommerce_quota"): [seconds, waits, longest].
+# Summed over concurrent tasks (task-seconds, not wall time). A page job records it in its RQ job's meta.
+WAITS: dict[str, list[float]] = {}
+
+
+def note_wait(kind: str, seconds: float) -> None:
+    entry = WAITS.setdefault(kind, [0.0, 0, 0.0])
+    entry[0] += seconds
+    entry[1] += 1
+    entry[2] = max(entry[2], seconds)
+
+
+def waits_so_far() -> dict[str, dict[str, float]]:
+    return {kind: {"seconds": round(s, 3), "waits": int(n), "longest": round(m, 3)}
+            for kind, (s, n, m) in WAITS.items()}
+
+
 _TWINS: dict[int, tuple[asyncio.AbstractEventLoop, object, object]] = {}
 _TWIN_KEYS = ("host", "port", "db", "username", "password", "path", "socket_connect_timeout",
               "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_check_hostname")
@@ -250,8 +267,10 @@ class Slots:
             self._take_async = client.register_script(_SLOT_ACQUIRE)
         args = [self.size, self.ttl_ms, owner, self.waiter_ttl_ms, self.wake_prefix]
         began = time.monotonic()
+        queued = False
         try:
             while not await asyncio.wait_for(self._take_async(keys=self.keys, args=args), REDIS_TIMEOUT):
+                queued = True
                 # woken by a give-back when our turn comes; `poll` bounds the wait for slots freed by expiry
                 await asyncio.wait_for(client.blpop([self.wake_prefix + owner], timeout=self.poll),
                                        REDIS_TIMEOUT + self.poll)
@@ -264,9 +283,11 @@ class Slots:
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
             raise
-        waited = time.monotonic() - began
-        self.waited += waited
-        self.longest_wait = max(self.longest_wait, waited)
+        if queued:
+            waited = time.monotonic() - began
+            self.waited += waited
+            self.longest_wait = max(self.longest_wait, waited)
+            note_wait("pim_slots", waited)
         self._held.append(owner)
         return True
 
