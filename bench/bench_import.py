@@ -165,7 +165,7 @@ class Bench:
                                   env=self.env, start_new_session=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         peak = {"rss": 0, "milestones": []}
-        pages = PageWatch(self.conn, run_id)
+        pages = PageWatch(self.conn, run_id, lambda: self.bc_log(store_hash)["requests"])
         stop = threading.Event()
         threading.Thread(target=_watch_rss, args=(worker.pid, peak, stop), daemon=True).start()
         threading.Thread(target=self._watch_progress, args=(tenant, run_id, peak, pages, stop), daemon=True).start()

@@ -240,7 +240,7 @@ class BigCommerceState:
         if store.first_request_at is None:
             store.first_request_at = time.time()
         store.log.append({"method": method, "route": template, "path": path, "status": status,
-                          "time": time.time()})
+                          "time": time.time(), "seconds": round(seconds, 4)})
         if len(store.log) > 10000:  # bounded: a long demo must not grow without limit
             del store.log[:1000]
         store.counts[f"{method} {template}"] += 1
