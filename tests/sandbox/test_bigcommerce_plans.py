@@ -108,3 +108,18 @@ def test_the_command_line_takes_a_plan_and_says_which():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_demo_starts_its_store_on_the_plan_asked_for():
+    import argparse
+
+    from service.demo import PLANS as DEMO_PLANS
+    from service.demo import add_arguments, store_limit
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert store_limit(parser.parse_args([])) == ["--plan", "standard"]
+    assert store_limit(parser.parse_args(["--unlimited"])) == ["--plan", "unlimited"]
+    assert store_limit(parser.parse_args(["--plan", "pro"])) == ["--plan", "pro"]
+    assert store_limit(parser.parse_args(["--rate-limit", "30/3000"])) == ["--rate-limit", "30/3000"]
+    assert set(DEMO_PLANS) == set(PLANS)  # the demo offers every plan the sandbox knows
