@@ -32,12 +32,13 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sandbox.bigcommerce import create_app  # noqa: E402
+from sandbox.bigcommerce.plans import PLANS as STORE_PLANS  # noqa: E402
 from sandbox.serving import serve  # noqa: E402
 from service.clients.bigcommerce import BigCommerceClient  # noqa: E402
 from service.redis_conn import EmbeddedRedis  # noqa: E402
 from service.store.rate_governor import RateGovernor  # noqa: E402
 
-PLANS = {"standard": (150, 30000), "pro": (450, 30000)}
+PLANS = {name: (plan.quota, plan.window_ms) for name, plan in STORE_PLANS.items() if plan.enforced}
 SIZES = ["S", "M", "L", "XL", "XXL", "3XL"]
 
 
@@ -88,7 +89,7 @@ def bench(api_url: str, app, conn: redis.Redis, label: str, quota: tuple[int, in
     state = app.state.bc
     state.create_store(store_hash, token="bench-token")
     state.set_rate_limit(store_hash, quota[0], quota[1], unlimited=unlimited)
-    # raw speed: no pacing at all (the sandbox still sends its nominal headers when unlimited)
+    # raw speed: no pacing at all (an unlimited store announces the lifted quota: sandbox/bigcommerce/plans.py)
     governor = None if unlimited else RateGovernor(conn, store_hash, default_quota=quota[0],
                                                    default_window_ms=quota[1])
     result = asyncio.run(write(api_url, store_hash, governor, args))

@@ -4,7 +4,9 @@ the product changed in the sandbox store), at 1 and 20 changes per second.
     .venv/bin/python bench/bench_events.py                  # ~1 min: import, ack run, 1/s and 20/s runs
     .venv/bin/python bench/bench_events.py --seconds 20     # longer end-to-end runs
 
-Set-up: both sandboxes in this process (loopback uvicorn), the connector's web process and one worker
+Set-up: both sandboxes in this process (loopback uvicorn; the PIM with Akeneo SaaS's limits, 4 requests in
+flight per connection, 10 per instance, 100 per second: `--no-limits` lifts them and labels every line it
+prints), the connector's web process and one worker
 (`connector web`, `connector worker`) as child processes, Redis from `REDIS_URL` or an embedded one.
 The icecat `master` tree is imported first (unlimited quota), then the store gets the standard
 BigCommerce quota (150 requests / 30 s) and the tenant switches "Real-time updates" on through the API,
@@ -40,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from sandbox.bigcommerce import create_app as create_bc  # noqa: E402
 from sandbox.pim import create_app as create_pim  # noqa: E402
+from sandbox.pim.__main__ import SAAS_CONNECTION_CONCURRENCY, SAAS_INSTANCE_CONCURRENCY, SAAS_RATE_LIMIT  # noqa: E402
 from sandbox.serving import free_port, serve  # noqa: E402
 from service.access.sessions import Sessions  # noqa: E402
 from service.crypto import SecretBox  # noqa: E402
@@ -51,6 +54,11 @@ from service.store.sessions import SessionStore  # noqa: E402
 
 SECRET_KEY = "bench-events-secret-key-0123456789abcdef"
 STORE_HASH, TOKEN = "benchev", "bench-token"
+TAG = {"text": ""}  # "[--no-limits] " when the PIM runs without its limits: not the production shape
+
+
+def say(text: str) -> None:
+    print(f"{TAG['text']}{text}", flush=True)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -81,7 +89,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--acks", type=int, default=300, help="webhook posts for the ack latency")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each end-to-end run")
+    parser.add_argument("--no-limits", action="store_true", help="the sandbox PIM without Akeneo SaaS's limits")
     args = parser.parse_args()
+    TAG["text"] = "[--no-limits] " if args.no_limits else ""
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-events-"))
     embedded = None
@@ -90,7 +100,10 @@ def main() -> None:
         embedded = EmbeddedRedis(tmp)
         redis_url = embedded.start()
     conn = redis.Redis.from_url(redis_url)
-    pim_app = create_pim()
+    limits = {} if args.no_limits else {"rate_limit": SAAS_RATE_LIMIT, "max_concurrency": SAAS_CONNECTION_CONCURRENCY,
+                                        "max_instance_concurrency": SAAS_INSTANCE_CONCURRENCY}
+    pim_app = create_pim(**limits)
+    say(f"sandbox PIM limits: {limits or 'none (--no-limits)'}")
     bc_app = create_bc(stores=[(STORE_HASH, TOKEN)], rate_limit=(1_000_000, 1000))
     children: list[subprocess.Popen] = []
     try:
@@ -117,9 +130,9 @@ def main() -> None:
             started = time.monotonic()
             start_import(store, conn, tenant, "full")
             subprocess.run([*cli, "worker", "--burst"], cwd=ROOT, env=env, check=True)
-            print(f"import of the master tree: {time.monotonic() - started:.1f} s, "
+            say(f"import of the master tree: {time.monotonic() - started:.1f} s, "
                   f"{len(bc_app.state.bc.store(STORE_HASH).products)} products in the store")
-            httpx.put(f"{bc_url}/sandbox/stores/{STORE_HASH}/rate-limit", json={"quota": 150, "window_ms": 30000})
+            httpx.put(f"{bc_url}/sandbox/stores/{STORE_HASH}/rate-limit", json={"plan": "standard"})
 
             children.append(subprocess.Popen([*cli, "web", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
                                              env=env, stdout=subprocess.DEVNULL))
@@ -142,7 +155,8 @@ def main() -> None:
             for rate in (1, 20):
                 end_to_end(pim_url, bc_app, skus, rate, args.seconds, next(rounds))
             summary = httpx.get(f"{app_url}/api/events", headers=headers, timeout=30).json()
-            print("last hour:", summary["last_hour"])
+            say(f"last hour: {summary['last_hour']}")
+            say(f"sandbox PIM: {pim_app.state.throttle.throttled} requests answered 429 during the whole bench")
     finally:
         for child in children:
             child.terminate()
@@ -176,7 +190,7 @@ def ack(app_url: str, tenant: str, secret: str, uuids: list[str], n: int) -> Non
                                    headers={"X-AKENEO-SIGNATURE-PRIMARY": signature})
             latencies.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, response.text
-    print(f"ack latency over {n} deliveries: p50 {pct(latencies, 50):.1f} ms, p99 {pct(latencies, 99):.1f} ms, "
+    say(f"ack latency over {n} deliveries: p50 {pct(latencies, 50):.1f} ms, p99 {pct(latencies, 99):.1f} ms, "
           f"max {max(latencies):.1f} ms")
 
 
@@ -205,7 +219,7 @@ def end_to_end(pim_url: str, bc_app, skus: list[str], rate: float, seconds: floa
         _collect(bc_app, pending, latencies)
         time.sleep(0.01)
     took = time.monotonic() - start
-    print(f"end-to-end at {rate:g} change/s ({count} changes over {took:.1f} s): "
+    say(f"end-to-end at {rate:g} change/s ({count} changes over {took:.1f} s): "
           f"p50 {pct(latencies, 50) * 1000:.0f} ms, p95 {pct(latencies, 95) * 1000:.0f} ms, "
           f"max {max(latencies) * 1000 if latencies else float('nan'):.0f} ms, not arrived {len(pending)}; "
           f"BigCommerce {store.counts.total() - requests_before} requests "

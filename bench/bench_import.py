@@ -32,6 +32,7 @@ import json
 import math
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.catalog_gen import generate  # noqa: E402
+from bench.pages import PageWatch  # noqa: E402
 from sandbox.pim import DEFAULT_CATALOG  # noqa: E402
 from sandbox.serving import free_port  # noqa: E402
 from service.crypto import SecretBox  # noqa: E402
@@ -57,8 +59,8 @@ from service.store import Store  # noqa: E402
 
 SECRET = "bench-import-secret-key-0123456789abcdef"
 TOKEN = "bench-token"
-UNLIMITED = (10_000_000, 1000)
 MILESTONE = 10_000  # products read between two RSS readings of the create run
+FINAL = ("succeeded", "partial", "failed")
 
 
 class Service:
@@ -148,13 +150,14 @@ class Bench:
     def run(self, tenant: str, mode: str, store_hash: str, time_limit: float) -> dict:
         """One import with one worker process; returns the run and what it cost."""
         self.bc_admin("DELETE", f"/{store_hash}/requests")
-        pim_before = self.pim_total()
+        self.http.delete(f"{self.pim.url}/sandbox/requests").raise_for_status()
         sandbox_cpu = self.pim.cpu() + self.bc.cpu()
         web_cpu = self.web.cpu() if self.web is not None else 0.0
         run_id = start_import(self.store, self.conn, tenant, mode)
         started = time.monotonic()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        command = [sys.executable, "-m", "service.cli", "worker", "--burst"]
+        # as the Procfile runs it (`connector worker`), or `--burst`: exits once the queues are empty
+        command = [sys.executable, "-m", "service.cli", "worker", *(["--burst"] if self.args.burst else [])]
         if self.args.profile:  # py-spy (pip install py-spy): wall-clock samples of the worker and its horses
             command = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--idle",
                        "--format", "raw", "--rate", "50", "-o", f"{self.args.profile}.{mode}.txt", "--", *command]
@@ -162,35 +165,59 @@ class Bench:
                                   env=self.env, start_new_session=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         peak = {"rss": 0, "milestones": []}
+        pages = PageWatch(self.conn, run_id, lambda: self.bc_log(store_hash)["requests"])
         stop = threading.Event()
         threading.Thread(target=_watch_rss, args=(worker.pid, peak, stop), daemon=True).start()
-        threading.Thread(target=self._watch_progress, args=(tenant, run_id, peak, stop), daemon=True).start()
-        finished = True
-        try:
-            worker.wait(timeout=time_limit)
-        except subprocess.TimeoutExpired:
-            finished = False
-            os.killpg(worker.pid, 9)
-            worker.wait()
-        seconds = time.monotonic() - started
+        threading.Thread(target=self._watch_progress, args=(tenant, run_id, peak, pages, stop), daemon=True).start()
+        finished, ended = self._wait(worker, tenant, run_id, started + time_limit)
+        seconds = (ended or time.monotonic()) - started
+        stopping = time.monotonic()
+        if worker.poll() is None:  # a long-running worker (or a run out of time): stopped as `connector run` does
+            os.killpg(worker.pid, signal.SIGTERM if finished else signal.SIGKILL)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+        stop_seconds = time.monotonic() - stopping
         after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker and the horses it reaped
         stop.set()
+        pages.poll()
         run = get_run(self.store, self.conn, tenant, run_id)
         log = self.bc_log(store_hash)
+        pim_log = self.http.get(f"{self.pim.url}/sandbox/requests").json()
         writes = sum(n for k, n in log["counts"].items() if not k.startswith("GET "))
-        return {"run": run, "seconds": seconds, "finished": finished and run["status"] in ("succeeded", "partial"),
+        return {"run": run, "seconds": seconds, "stop_seconds": stop_seconds,
+                "finished": finished and run["status"] in ("succeeded", "partial"),
                 "bc_requests": sum(log["counts"].values()), "bc_writes": writes, "log": log,
-                "throttled": log["throttled"], "pim_requests": self.pim_total() - pim_before,
+                "throttled": log["throttled"], "pim_requests": pim_log["total"], "pim_log": pim_log,
+                "pim_throttled": pim_log.get("throttled", 0), "pages": pages,
                 "rss_mb": peak["rss"] / 2**20, "milestones": peak["milestones"],
                 "worker_cpu": (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime),
                 "sandbox_cpu": self.pim.cpu() + self.bc.cpu() - sandbox_cpu,
                 "web_cpu": (self.web.cpu() - web_cpu) if self.web is not None else 0.0}
 
-    def _watch_progress(self, tenant: str, run_id: str, peak: dict, stop: threading.Event) -> None:
-        """The peak RSS so far each time another MILESTONE products were read: flat means not growing with N."""
+    def _wait(self, worker: subprocess.Popen, tenant: str, run_id: str, deadline: float) -> tuple[bool, float | None]:
+        """Until the run ends (a burst worker: until it exits); (finished in time, when the run was seen ended)."""
+        ended = None
+        while time.monotonic() < deadline:
+            if ended is None and get_run(self.store, self.conn, tenant, run_id)["status"] in FINAL:
+                ended = time.monotonic()
+                if not self.args.burst:
+                    return True, ended
+            if worker.poll() is not None:  # a burst worker is done (or a worker died): the run is what it is
+                return ended is not None or get_run(self.store, self.conn, tenant, run_id)["status"] in FINAL, \
+                    time.monotonic()
+            time.sleep(0.05)
+        return False, None
+
+    def _watch_progress(self, tenant: str, run_id: str, peak: dict, pages: PageWatch, stop: threading.Event) -> None:
+        """The peak RSS so far each time another MILESTONE products were read: flat means not growing with N;
+        the finished page jobs, before RQ forgets them."""
         mark = MILESTONE
         while not stop.wait(1.0):
             try:
+                pages.poll()
                 done = get_run(self.store, self.conn, tenant, run_id)["progress"]["done"]
             except Exception:  # noqa: BLE001 - a reading missed is a reading missed
                 continue
@@ -213,6 +240,15 @@ def _watch_rss(pid: int, peak: dict, stop: threading.Event) -> None:
         stop.wait(0.1)
 
 
+def out(text: str) -> None:
+    """Print, every line labelled with what departs from the production shape (`--no-limits`, `--burst`)."""
+    tag = SHAPE["tag"]
+    print("\n".join(f"{tag}{line}" if tag else line for line in text.split("\n")), flush=True)
+
+
+SHAPE = {"tag": ""}
+
+
 def _report(label: str, result: dict, products_in_store: int) -> None:
     run, counts = result["run"], result["run"]["counts"]["products"]
     written = counts["created"] + counts["updated"] + counts["unchanged"] + counts["hidden"]
@@ -223,40 +259,65 @@ def _report(label: str, result: dict, products_in_store: int) -> None:
             f"created {counts['created']} updated {counts['updated']} unchanged {counts['unchanged']} "
             f"failed {counts['failed']}{state}\n")
     if run_seconds:  # the import itself: first page job to the run's end, without the worker's own start-up
-        line += (f"           run {run_seconds:.1f} s: {written / max(run_seconds, 1e-9):.1f} products/s "
-                 f"(the seconds above include starting the worker process)\n")
+        line += (f"           run {run_seconds:.1f} s: {written / max(run_seconds, 1e-9):.1f} products/s; the "
+                 f"seconds above run from the worker's start to the run's end ({result['seconds'] - run_seconds:.1f} s "
+                 f"more: the worker's start-up); stopping the worker took {result['stop_seconds']:.1f} s\n")
+    per = counts["created"] or counts["updated"] or 0
+    unit = "created" if counts["created"] else "updated"
     line += f"           BigCommerce: {result['bc_requests']} requests ({result['bc_writes']} writes)"
-    if counts["created"]:
-        line += f", {result['bc_requests'] / counts['created']:.3f} per created product"
-    if counts["updated"] and not counts["created"]:
-        line += f", {result['bc_requests'] / counts['updated']:.3f} per updated product"
+    if per:
+        line += f", {result['bc_requests'] / per:.3f} per {unit} product"
     if counts["unchanged"] and not counts["created"] and not counts["updated"]:
         line += f", {result['bc_writes'] / counts['unchanged']:.3f} writes per unchanged product"
+    line += f"; 429s {result['throttled']}\n           BigCommerce by route: " + _routes(result["log"]["counts"], per, unit)
+    handler = result["log"].get("seconds") or {}
+    if handler:  # the store's own time per route (injected latency excluded): image downloads are in creates
+        line += "\n           BigCommerce handler time: " + ", ".join(
+            f"{route} {sec:.1f} s (longest {result['log']['longest'].get(route, 0):.2f} s)"
+            for route, sec in sorted(handler.items(), key=lambda kv: -kv[1])[:3])
     read = max(run["progress"]["done"], 1)
-    line += (f"; 429s {result['throttled']}\n           Akeneo: {result['pim_requests']} requests, "
-             f"{100 * result['pim_requests'] / read:.2f} per 100 products read; peak worker RSS "
-             f"{result['rss_mb']:.0f} MB; store holds {products_in_store} products\n"
+    pim_counts = (result["pim_log"] or {}).get("counts") or {}
+    line += (f"\n           Akeneo: {result['pim_requests']} requests, {100 * result['pim_requests'] / read:.2f} per "
+             f"100 products read; 429s {result['pim_throttled']}; by route: {_routes(pim_counts, 0, '')}\n"
+             f"           {result['pages'].describe()}\n"
+             f"           peak worker RSS {result['rss_mb']:.0f} MB; store holds {products_in_store} products\n"
              f"           CPU: worker {result['worker_cpu']:.1f} s ({1000 * result['worker_cpu'] / max(written, 1):.2f} s "
              f"per 1,000 products), sandboxes {result['sandbox_cpu']:.1f} s, connector web (/media) "
              f"{result['web_cpu']:.1f} s")
     if result["milestones"]:
         line += "\n           peak RSS by products read: " + ", ".join(
             f"{n:,}: {mb:.0f} MB" for n, mb in result["milestones"])
-    print(line, flush=True)
+    out(line)
+
+
+def _routes(counts: dict[str, int], per: int, unit: str, top: int = 6) -> str:
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    text = ", ".join(f"{route} {n}" + (f" ({n / per:.3f}/{unit})" if per else "") for route, n in ranked[:top])
+    rest = sum(n for _, n in ranked[top:])
+    return text + (f", {len(ranked) - top} other routes {rest}" if rest else "")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=0, help="a generated catalog of N products (0: icecat)")
-    parser.add_argument("--latency", type=float, default=0.05, help="BigCommerce sandbox latency, seconds")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per request, both platforms")
     parser.add_argument("--scenarios", default="create,unchanged,update,quota")
+    parser.add_argument("--catalog", help="an Akeneo fixture folder (default: the icecat demo catalog)")
     parser.add_argument("--update-share", type=float, default=0.1)
+    parser.add_argument("--plan", default="unlimited", help="the store's BigCommerce plan for create, unchanged "
+                        "and update (sandbox/bigcommerce/plans.py; default unlimited)")
     parser.add_argument("--quota", default="150/30000", help="N/WINDOW_MS for the quota scenario")
     parser.add_argument("--time-limit", type=float, default=3600, help="seconds per scenario")
     parser.add_argument("--image-mode", choices=("url", "upload"), default="url")
+    parser.add_argument("--no-limits", action="store_true", help="the sandbox PIM without Akeneo SaaS's limits "
+                        "(not the production shape: every line printed says so)")
+    parser.add_argument("--burst", action="store_true", help="`connector worker --burst` instead of the "
+                        "Procfile's `connector worker` (not the production shape: every line printed says so)")
     parser.add_argument("--profile", metavar="PREFIX", help="run the worker under py-spy, samples in PREFIX.MODE.txt")
     args = parser.parse_args()
     scenarios = args.scenarios.split(",")
+    departures = [flag for flag, on in (("--no-limits", args.no_limits), ("--burst", args.burst)) if on]
+    SHAPE["tag"] = f"[{' '.join(departures)}] " if departures else ""
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
     embedded = None
@@ -264,20 +325,24 @@ def main() -> None:
     if not url:
         embedded = EmbeddedRedis(tmp / "redis")
         url = embedded.start()
-    catalog_dir = DEFAULT_CATALOG
+    catalog_dir = Path(args.catalog) if args.catalog else DEFAULT_CATALOG
     if args.products:
         catalog_dir = tmp / "catalog"
         made = generate(catalog_dir, args.products)
-        print(f"generated catalog: {made}", flush=True)
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.1f}, catalog {'icecat' if not args.products else f'generated {args.products}'}, "
-          f"BigCommerce latency {args.latency * 1000:.0f} ms, images {args.image_mode}; logs in {tmp}", flush=True)
+        out(f"generated catalog: {made}")
+    pim_shape = "PIM without limits" if args.no_limits else \
+        "PIM with Akeneo SaaS's limits (4 in flight per connection, 10 per instance, 100 requests/s)"
+    out(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f}, catalog {'icecat' if not args.products else f'generated {args.products}'}; "
+        f"{pim_shape}; latency {args.latency * 1000:.0f} ms on both platforms; store plan {args.plan}; "
+        f"`connector worker{' --burst' if args.burst else ''}`; `connector web` serving /media; images "
+        f"{args.image_mode}; logs in {tmp}")
     try:
         _scenarios(args, scenarios, url, catalog_dir, tmp)
     finally:
         if embedded is not None:
             embedded.stop()
-    print(f"{datetime.now(UTC):%H:%M} UTC, load average {os.getloadavg()[0]:.1f}", flush=True)
+    out(f"{datetime.now(UTC):%H:%M} UTC, load average {os.getloadavg()[0]:.1f}")
 
 
 def _scenarios(args, scenarios: list[str], url: str, catalog_dir: Path, tmp: Path) -> None:
@@ -285,10 +350,10 @@ def _scenarios(args, scenarios: list[str], url: str, catalog_dir: Path, tmp: Pat
     services: list[Service] = []
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [s.stop() for s in reversed(services)])
-        pim = Service("pim", ["-m", "sandbox.pim", "--catalog", str(catalog_dir), "--no-limits",
-                              "--log-level", "warning"], tmp, ready_path="/api/rest/v1")
+        pim = Service("pim", ["-m", "sandbox.pim", "--catalog", str(catalog_dir), "--log-level", "warning",
+                              *(["--no-limits"] if args.no_limits else [])], tmp, ready_path="/api/rest/v1")
         services.append(pim)
-        bc = Service("bigcommerce", ["-m", "sandbox.bigcommerce", "--rate-limit", f"{UNLIMITED[0]}/{UNLIMITED[1]}"], tmp,
+        bc = Service("bigcommerce", ["-m", "sandbox.bigcommerce", "--plan", args.plan], tmp,
                      ready_path="/sandbox/stores/none/requests")
         services.append(bc)
         app_url = "http://127.0.0.1:9"
@@ -305,11 +370,12 @@ def _run_scenarios(bench: Bench, args, scenarios: list[str]) -> None:
     hash_ = "benchimport"
     tenant = bench.configure(hash_)
     bench.bc_admin("PUT", f"/{hash_}/faults", {"latency": args.latency})
+    bench.http.put(f"{bench.pim.url}/sandbox/faults", json={"latency": args.latency}).raise_for_status()
     if "create" in scenarios:
         result = bench.run(tenant, "full", hash_, args.time_limit)
         _report("create", result, result["log"]["products"])
         if not result["finished"]:  # the run is left "running": nothing else can start on this tenant
-            print("           unchanged and update skipped: the create did not finish in its time limit")
+            out("           unchanged and update skipped: the create did not finish in its time limit")
             scenarios = [s for s in scenarios if s == "quota"]
     if "unchanged" in scenarios:
         result = bench.run(tenant, "full", hash_, args.time_limit)
@@ -317,7 +383,7 @@ def _run_scenarios(bench: Bench, args, scenarios: list[str]) -> None:
     if "update" in scenarios:
         changed = _change_prices(bench, args.update_share)
         result = bench.run(tenant, "delta", hash_, args.time_limit)
-        print(f"           ({changed} simple products changed in the PIM)")
+        out(f"           ({changed} simple products changed in the PIM)")
         _report("update", result, result["log"]["products"])
     if "quota" in scenarios:
         quota, window = (int(x) for x in args.quota.split("/"))
@@ -332,11 +398,10 @@ def _run_scenarios(bench: Bench, args, scenarios: list[str]) -> None:
         span = span or window
         allowed = quota * math.ceil(span / window)  # the sandbox's fixed windows, from the first request
         _report("quota", result, log["products"])
-        print(f"           quota {quota}/{window / 1000:g} s over {span / 1000:.0f} s of requests: used "
-              f"{served / (quota * span / window):.1%} of the rate, {served / allowed:.1%} of the windows "
-              f"started ({served}/{allowed}); {log['products']} products in the store, "
-              f"{served / max(log['products'], 1):.3f} requests each; 429s {result['throttled']}",
-              flush=True)
+        out(f"           quota {quota}/{window / 1000:g} s over {span / 1000:.0f} s of requests: used "
+            f"{served / (quota * span / window):.1%} of the rate, {served / allowed:.1%} of the windows "
+            f"started ({served}/{allowed}); {log['products']} products in the store, "
+            f"{served / max(log['products'], 1):.3f} requests each; 429s {result['throttled']}")
 
 
 def _change_prices(bench: Bench, share: float) -> int:

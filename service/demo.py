@@ -44,6 +44,7 @@ PIM_CLIENT = {"client_id": "sandbox-client", "secret": "sandbox-secret", "userna
 MAIN = {"locale": "en_US", "channel": "ecommerce", "category": "master"}
 SCOPES = "store_v2_products store_v2_information_read_only store_channel_settings_read_only"
 FINAL = ("succeeded", "partial", "failed")
+PLANS = ("standard", "plus", "pro", "enterprise", "unlimited")  # the sandbox store's (service/ never imports it)
 
 
 class DemoError(Exception):
@@ -66,11 +67,21 @@ def add_arguments(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--pim-port", type=int, default=8081, help="the sandbox PIM's port (default 8081)")
     cmd.add_argument("--store-port", type=int, default=8010, help="the sandbox store's port (default 8010)")
     limit = cmd.add_mutually_exclusive_group()
-    limit.add_argument("--unlimited", action="store_true", help="no rate limit on the sandbox store")
-    limit.add_argument("--rate-limit", default="150/30000", metavar="REQUESTS/MILLISECONDS",
-                       help="the sandbox store's rate limit (default BigCommerce Standard: 150/30000)")
+    limit.add_argument("--plan", choices=PLANS, default=None,
+                       help="the sandbox store's BigCommerce plan, for its API rate limit: standard or plus "
+                            "(150 requests / 30 s, the default), pro (450 / 30 s), enterprise (7,000,000 / 30 s), "
+                            "unlimited (none)")
+    limit.add_argument("--unlimited", action="store_true", help="the same as --plan unlimited: the quick run")
+    limit.add_argument("--rate-limit", metavar="REQUESTS/MILLISECONDS", help="a rate limit of your own")
     cmd.add_argument("--exit-after-import", action="store_true",
                      help="print the summary and stop (exit code 1 if the import failed)")
+
+
+def store_limit(args: argparse.Namespace) -> list[str]:
+    """The sandbox store's arguments for the plan (or quota) chosen; its plans: sandbox/bigcommerce/plans.py."""
+    if getattr(args, "rate_limit", None):
+        return ["--rate-limit", args.rate_limit]
+    return ["--plan", "unlimited" if args.unlimited else args.plan or "standard"]
 
 
 # -- processes ---------------------------------------------------------------------------------------
@@ -137,7 +148,7 @@ def started(settings: Settings, args: argparse.Namespace) -> Iterator[Demo]:
             pim_argv += ["--catalog", args.catalog]
         store_argv = [py, "-m", "sandbox.bigcommerce", "--port", str(args.store_port),
                       "--app", f"{APP_CLIENT_ID}:{APP_CLIENT_SECRET}"]
-        store_argv += ["--unlimited"] if args.unlimited else ["--rate-limit", args.rate_limit]
+        store_argv += store_limit(args)
         for name, argv, probe in (("pim", pim_argv, f"{pim}/user/login"),
                                   ("store", store_argv, f"{store}/sandbox/stores/none/storefront"),
                                   ("web", [py, "-m", "service.cli", "web", "--port", str(args.port)], f"{web}/healthz"),
@@ -284,7 +295,9 @@ def summary(demo: Demo, run: dict[str, Any], seconds: float) -> str:
     count = int(requests.get("total", 0))
     lines = [f"Import {run['status']} in {seconds:.0f} s (mapping version {run.get('mapping_version')}).",
              f"  store: {len(products)} products, {variants} variants, {categories} categories, {images} images",
-             f"  BigCommerce requests: {count} ({count / max(1, len(products)):.2f} per product)",
+             f"  BigCommerce requests: {count} ({count / max(1, len(products)):.2f} per product, "
+             f"{requests.get('throttled', 0)} answered 429); by route: " + ", ".join(
+                 f"{route} {n}" for route, n in Counter(requests.get("counts") or {}).most_common(4)),
              f"  products without a price in the store's currency (created hidden at 0): {no_price}"]
     for title, items in (("warnings", run.get("warnings", [])), ("failures", run.get("errors", []))):
         if items:

@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from .. import strictjson
 from . import catalog as cat
+from . import plans
 from .state import DEFAULT_SCOPES, BigCommerceState, Store
 
 
@@ -79,10 +80,13 @@ async def set_rate_limit(request: Request) -> Response:
         return _bad("unknown store", 404)
     try:
         data = await _body(request)
+        if "plan" in data:  # a BigCommerce plan by name (plans.py)
+            chosen = plans.plan(str(data["plan"]))
+            data = {"quota": chosen.quota, "window_ms": chosen.window_ms, "unlimited": not chosen.enforced, **data}
         _state(request).set_rate_limit(request.path_params["store_hash"], int(data["quota"]),
                                        int(data["window_ms"]), bool(data.get("unlimited", False)))
     except (ValueError, TypeError, KeyError) as exc:
-        return _bad(f"quota and window_ms are required: {exc}")
+        return _bad(f"a plan, or quota and window_ms, are required: {exc}")
     return JSONResponse(data)
 
 
@@ -128,6 +132,8 @@ async def requests_log(request: Request) -> Response:
     limit = int(request.query_params.get("limit", "1000")) if request.query_params.get("limit", "").isdigit() \
         else 1000
     return JSONResponse({"total": len(store.log), "counts": dict(store.counts), "throttled": store.throttled,
+                         "seconds": {k: round(v, 4) for k, v in store.seconds.items()},
+                         "longest": {k: round(v, 4) for k, v in store.longest.items()},
                          "first_at": store.first_request_at,
                          "last_at": store.log[-1]["time"] if store.log else None,
                          "products": len(store.products), "requests": store.log[-limit:] if limit else []})

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from .. import strictjson
 from .errors import ApiError, error_response
+from .plans import LIFTED_HEADER
 from .state import BigCommerceState, Store
 
 Handler = Callable[[Request, Store], Awaitable[Response]]
@@ -36,12 +37,15 @@ def scope_ok(family: str | None, method: str, granted: frozenset[str]) -> bool:
 
 def rate_headers(store: Store, now: float) -> dict[str, str]:
     rate = store.rate
-    return {
+    headers = {
         "X-Rate-Limit-Requests-Quota": str(rate.quota),
         "X-Rate-Limit-Requests-Left": str(max(0, rate.quota - rate.used)),
         "X-Rate-Limit-Time-Reset-Ms": str(rate.reset_ms(now)),
         "X-Rate-Limit-Time-Window-Ms": str(rate.window_ms),
     }
+    if store.unlimited:  # the quota above is what a lifted store announces (plans.py), none is enforced
+        headers[LIFTED_HEADER] = "lifted"
+    return headers
 
 
 async def read_json(request: Request):
@@ -129,12 +133,13 @@ def api_route(path: str, endpoint: Handler, methods: list[str], scope: str | Non
         now = time.time()
         store.rate.roll(now)
         method = request.method
-        response = await _answer(request, store, now)
-        state.log_request(store, method, template, request.url.path, response.status_code,
+        timing: list[float] = []
+        response = await _answer(request, store, now, timing)
+        state.log_request(store, method, template, request.url.path, response.status_code, sum(timing),
                           ids=await _named_ids(request), answer_ids=_answer_ids(response))
         return response
 
-    async def _answer(request: Request, store: Store, now: float) -> Response:
+    async def _answer(request: Request, store: Store, now: float, timing: list[float]) -> Response:
         token = request.headers.get("x-auth-token")
         if not token:
             return error_response(401, "No auth token was provided", {}, rate_headers(store, now))
@@ -155,10 +160,12 @@ def api_route(path: str, endpoint: Handler, methods: list[str], scope: str | Non
         fault = _pick_fault(store)
         if fault is not None:  # the platform failed before doing anything
             return error_response(fault, None, {}, headers)
+        began = time.monotonic()  # the work itself (image downloads included), not the injected latency
         try:
             response = await endpoint(request, store)
         except ApiError as exc:
             response = exc.response()
+        timing.append(time.monotonic() - began)
         response.headers.update(headers)
         if (request.method != "GET" and response.status_code < 400 and faults.timeout_after_apply_rate > 0
                 and store.rng.random() < faults.timeout_after_apply_rate):

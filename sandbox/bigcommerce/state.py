@@ -10,6 +10,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import plans
+
 DEFAULT_SCOPES = (
     "store_v2_products",
     "store_v2_information_read_only",
@@ -135,6 +137,8 @@ class Store:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     log: list[dict] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
+    seconds: Counter = field(default_factory=Counter)  # route -> handler seconds, summed (injected latency excluded)
+    longest: Counter = field(default_factory=Counter)  # route -> the longest handler time
     throttled: int = 0
     first_request_at: float | None = None  # since the last reset (the log itself is bounded)
 
@@ -172,7 +176,7 @@ class BigCommerceState:
             raise ValueError(f"store {hash!r} exists")
         store = Store(hash=hash, name=name or f"Sandbox store {hash}", id=next(self._store_ids),
                       weight_units=weight_units)
-        store.rate = RateWindow(*self.rate_limit)
+        store.rate = RateWindow(*plans.window(*self.rate_limit, self.unlimited))
         store.unlimited = self.unlimited
         store.channels[1] = {
             "id": 1, "name": "storefront", "type": "storefront", "platform": "bigcommerce",
@@ -206,7 +210,7 @@ class BigCommerceState:
 
     def set_rate_limit(self, hash: str, quota: int, window_ms: int, unlimited: bool = False) -> None:
         store = self.stores[hash]
-        store.rate = RateWindow(quota, window_ms)
+        store.rate = RateWindow(*plans.window(quota, window_ms, unlimited))
         store.unlimited = unlimited
 
     def issue_auth_code(self, client_id: str, store_hash: str, scope: str, user: dict | None = None,
@@ -226,18 +230,24 @@ class BigCommerceState:
         store = self.stores[hash]
         store.log.clear()
         store.counts.clear()
+        store.seconds.clear()
+        store.longest.clear()
         store.throttled = 0
         store.first_request_at = None
 
-    def log_request(self, store: Store, method: str, template: str, path: str, status: int, *,
-                    ids: list[int] = (), answer_ids: list[int] = ()) -> None:
-        """`ids`: the object ids the request named; `answer_ids`: those its answer handed out."""
+    def log_request(self, store: Store, method: str, template: str, path: str, status: int,
+                    seconds: float = 0.0, *, ids: list[int] = (), answer_ids: list[int] = ()) -> None:
+        """`seconds`: the store's own time on it; `ids`: the object ids the request named; `answer_ids`:
+        those its answer handed out."""
         if store.first_request_at is None:
             store.first_request_at = time.time()
         store.log.append({"method": method, "route": template, "path": path, "status": status,
-                          "time": time.time(), "ids": list(ids), "answer_ids": list(answer_ids)})
+                          "time": time.time(), "seconds": round(seconds, 4), "ids": list(ids),
+                          "answer_ids": list(answer_ids)})
         if len(store.log) > 10000:  # bounded: a long demo must not grow without limit
             del store.log[:1000]
         store.counts[f"{method} {template}"] += 1
+        store.seconds[f"{method} {template}"] += seconds  # handler time: what a benchmark attributes waits to
+        store.longest[f"{method} {template}"] = max(store.longest[f"{method} {template}"], seconds)
         if status == 429:
             store.throttled += 1

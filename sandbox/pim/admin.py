@@ -135,10 +135,13 @@ def _number(value: Any) -> bool:
 
 async def request_counts(request: Request) -> Response:
     state = _state(request)
+    throttle = request.app.state.throttle
     if request.method == "DELETE":
         state.request_counts.clear()
+        throttle.throttled = 0
         return Response(status_code=204)
-    return JSONResponse({"counts": dict(state.request_counts), "total": sum(state.request_counts.values())})
+    return JSONResponse({"counts": dict(state.request_counts), "total": sum(state.request_counts.values()),
+                         "throttled": throttle.throttled})
 
 
 async def add_webhook(request: Request) -> Response:

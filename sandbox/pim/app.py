@@ -39,6 +39,7 @@ class Throttle:
         self.recent: deque[float] = deque()
         self.in_flight: dict[str, int] = {}
         self.total_in_flight = 0
+        self.throttled = 0  # 429 answers given (GET /sandbox/requests)
 
     def over_rate(self) -> bool:
         if not self.rate_limit:
@@ -78,6 +79,7 @@ def guarded(route_key: str, handler: Handler, *, needs_token: bool = True, fault
         throttle: Throttle = request.app.state.throttle
         state.count_request(route_key)
         if throttle.over_rate():
+            throttle.throttled += 1
             return _throttled()
         client_id = ""
         if needs_token:
@@ -86,6 +88,7 @@ def guarded(route_key: str, handler: Handler, *, needs_token: bool = True, fault
                 return failure
             client_id = token.client_id
         if not throttle.acquire(client_id):
+            throttle.throttled += 1
             return _throttled()
         try:
             if faults:

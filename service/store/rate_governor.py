@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Mapping
 
 import redis
 
-from service.store.leases import async_twin
+from service.store.leases import async_twin, note_wait
 
 KEY_PREFIX = "bc:rate"
 STATE_TTL_MS = 24 * 3600 * 1000  # quota/window outlive a quiet night; refreshed on every response
@@ -35,6 +36,7 @@ NO_HEADERS_429_PAUSE_MS = 1000  # a 429 without rate headers means platform load
 MIN_MARGIN_MS = 100
 MARGIN_RATIO = 0.03
 REDIS_TIMEOUT = 10.0  # seconds an async caller waits for one governor call
+loop_time = time.monotonic
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -194,6 +196,7 @@ class RateGovernor:
 
     async def acquire(self) -> int:
         """Wait until a request may go; returns its ticket for `observe`."""
+        began = None  # set once the quota made us wait (leases.WAITS: what a page job waited on)
         while True:
             self._twin()
             wait, now = await asyncio.wait_for(self._acquire_async(
@@ -202,7 +205,10 @@ class RateGovernor:
             ), REDIS_TIMEOUT)
             wait, now = int(wait), int(now)
             if wait == 0:
+                if began is not None:
+                    note_wait("bigcommerce_quota", loop_time() - began)
                 return now
+            began = loop_time() if began is None else began
             # a little jitter so the processes woken by the same expiry do not race in lockstep
             await asyncio.sleep(wait / 1000 + random.uniform(0, 0.01))
 

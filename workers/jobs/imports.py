@@ -39,7 +39,7 @@ from service.crypto import SecretBox
 from service.settings import knob, load_settings
 from service.store import Store
 from service.store.imports import ImportStore, PageCommit
-from service.store.leases import Lease
+from service.store.leases import WAITS, Lease, waits_so_far
 from service.store.ledger import StoreLedger
 from workers.context import job_context
 from workers.queues import IMPORTS, LONG_IMPORTS, queue
@@ -103,6 +103,7 @@ def run_page(tenant: str, run_id: str) -> None:
         if checkpoint.get("next_job") not in (job_id, None):
             return
         if job is not None:  # which step this job worked, and when it held the lease (the run's page history)
+            WAITS.clear()  # what this page waits on (PIM slots, BigCommerce quota), recorded with its history
             job.meta["worked"] = {"step": checkpoint.get("step"), "from": time.time()}
             job.save_meta()
         try:
@@ -115,6 +116,7 @@ def run_page(tenant: str, run_id: str) -> None:
         beat.join(timeout=5)
         if job is not None and "worked" in job.meta:
             job.meta["worked"]["until"] = time.time()
+            job.meta["worked"]["waits"] = waits_so_far()
             with contextlib.suppress(redis.RedisError):
                 job.save_meta()
         lease.release()
