@@ -11,6 +11,8 @@ Scenarios (in order, each on the store the previous one left):
 - unchanged: a second full import: BigCommerce (write) requests per unchanged product.
 - update: `--update-share` of the simple products get a new price in the PIM, then a delta import:
   requests per updated product.
+- mapping: the mapping changes (search keywords from the name: every product's desired state moves, no
+  product's `updated` does), then a delta import, which runs as a full one: requests per product.
 - quota: a fresh store whose limit binds (`--quota N/WINDOW_MS`), for at most `--time-limit` s:
   share of the quota used and 429 answers.
 Peak RSS is the largest resident set of the worker or any of its work horses (psutil, every 0.1 s); "worker
@@ -268,7 +270,9 @@ def _report(label: str, result: dict, products_in_store: int) -> None:
     if per:
         line += f", {result['bc_requests'] / per:.3f} per {unit} product"
     if counts["unchanged"] and not counts["created"] and not counts["updated"]:
-        line += f", {result['bc_writes'] / counts['unchanged']:.3f} writes per unchanged product"
+        line += (f", {result['bc_writes'] / counts['unchanged']:.3f} writes and "
+                 f"{(result['bc_requests'] - result['bc_writes']) / counts['unchanged']:.4f} requests in all "
+                 f"per unchanged product")
     line += f"; 429s {result['throttled']}\n           BigCommerce by route: " + _routes(result["log"]["counts"], per, unit)
     handler = result["log"].get("seconds") or {}
     if handler:  # the store's own time per route (injected latency excluded): image downloads are in creates
@@ -301,7 +305,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=0, help="a generated catalog of N products (0: icecat)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request, both platforms")
-    parser.add_argument("--scenarios", default="create,unchanged,update,quota")
+    parser.add_argument("--scenarios", default="create,unchanged,update,mapping,quota")
     parser.add_argument("--catalog", help="an Akeneo fixture folder (default: the icecat demo catalog)")
     parser.add_argument("--update-share", type=float, default=0.1)
     parser.add_argument("--plan", default="unlimited", help="the store's BigCommerce plan for create, unchanged "
@@ -385,6 +389,12 @@ def _run_scenarios(bench: Bench, args, scenarios: list[str]) -> None:
         result = bench.run(tenant, "delta", hash_, args.time_limit)
         out(f"           ({changed} simple products changed in the PIM)")
         _report("update", result, result["log"]["products"])
+    if "mapping" in scenarios:
+        _change_mapping(bench, tenant)
+        result = bench.run(tenant, "delta", hash_, args.time_limit)
+        out(f"           (mapping changed: search keywords from the name; the delta ran as "
+            f"{result['run'].get('mode')})")
+        _report("mapping", result, result["log"]["products"])
     if "quota" in scenarios:
         quota, window = (int(x) for x in args.quota.split("/"))
         qhash = "benchquota"
@@ -402,6 +412,27 @@ def _run_scenarios(bench: Bench, args, scenarios: list[str]) -> None:
             f"{served / (quota * span / window):.1%} of the rate, {served / allowed:.1%} of the windows "
             f"started ({served}/{allowed}); {log['products']} products in the store, "
             f"{served / max(log['products'], 1):.3f} requests each; 429s {result['throttled']}")
+
+
+def _change_mapping(bench: Bench, tenant: str) -> None:
+    """Save the mapping in force with one field more, as the mapping page would."""
+    import asyncio
+
+    from service.settings import load_settings
+    from service.store.mapping import save_mapping
+    from service.sync_context import build_context
+    from workers.sync.context import open_sync_context
+
+    settings = load_settings({k: bench.env[k] for k in ("REDIS_URL", "SECRET_KEY", "BC_API_URL", "APP_URL",
+                                                        "DATA_DIR", "ALLOW_PRIVATE_URLS")})
+
+    async def in_force() -> dict:
+        async with open_sync_context(settings, bench.conn, bench.store, tenant, None) as ctx:
+            return (await build_context(ctx.store, tenant, settings, pim=ctx.pim, bc=ctx.bc)).mapping.to_json()
+
+    doc = asyncio.run(in_force())
+    doc["fields"]["search_keywords"] = "name"
+    save_mapping(bench.store, tenant, doc)
 
 
 def _change_prices(bench: Bench, share: float) -> int:
