@@ -271,7 +271,7 @@ def _report(label: str, result: dict, products_in_store: int) -> None:
         line += f", {result['bc_requests'] / per:.3f} per {unit} product"
     if counts["unchanged"] and not counts["created"] and not counts["updated"]:
         line += (f", {result['bc_writes'] / counts['unchanged']:.3f} writes and "
-                 f"{(result['bc_requests'] - result['bc_writes']) / counts['unchanged']:.4f} requests in all "
+                 f"{(result['bc_requests'] - result['bc_writes']) / counts['unchanged']:.4f} reads "
                  f"per unchanged product")
     line += f"; 429s {result['throttled']}\n           BigCommerce by route: " + _routes(result["log"]["counts"], per, unit)
     handler = result["log"].get("seconds") or {}
