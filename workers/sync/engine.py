@@ -286,7 +286,9 @@ async def _vanished_chunk(ctx: SyncContext, checkpoint: dict, commit: PageCommit
     next_cursor, states = await run_sync(ctx.ledger.scan_product_states, cursor, VANISH_CHUNK)
     keys = [k for k in states if k.startswith(("product:", "model:"))]
     seen = await run_sync(ctx.imports.seen, ctx.run_id, keys)
-    met = [k for k, s in zip(keys, seen, strict=True) if s and not states[k].get("hidden")]
+    # met and not written by this run (what it wrote, the store just confirmed): still in the store?
+    met = [k for k, s in zip(keys, seen, strict=True)
+           if s and not states[k].get("hidden") and states[k].get("r") != ctx.run_id]
     await _made_again_if_gone(ctx, met, commit)
     missing = [k for k, s in zip(keys, seen, strict=True) if not s]
     missing = [k for k in missing if not states[k].get("hidden")]
