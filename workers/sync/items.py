@@ -106,6 +106,7 @@ async def load_simple_products(ctx: SyncContext, tctx: Context, items: list[dict
         await loader.hide(out, commit, read_at=read_at)
     commit.seen += [p.key for p in plans] + out
     commit.done += len(items)
+    await _resync_disturbed(ctx, tctx, loader, commit)
 
 
 async def load_models(ctx: SyncContext, tctx: Context, roots: dict[str, dict | None], commit: PageCommit, *,
@@ -159,6 +160,17 @@ async def load_models(ctx: SyncContext, tctx: Context, roots: dict[str, dict | N
     if out:
         await loader.hide(out, commit, read_at=read_at)
     commit.seen += [p.key for p in plans] + out + [f"model-seen:{c}" for c in codes]
+    await _resync_disturbed(ctx, tctx, loader, commit)
+
+
+async def _resync_disturbed(ctx: SyncContext, tctx: Context, loader: ProductLoader, commit: PageCommit) -> None:
+    """Models that gave a variant up to an item of this load (a variant moved away, one that became a
+    simple product) are no longer what their last plan said (their price, weight, options follow their
+    variants): they are synced again now, from the PIM as it is now."""
+    codes = sorted({key.partition(":")[2] for key in loader.disturbed if key.startswith("model:")})
+    if codes:  # through the scope checks, as an event for them would be
+        await sync_items(ctx, tctx, ProductLoader(ctx, *media_functions(ctx)), [], codes, DirtyResult(commit=commit),
+                         again=True)
 
 
 @dataclass

@@ -137,6 +137,7 @@ class ProductLoader:
         self.variants = VariantSync(ctx.bc, self.urls.variant_for_send, delete_gone=ctx.options.removed == "delete")
         self._id_maps = _IdMapWrites(ctx)
         self.failed: set[str] = set()  # keys whose write failed (a delta tries them again)
+        self.disturbed: set[str] = set()  # other items whose store product this load took a variant from
 
     # -- public ---------------------------------------------------------------------------------
     async def load(self, plans: list[Any], commit: PageCommit) -> None:
@@ -332,8 +333,9 @@ class ProductLoader:
                     for name, label in other.get("ov") or []:
                         used.setdefault(name, set()).add(label)
                 await self.variants.drop_unused_options(pid, used)
-                state["h"] = None  # no longer what its last plan said: its model's next sync writes
+                state["h"] = None  # no longer what its last plan said: synced again after this load
                 await run_sync(ledger.save_product_states, {owner: state})
+                self.disturbed.add(owner)
             await run_sync(ledger.drop_variant_owners, {uuid: owner})
 
     async def _adopt(self, items: list[Item], result: LoadResult) -> None:
