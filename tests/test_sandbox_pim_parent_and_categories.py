@@ -48,7 +48,12 @@ def test_variant_parent_is_the_models_stored_code(pim):
 
 def test_parent_set_by_an_admin_patch_is_returned_as_stored(pim):
     _, http = pim
-    response = http.patch("/sandbox/products/Tshirt-divided-blue-s", json={"parent": "MODEL-TSHIRT-DIVIDED-GREY"})
+    # its size is a grey one's already: Akeneo refuses siblings with the same axis values
+    taken = http.patch("/sandbox/products/Tshirt-divided-blue-s", json={"parent": "MODEL-TSHIRT-DIVIDED-GREY"})
+    assert taken.status_code == 422 and "already has this value" in taken.json()["message"], taken.text
+    assert http.get(f"{API}/products/Tshirt-divided-blue-s").json()["parent"] != "model-tshirt-divided-grey"
+    response = http.patch("/sandbox/products/Tshirt-divided-blue-s", json={
+        "parent": "MODEL-TSHIRT-DIVIDED-GREY", "values": {"size": [{"locale": None, "scope": None, "data": "xxl"}]}})
     assert response.status_code == 200, response.text
     assert response.json()["parent"] == "model-tshirt-divided-grey"
     assert http.get(f"{API}/products/Tshirt-divided-blue-s").json()["parent"] == "model-tshirt-divided-grey"

@@ -231,6 +231,34 @@ def _apply_product(state: PimState, product: dict, body: dict) -> None:
     _apply_common(state, product, body)
 
 
+def _unique_axes(state: PimState, product: dict) -> None:
+    """Akeneo's UniqueVariantAxis constraint: siblings (variant products of one parent) never share the
+    values of their level's axes. Akeneo answers 422 "Cannot set value "[red],[l]" for the attribute axis
+    "color,size" on product "X", as the product "Y" already has this value" (pim-community-dev,
+    Pim/Component/Catalog/Validator/Constraints/UniqueVariantAxisValidator)."""
+    store = state.store
+    parent = store.model(product.get("parent"))
+    if parent is None:
+        return
+    ancestors = store.ancestors(product)
+    variant = store.variants.get(ancestors[-1]["family_variant"].lower())
+    if variant is None:
+        return
+    axes = variant["variant_attribute_sets"][-1]["axes"]
+
+    def combination(entity: dict) -> tuple:
+        values = store.merged_values(entity)
+        return tuple(str((values.get(axis) or [{}])[0].get("data", "")).lower() for axis in axes)
+
+    mine = combination(product)
+    for other in store.products.values():
+        if (other["uuid"] != product["uuid"] and str(other.get("parent") or "").lower() == parent["code"].lower()
+                and combination(other) == mine):
+            shown = ",".join(f"[{v}]" for v in mine)
+            raise _Invalid(f'Cannot set value "{shown}" for the attribute axis "{",".join(axes)}" on product '
+                           f'"{product["identifier"]}", as the product "{other["identifier"]}" already has this value')
+
+
 def _product_resource(request: Request, product: dict) -> dict:
     return api.render_product(_state(request), product, by_uuid=False)
 
@@ -259,6 +287,7 @@ async def create_product(request: Request) -> Response:
                                 for t in state.catalog.association_types},
                "created": now, "updated": now}
     _apply_product(state, product, body)
+    _unique_axes(state, product)
     store.products[identifier.lower()] = product
     store.by_uuid[product["uuid"]] = product
     return _notify(request, [_product_change(request, product, "created")],
@@ -274,6 +303,7 @@ async def patch_product(request: Request) -> Response:
     body = await _json(request)
     candidate = copy.deepcopy(product)  # a refused change leaves the product as it was
     _apply_product(state, candidate, body)
+    _unique_axes(state, candidate)
     product.update(candidate)
     product["updated"] = state.now_dt()
     return _notify(request, [_product_change(request, product, "updated")], _product_resource(request, product))
