@@ -107,6 +107,10 @@ def _forget_settings() -> None:
 _STORES = itertools.count(1)
 
 
+class Refused(Exception):
+    """The PIM answered 422: the edit changed nothing."""
+
+
 class Shop:
     """One tenant: a fresh PIM, store and Redis per `reset()`; syncs run to the end before returning."""
 
@@ -209,6 +213,8 @@ class Shop:
         return self.srv.pim_app.state.pim
 
     def _ok(self, answer: httpx.Response) -> dict:
+        if answer.status_code == 422:  # the PIM refused the edit (a category gone, a value not allowed...)
+            raise Refused(answer.text)
         assert answer.status_code in (200, 201, 204), (answer.request.url, answer.status_code, answer.text)
         return answer.json() if answer.content else {}
 
