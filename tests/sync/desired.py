@@ -60,10 +60,14 @@ def _value(values: dict, code: str | None, attr: dict | None) -> Any:
 
 
 class _Reader:
-    def __init__(self, pim: Any, mapping: dict[str, Any], settings: dict[str, Any], main: str) -> None:
+    def __init__(self, pim: Any, mapping: dict[str, Any], settings: dict[str, Any], main: str,
+                 tree: list[dict] | None) -> None:
         self.pim, self.store, self.catalog = pim, pim.store, pim.store.catalog
         self.mapping, self.settings, self.main = mapping, settings, main.lower()
         self.cats = {c["code"].lower(): c for c in self.catalog.categories}
+        # the store's category tree follows the PIM's at each import; between imports (events) it is the
+        # tree as of the last one
+        self.tree = {c["code"].lower(): c for c in tree} if tree is not None else self.cats
 
     # ---- the PIM's data
 
@@ -121,11 +125,11 @@ class _Reader:
     def path(self, code: str) -> tuple[str, ...] | None:
         """Labels from the main category's child down to `code`; None for the main category itself."""
         names: list[str] = []
-        cat = self.cats.get(code.lower())
+        cat = self.tree.get(code.lower())
         while cat is not None and cat["code"].lower() != self.main:
             names.insert(0, cat["labels"].get(LOCALE) or cat["code"])
-            cat = self.cats.get((cat["parent"] or "").lower())
-        return tuple(names) or None
+            cat = self.tree.get((cat["parent"] or "").lower())
+        return tuple(names) if cat is not None and names else None
 
     def complete(self, product: dict) -> bool:
         threshold = self.settings.get("completeness")
@@ -269,9 +273,11 @@ class _Reader:
         return want
 
 
-def desired_state(pim: Any, mapping: dict[str, Any], settings: dict[str, Any], main: str) -> Desired:
-    """`pim`: the sandbox PIM's state (`app.state.pim`)."""
-    reader = _Reader(pim, mapping, settings, main)
+def desired_state(pim: Any, mapping: dict[str, Any], settings: dict[str, Any], main: str,
+                  tree: list[dict] | None = None) -> Desired:
+    """`pim`: the sandbox PIM's state (`app.state.pim`); `tree`: the categories as of the last import (for
+    checks after an event), else the PIM's now."""
+    reader = _Reader(pim, mapping, settings, main, tree)
     products: dict[str, Product] = {}
     skus: dict[str, set[str]] = {}
     for product in reader.store.products.values():
