@@ -172,3 +172,10 @@ def test_a_families_filter_change_reaches_unchanged_products_on_the_next_delta(s
     shop.set_settings(families=["accessories"])
     shop.delta()
     assert not _product(shop, "tshirt")["is_visible"] and not _product(shop, "GADGET-1")["is_visible"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 19 defect 8: a category move does not reach its products on a delta")
+def test_products_of_a_category_moved_out_of_the_subtree_are_hidden_by_the_next_delta(shop):
+    shop.patch_category("hats", {"parent": "archive"})
+    shop.delta()
+    assert not _product(shop, "HAT-1")["is_visible"] and not _product(shop, "HAT-2")["is_visible"]

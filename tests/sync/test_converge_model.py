@@ -39,6 +39,7 @@ KNOWN_DEFECTS: dict[str, str] = {
     "reorder_images": "9: images tracked by media code only: a new order never reaches the store",
     "change_mapping": "6: a mapping change only reaches products edited since (delta)",
     "clear_value": "4: a value cleared in the PIM is never cleared in the store (description, brand, sale price...)",
+    "move_category": "8: a category moved out of the subtree: deltas do not see its products leave",
     "families_filter": "6: an import-settings change (families filter) only reaches products edited since (delta)",
     "delete_in_store": "10: a product deleted in the store by hand is never recreated by a full import",
     "set_markup_text": "12: plain text is parsed as HTML ('Tote bag <Limited> edition' loses '<Limited>')",
