@@ -347,6 +347,7 @@ class PimMutations(RuleBasedStateMachine):
     def rename_category(self, cat: str, label: str) -> None:
         if cat not in self.pim.categories:
             return
+        label = f"{label} {cat}"  # distinct per category: siblings sharing a name get a suffix in the store
         self.note(f"category {cat} label -> {label}")
         self.shop.patch_category(cat, {"labels": {harness.LOCALE: label}})
         self.everything = True
