@@ -36,6 +36,7 @@ KNOWN_DEFECTS: dict[str, str] = {
     "variant_to_product": "7: a variant that left its model (now a simple product) stays buyable there",
     "delete_variant": "7: a variant deleted in the PIM stays buyable",
     "remove_variant_price": "3/4: a variant's price removed (or 0) keeps its old price and stays buyable",
+    "set_image": "9: a picture replaced goes last in the store (images tracked by media code, order never updated)",
     "reorder_images": "9: images tracked by media code only: a new order never reaches the store",
     "change_mapping": "6: a mapping change only reaches products edited since (delta)",
     "clear_value": "4: a value cleared in the PIM is never cleared in the store (description, brand, sale price...)",
