@@ -2,9 +2,14 @@
 delta, a signed change event, "Sync now"); after a full import the whole store must equal the desired state
 computed by tests/sync/desired.py, after a delta or an event every item it touched must.
 
-CI profile: a few short examples (< 90 s on 2 idle cores). Longer: `CONVERGE_EXAMPLES=2000` (and
-`CONVERGE_STEPS`, `CONVERGE_SEED`); the seed is printed. KNOWN_DEFECTS sets aside the rules and checks that
-fail on main today, each naming its defect of issue 19: remove an entry when its fix lands."""
+CI profile: 3 examples of up to 12 steps, no shrinking (about 5-10 s; the failing steps are in the message).
+Longer: `CONVERGE_EXAMPLES=2000 CONVERGE_STEPS=30` (shrinks the failure it finds; `CONVERGE_SHRINK=0` does
+not); `CONVERGE_SEED=N` replays a run (the seed is printed); `CONVERGE_VERBOSE=1` prints every example's
+steps with their durations; `CONVERGE_ONLY=rule,rule` runs only those mutations (known defects included).
+
+KNOWN_DEFECTS sets aside the rules and checks that fail on main today, each naming its defect of issue 19;
+tests/sync/test_converge_found.py holds the minimal sequences as xfail(strict) tests. When a fix lands,
+remove the entry here and the marker there."""
 
 from __future__ import annotations
 
