@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 
 from sandbox import eventplatform
 
-from . import admin, api, auth, extensions, pages
+from . import admin, api, auth, edits, extensions, pages
 from .search import SearchError
 from .state import PimState, build_state
 
@@ -232,6 +232,7 @@ ROUTES = [
     Route(f"{API}/ui-extensions/{{uuid}}",
           guarded(f"DELETE {API}/ui-extensions/{{uuid}}", extensions.delete_extension), methods=["DELETE"]),
     *admin.ROUTES,
+    *edits.ROUTES,
     Route("/sandbox/ui-extensions", extensions.all_extensions, methods=["GET"]),
     Route("/sandbox/ui-extensions/calls", extensions.action_calls, methods=["GET", "DELETE"]),
     Route("/sandbox/ui-extensions/groups-format", extensions.set_groups_format, methods=["PUT"]),

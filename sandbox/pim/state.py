@@ -89,6 +89,7 @@ class PimState:
     clock_offset: float = 0.0
     store: ProductStore | None = None
     categories_owned: bool = False  # the category list was copied from the shared fixture (admin edits)
+    schema_owned: bool = False  # the attributes and options were copied likewise (label edits, edits.py)
     tenant: str = "sandbox"  # the `tenant` query parameter UI extensions receive
     ui_extensions: dict[str, UiExtension] = field(default_factory=dict)  # uuid -> extension
     action_calls: list[dict] = field(default_factory=list)  # every action extension POST (newest last)
