@@ -140,7 +140,21 @@ class _Reader:
             return False
         required = family["attribute_requirements"].get(CHANNEL, [])
         values = self.merged(product)
-        filled = sum(1 for code in required if _value(values, code, self.attr(code)) is not None)
+        currencies = {c.upper() for c in (self.store.channels.get(CHANNEL.lower()) or {}).get("currencies", [])}
+
+        def filled_in(code: str) -> bool:
+            attr = self.attr(code)
+            data = _value(values, code, attr)
+            if data is None:
+                return False
+            if attr and attr.get("type") == "pim_catalog_price_collection":  # Akeneo: every channel currency
+                priced = {str(p.get("currency", "")).upper() for p in data if p.get("amount") not in (None, "")}
+                return currencies <= priced
+            if attr and attr.get("type") == "pim_catalog_metric":  # Akeneo: an amount
+                return isinstance(data, dict) and data.get("amount") not in (None, "")
+            return True
+
+        filled = sum(1 for code in required if filled_in(code))
         return (100 * filled // len(required) if required else 100) >= threshold
 
     def family_ok(self, family: str | None) -> bool:
