@@ -95,6 +95,16 @@ class _Reader:
     def label(self, attr: dict) -> str:
         return attr["labels"].get(LOCALE) or attr["code"]
 
+    def option_rank(self, attr_code: str, data: Any) -> tuple:
+        """Where a value stands in the storefront's order of an option: a select's options by their sort
+        order in the PIM, other values by their text."""
+        attr = self.attr(attr_code) or {}
+        if attr.get("type") == "pim_catalog_simpleselect" and isinstance(data, str):
+            for position, option in enumerate(self.catalog.options.get(attr_code, [])):
+                if option["code"].lower() == data.lower():
+                    return (0, option.get("sort_order", position), option["code"].lower())
+        return (1, 0, str(data).lower())
+
     def option_label(self, attr_code: str, code: str) -> str:
         option = next((o for o in self.catalog.options.get(attr_code, []) if o["code"].lower() == code.lower()), None)
         return (option["labels"].get(LOCALE) if option else None) or code
@@ -255,6 +265,7 @@ class _Reader:
             return None
         want = self.common(f"model:{root['code'].lower()}", root["code"], [root["values"], *(m["values"] for m in subs)])
         combos: set[frozenset] = set()
+        pictures: list[tuple[tuple, str]] = []  # (the variant's place in the option order, its picture)
         for variant in sorted(variants, key=lambda p: p["identifier"].lower()):
             values = self.merged(variant)
             sku = self.get(values, "variant_sku") or self.get(values, "sku")
@@ -269,12 +280,19 @@ class _Reader:
             if not sku or len(options) != len(axes) or frozenset(options) in combos:
                 continue  # left out with a warning
             combos.add(frozenset(options))
+            picture_attr = self.mapping.get("variant_image") or (self.mapping.get("images") or [None])[0]
+            picture = _value(values, picture_attr, self.attr(picture_attr)) if picture_attr else None
+            if picture and self.digest(picture):
+                pictures.append((tuple(self.option_rank(axis, _value(values, axis, self.attr(axis))) for axis in axes)
+                                 + (str(sku).lower(),), self.digest(picture)))
             price = self.amount(self.get(values, "variant_price") if self.mapping.get("variant_price")
                                 else self.get(values, "price"))
             weight = self.amount(self.get(values, "variant_weight") if self.mapping.get("variant_weight")
                                  else self.get(values, "weight"))
             want.variants[str(sku).lower()] = Variant(str(sku), frozenset(options), price, weight,
                                                       not (price and price > 0))
+        if not want.images and pictures:  # pictures on its variants only: the first one's is the product's
+            want.images = [min(pictures)[1]]
         prices = [v.price for v in want.variants.values() if v.price]
         if not want.price and prices:
             want.price = min(prices)
