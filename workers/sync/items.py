@@ -99,14 +99,8 @@ async def load_simple_products(ctx: SyncContext, tctx: Context, items: list[dict
             plans.append(plan)
         else:
             out.append(key)
-    image_url, image_bytes = media_functions(ctx)
-    loader = ProductLoader(ctx, image_url, image_bytes, check_presence=not swept)
-    await loader.load(plans, commit)
-    if out:
-        await loader.hide(out, commit, read_at=read_at)
-    commit.seen += [p.key for p in plans] + out
+    await _load(ctx, tctx, plans, out, commit, read_at=read_at, swept=swept)
     commit.done += len(items)
-    await _resync_disturbed(ctx, tctx, loader, commit)
 
 
 async def load_models(ctx: SyncContext, tctx: Context, roots: dict[str, dict | None], commit: PageCommit, *,
@@ -154,12 +148,19 @@ async def load_models(ctx: SyncContext, tctx: Context, roots: dict[str, dict | N
         plan = build_product_model(model, subs_by_root.get(code, []), leaves, tctx)
         plan.read_at = read_at
         plans.append(plan)
-    image_url, image_bytes = media_functions(ctx)
-    loader = ProductLoader(ctx, image_url, image_bytes, check_presence=not swept)
+    await _load(ctx, tctx, plans, out, commit, read_at=read_at, swept=swept)
+    commit.seen += [f"model-seen:{c}" for c in codes]
+
+
+async def _load(ctx: SyncContext, tctx: Context, plans: list, out: list[str], commit: PageCommit, *,
+                read_at: float, swept: bool) -> None:
+    """Write the plans, hide what left the scope (`out`), then sync again the models this load took a
+    variant from."""
+    loader = ProductLoader(ctx, *media_functions(ctx), check_presence=not swept)
     await loader.load(plans, commit)
     if out:
         await loader.hide(out, commit, read_at=read_at)
-    commit.seen += [p.key for p in plans] + out + [f"model-seen:{c}" for c in codes]
+    commit.seen += [p.key for p in plans] + out
     await _resync_disturbed(ctx, tctx, loader, commit)
 
 
