@@ -12,8 +12,7 @@ import json
 import httpx
 import pytest
 
-from sandbox.pim import create_app
-from tests.servers import serve
+from tests.sandbox.pim_client import pim_api_client
 
 API = "/api/rest/v1"
 
@@ -32,10 +31,7 @@ def _mug(identifier: str, *, prices: list[dict], description_locales: list[str])
 
 @pytest.fixture(scope="module")
 def http():
-    with serve(create_app()) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
-        token = client.post("/api/oauth/v1/token", auth=("sandbox-client", "sandbox-secret"),
-                            json={"grant_type": "password", "username": "admin", "password": "admin"}).json()
-        client.headers["Authorization"] = f"Bearer {token['access_token']}"
+    with pim_api_client() as client:
         both = [{"amount": "9.00", "currency": "USD"}, {"amount": "8.00", "currency": "EUR"}]
         for body in (_mug("cmpl-english", prices=both, description_locales=["en_US"]),
                      _mug("cmpl-usd-only", prices=both[:1], description_locales=["en_US", "fr_FR", "de_DE"]),

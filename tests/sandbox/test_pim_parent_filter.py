@@ -11,8 +11,8 @@ import json
 import httpx
 import pytest
 
-from sandbox.pim import DEFAULT_CATALOG, create_app
-from tests.servers import serve
+from sandbox.pim import DEFAULT_CATALOG
+from tests.sandbox.pim_client import pim_api_client
 
 API = "/api/rest/v1"
 
@@ -36,10 +36,7 @@ def _children_of(codes: list[str]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def http():
-    with serve(create_app()) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
-        token = client.post("/api/oauth/v1/token", auth=("sandbox-client", "sandbox-secret"),
-                            json={"grant_type": "password", "username": "admin", "password": "admin"}).json()
-        client.headers["Authorization"] = f"Bearer {token['access_token']}"
+    with pim_api_client() as client:
         yield client
 
 
