@@ -166,3 +166,29 @@ def test_products_of_a_category_moved_out_of_the_subtree_are_hidden_by_the_next_
     shop.patch_category("hats", {"parent": "archive"})
     shop.delta()
     assert not _product(shop, "HAT-1")["is_visible"] and not _product(shop, "HAT-2")["is_visible"]
+
+
+def test_a_model_that_gave_a_variant_up_follows_its_remaining_variants_on_the_same_delta(shop):
+    """Found on the new engine: tshirt's weight came from TEE-BLUE-M's; moved to polo, it stayed."""
+    weights = {v["sku"]: v.get("weight") for v in _product(shop, "tshirt")["variants"]}
+    shop.patch_product("TEE-BLUE-M", {"parent": "polo-red", "values": {"size": _value("m")}})
+    shop.delta()
+    tshirt, polo = _product(shop, "tshirt"), _product(shop, "polo")
+    assert "TEE-BLUE-M" not in {v["sku"] for v in tshirt["variants"]}
+    assert "TEE-BLUE-M" in {v["sku"] for v in polo["variants"]}
+    remaining = [w for sku, w in weights.items() if sku != "TEE-BLUE-M" and w]
+    assert tshirt["weight"] == (min(remaining) if remaining else 0), (tshirt["weight"], weights)
+
+
+def test_a_product_cannot_become_a_variant_on_a_combination_a_sibling_has(shop):
+    """Found on the new engine's runs: the sandbox PIM took it; Akeneo refuses it (UniqueVariantAxis)."""
+    with pytest.raises(harness.Refused):
+        shop.patch_product("GADGET-1", {"parent": "polo-red", "values": {"size": _value("l")}})
+
+
+def test_a_model_without_a_picture_of_its_own_shows_its_first_variants(shop):
+    """Found on the new engine's runs: polo (no root picture) took HAT-1's when HAT-1 became its variant."""
+    shop.patch_product("HAT-1", {"parent": "polo-red", "values": {"size": _value("s")}})
+    shop.delta()
+    images = _product(shop, "polo")["images"]
+    assert len(images) == 1 and images[0]["is_thumbnail"]
