@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import redis
 
 from service.events import policy
-from service.store.events import Accepted
+from service.store.events import Accepted, EventStore
 
 MAX_ITEMS = 500  # the PIM's own limit for a grid action
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -43,5 +43,7 @@ def items(uuids: Iterable[object], model_codes: Iterable[object]) -> list[str]:
 
 
 def enqueue(conn: redis.Redis, tenant: str, wanted: list[str]) -> Accepted:
-    """Mark the items dirty and make sure the tenant's sync job runs (no event id: never a duplicate)."""
+    """Mark the items dirty and make sure the tenant's sync job runs (no event id: never a duplicate). The
+    merchant asked for the PIM as it is now: the events' cached PIM schema (labels, options) is read again."""
+    EventStore(conn).drop_context(tenant)
     return policy.accept(conn, tenant, [("", item) for item in wanted], requested=True)

@@ -225,6 +225,7 @@ class PimMutations(RuleBasedStateMachine):
         self.note(f"option {option} label -> {label}")
         self.shop.label_option(*option, label)
         self.everything = True
+        self.schema_stale = self.schema_stale or self.events_cached
 
     @rule(attr=st.sampled_from(["color", "size", "material", "composition"]),
           label=st.sampled_from(["Colour", "Fit", "Fabric", "Made of"]))
@@ -234,6 +235,7 @@ class PimMutations(RuleBasedStateMachine):
         self.note(f"attribute {attr} label -> {label}")
         self.shop.label_attribute(attr, label)
         self.everything = True
+        self.schema_stale = self.schema_stale or self.events_cached
 
     @rule(pick=PICK, suffix=st.sampled_from(["-B", "-NEW"]))
     @tolerant
@@ -272,7 +274,7 @@ class PimMutations(RuleBasedStateMachine):
         self.note(f"delete variant {entity['identifier']}")
         key = self.key_of(entity)
         self.shop.delete_product(entity["identifier"])
-        self.pending.add(key)
+        self.unseen_deletions.add(key)  # its model: a delta cannot see it, an event or a full import does
         self.remember()
 
     @rule(pick=PICK)
@@ -284,7 +286,10 @@ class PimMutations(RuleBasedStateMachine):
             return
         entity = items[pick % len(items)]
         self.note(f"delete model {entity['code']}")
-        self.pending.add(self.key_of(entity))
+        if entity.get("parent"):  # a sub-model: its root stays, and a delta cannot see the deletion
+            self.unseen_deletions.add(self.key_of(entity))
+        else:
+            self.pending.add(self.key_of(entity))
         self.shop.delete_model(entity["code"])
         self.remember()
 

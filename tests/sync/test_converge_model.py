@@ -67,6 +67,12 @@ class Converge(PimMutations):
         self.pending: set[str] = set()
         self.everything = False  # a change that moves no product's `updated` (labels, tree, mapping, settings)
         self.hand_deleted: set[str] = set()
+        # a deletion moves no `updated` in the PIM: a delta cannot see it (its event, or a full import, does)
+        self.unseen_deletions: set[str] = set()
+        # the events path caches the PIM schema (labels, options) up to 2 minutes; an import or a Sync now
+        # drops the cache. A label renamed after an event built it: events may use the old labels till then
+        self.events_cached = False
+        self.schema_stale = False
         self.log: list[str] = []
         self.last = time.monotonic()
         self.tree: list[dict] = []
@@ -84,6 +90,8 @@ class Converge(PimMutations):
         view = StoreView(self.shop.state(), self.shop.image_digest)
         found = differences(view, desired, self.history, keys)
         found = [d for d in found if not (d.startswith("[submodel]") and not enabled("check:submodel"))]
+        if event and self.schema_stale:  # the events' cached schema (documented bound: 2 minutes)
+            found = [d for d in found if not any(w in d for w in (" options ", "custom fields", "brand"))]
         assert not found, f"after {after}:\n  " + "\n  ".join(found) + "\nsteps:\n  " + "\n  ".join(self.log)
 
     @initialize()
@@ -106,6 +114,8 @@ class Converge(PimMutations):
         self.pending.clear()
         self.everything = False
         self.hand_deleted.clear()
+        self.unseen_deletions.clear()
+        self.events_cached = self.schema_stale = False
 
     @rule()
     def delta(self) -> None:
@@ -114,9 +124,10 @@ class Converge(PimMutations):
         self.snapshot_tree()
         existing = set(self.desired().skus)
         keys = (set(self.history) if self.everything else set(self.pending)) & existing  # deltas see no deletions
-        self.check(keys - self.hand_deleted, "a delta import")
+        self.check(keys - self.hand_deleted - self.unseen_deletions, "a delta import")
         self.pending -= keys
         self.everything = False
+        self.events_cached = self.schema_stale = False
 
     def _item(self, pick: int) -> tuple[str, str, str]:
         keys = sorted(self.history)
@@ -132,9 +143,11 @@ class Converge(PimMutations):
         key, kind, ident = self._item(pick)
         self.note(f"event {kind} {ident}")
         self.shop.event(kind, ident)
+        self.events_cached = True
         if key not in self.hand_deleted:
             self.check({key}, f"a change event for {key}", event=True)
         self.pending.discard(key)
+        self.unseen_deletions.discard(key)
 
     @rule(pick=PICK)
     def sync_now(self, pick: int) -> None:
@@ -143,9 +156,11 @@ class Converge(PimMutations):
             return  # Sync now is offered on items the PIM has
         self.note(f"sync now {ident}")
         self.shop.sync_now(ident)
+        self.events_cached, self.schema_stale = True, False  # Sync now read the schema again
         if key not in self.hand_deleted:
             self.check({key}, f"Sync now of {key}", event=True)
         self.pending.discard(key)
+        self.unseen_deletions.discard(key)
 
 @pytest.fixture(scope="module", autouse=True)
 def _servers(redis_url, tmp_path_factory):

@@ -37,6 +37,7 @@ import time
 from collections.abc import Iterable
 
 from service.clients.akeneo import API, AkeneoNotFound, updated_since
+from service.store.events import EventStore
 from service.store.imports import PageCommit
 from service.store.leases import run_sync
 from workers.sync.categories import sync_categories
@@ -86,6 +87,8 @@ async def prepare(ctx: SyncContext, checkpoint: dict, commit: PageCommit) -> dic
     category_ids = await _sync_categories(ctx, commit)
     doc = await context_doc(ctx, category_ids)
     await run_sync(ctx.imports.put_catalog, ctx.run_id, doc)
+    # events build on the PIM schema as this run read it, not on an older cached one
+    await run_sync(EventStore(ctx.redis).drop_context, ctx.tenant)
     version = int(doc["mapping"].get("version") or 0)
     inputs = inputs_fingerprint(ctx, doc)
     if checkpoint.get("mode") == "delta" and inputs != await run_sync(ctx.ledger.evaluated):
