@@ -261,6 +261,7 @@ class PimMutations(RuleBasedStateMachine):
         self.note(f"delete product {entity['identifier']}")
         self.pending.add(self.key_of(entity))
         self.shop.delete_product(entity["identifier"])
+        self.unseen_deletions |= self.pending  # what their change was about may be gone with it
         self.remember()
 
     @rule(pick=PICK)
@@ -275,6 +276,7 @@ class PimMutations(RuleBasedStateMachine):
         key = self.key_of(entity)
         self.shop.delete_product(entity["identifier"])
         self.unseen_deletions.add(key)  # its model: a delta cannot see it, an event or a full import does
+        self.unseen_deletions |= self.pending  # what their change was about may be gone with it
         self.remember()
 
     @rule(pick=PICK)
@@ -291,6 +293,8 @@ class PimMutations(RuleBasedStateMachine):
         else:
             self.pending.add(self.key_of(entity))
         self.shop.delete_model(entity["code"])
+        # its variants go with it: a change pending elsewhere may have been about one of them (moved there)
+        self.unseen_deletions |= self.pending - {self.key_of(entity)}
         self.remember()
 
     @rule(pick=PICK, to=PICK)
