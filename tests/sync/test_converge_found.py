@@ -192,3 +192,14 @@ def test_a_model_without_a_picture_of_its_own_shows_its_first_variants(shop):
     shop.delta()
     images = _product(shop, "polo")["images"]
     assert len(images) == 1 and images[0]["is_thumbnail"]
+
+
+def test_a_new_variant_takes_the_options_of_a_kept_unbuyable_one(shop):
+    """Found on the new engine: with "hide", a deleted variant stays (unbuyable) holding its options; a variant
+    moved onto that combination was refused until it made way (the store takes one variant per combination)."""
+    shop.delete_product("TEE-BLUE-M")
+    shop.patch_product("TEE-RED-M", {"parent": "tshirt-blue"})
+    shop.full()
+    variant = _variant(shop, "tshirt", "TEE-RED-M")
+    assert variant is not None and _options(variant) == {("Color", "Blue"), ("Size", "M")}
+    assert not variant["purchasing_disabled"]

@@ -106,6 +106,14 @@ class VariantSync:
             elif entry.get("off") or entry.get("h") != _hash(variant_fields(variant)) or entry.get("img") != media_code(
                     variant.get("image_url")):
                 work.to_update.append((uuid, variant))
+        # a kept (unbuyable) variant holding the options a new one needs makes way: the store takes one
+        # variant per combination of option values
+        wanted = {tuple(map(tuple, option_labels(v))) for _, v in work.to_create}
+        for uuid, entry in entries.items():
+            holds = tuple(map(tuple, entry.get("ov") or []))
+            if uuid not in planned and holds in wanted and (entry.get("off") or (uuid, int(entry["id"])) in work.to_retire):
+                work.to_retire = [r for r in work.to_retire if r[0] != uuid]
+                work.to_delete.append((uuid, int(entry["id"])))
 
     async def converge(self, works: list[VariantWork], commit: PageCommit) -> None:
         for work in works:
