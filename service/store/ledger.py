@@ -138,9 +138,10 @@ class StoreLedger:
             self.redis.hset(self._k("variant-owners"), mapping=dict(owners))
 
     def drop_variant_owners(self, owners: Mapping[str, str]) -> None:
-        """{uuid: key}: forget these, each only while that key still holds it."""
-        for uuid, key in owners.items():
-            self._release(keys=[self._k("variant-owners")], args=[uuid, key])
+        """{uuid: key}: forget these, each only while that key still holds it (one round trip)."""
+        args = [part for pair in owners.items() for part in pair]
+        if args:
+            self._release(keys=[self._k("variant-owners")], args=args)
 
     def _lookup(self, key: str, fields: list[str]) -> dict[str, int]:
         if not fields:
@@ -180,10 +181,10 @@ class StoreLedger:
         if ids:
             pipe.hdel(self._k("owners"), *[str(i) for i in ids.values()])
         pipe.execute()
-        for key, state in states.items():
-            self.drop_variant_owners({u: key for u in state.get("v") or {}})
-            if state.get("url"):
-                self._release(keys=[self._k("urls")], args=[str(state["url"]).lower(), key])
+        self.drop_variant_owners({u: key for key, state in states.items() for u in state.get("v") or {}})
+        urls = [part for key, state in states.items() if state.get("url") for part in (str(state["url"]).lower(), key)]
+        if urls:
+            self._release(keys=[self._k("urls")], args=urls)
 
     def count_products(self) -> int:
         return int(self.redis.hlen(self._k("idmap", "product")))

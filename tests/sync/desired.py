@@ -259,6 +259,11 @@ class _Reader:
             return None
         variant_set = self.store.variants.get(root["family_variant"].lower())
         axes = [a for s in variant_set["variant_attribute_sets"] for a in s["axes"]]
+        # option names: the axes' labels; BigCommerce keys options by name, so a repeated one names its axis
+        names: dict[str, str] = {}
+        for axis in axes:
+            name = self.label(self.attr(axis))
+            names[axis] = f"{name} ({axis})" if name.lower() in {n.lower() for n in names.values()} else name
         variants = [p for p in self.store.products.values() if p.get("parent") and
                     self.chain(p) and self.chain(p)[0] is root and self.enabled_ok(p) and self.complete(p)]
         if not variants:
@@ -275,7 +280,7 @@ class _Reader:
                 data = _value(values, axis, attr)
                 if data is None:
                     break
-                options.append((self.label(attr), self.option_label(attr["code"], data)
+                options.append((names[axis], self.option_label(attr["code"], data)
                                 if attr["type"] == "pim_catalog_simpleselect" else str(data)))
             if not sku or len(options) != len(axes) or frozenset(options) in combos:
                 continue  # left out with a warning

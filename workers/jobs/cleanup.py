@@ -63,10 +63,7 @@ async def _clean(api_url: str, conn, store: Store, tenant: str, action: str, sec
         keys = sorted(mapped)
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start:start + CHUNK]
-            ids = {int(mapped[k]): k for k in chunk}
-            params = {"id:in": ",".join(map(str, ids)), "include_fields": "id"}
-            present = [p async for p in bc.iter_products(params)]
-            alive = [int(p["id"]) for p in present]
+            alive = sorted(await bc.existing_product_ids(int(mapped[k]) for k in chunk))
             if action == "hide":
                 result = await bc.update_products([{"id": pid, "is_visible": False} for pid in alive])
                 counts["failed"] += len(result.errors)

@@ -164,6 +164,26 @@ async def _load(ctx: SyncContext, tctx: Context, plans: list, out: list[str], co
     await _resync_disturbed(ctx, tctx, loader, commit)
 
 
+async def _release_variants_of(ctx: SyncContext, tctx: Context, models: list[dict], commit: PageCommit,
+                               again: bool) -> None:
+    """Models out of the scope are hidden without being built: a variant moved into one of them is still sold
+    where it was, by the model it came from (synced again: it lets the variant go) or as the simple product it
+    was (hidden), as a load in scope settles it."""
+    if not models:
+        return
+    _, leaves = await read_model_trees(ctx, [str(m["code"]) for m in models])
+    uuids = [str(v["uuid"]).lower() for v in leaves if v.get("uuid")]
+    simple = await run_sync(ctx.ledger.product_ids, [f"product:{u}" for u in uuids])
+    if simple:
+        await ProductLoader(ctx, *media_functions(ctx)).hide(list(simple), commit)
+    keys = {f"model:{m['code']}".lower() for m in models}
+    owners = await run_sync(ctx.ledger.variant_owners, uuids)
+    former = sorted({o.partition(":")[2] for o in owners.values() if o.startswith("model:") and o.lower() not in keys})
+    if former:
+        await sync_items(ctx, tctx, ProductLoader(ctx, *media_functions(ctx)), [], former, DirtyResult(commit=commit),
+                         again=again, release_moved=False)  # one step: two models out of scope never ping-pong
+
+
 async def _resync_disturbed(ctx: SyncContext, tctx: Context, loader: ProductLoader, commit: PageCommit) -> None:
     """Models that gave a variant up to an item of this load (a variant moved away, one that became a
     simple product) are no longer what their last plan said (their price, weight, options follow their
@@ -200,7 +220,7 @@ async def _leave_scope(ctx: SyncContext, loader: ProductLoader, keys: list[str],
 
 
 async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: list[str], model_codes: list[str],
-                     result: DirtyResult, *, again: bool = False) -> None:
+                     result: DirtyResult, *, again: bool = False, release_moved: bool = True) -> None:
     """Sync these products and models (lower-cased uuids, codes as named) from their current PIM state
     with a transform context already built: change events, and a delta's retry of what failed before."""
     from service.transform.product import build_simple_product
@@ -270,8 +290,10 @@ async def sync_items(ctx: SyncContext, tctx: Any, loader: ProductLoader, uuids: 
             scoped |= {str(m["code"]).lower() for m in found}
         await load_models(ctx, tctx, {c: m for c, m in root_models.items() if c in scoped}, commit,
                                  read_at=read_at, again=again)
-        await _leave_scope(ctx, loader, [f"model:{m['code']}" for c, m in root_models.items() if c not in scoped],
-                           result, read_at)
+        left = [m for c, m in root_models.items() if c not in scoped]
+        await _leave_scope(ctx, loader, [f"model:{m['code']}" for m in left], result, read_at)
+        if release_moved:
+            await _release_variants_of(ctx, tctx, left, commit, again)
     result.gone += removed_models
     await _remove(ctx, loader, await _stored_keys(ctx, removed_models), commit, read_at)
 

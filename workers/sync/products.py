@@ -130,8 +130,6 @@ class ProductLoader:
         self.check_presence = check_presence
         self.ledger = ctx.ledger
         self.run_id = ctx.run_id or ""
-        # media code -> URL BigCommerce downloads (None: upload the bytes instead)
-        self.image_url = image_url
         self.images = ImageSync(ctx.bc, image_url, image_bytes)
         self.urls = MediaURLs(image_url)
         self.variants = VariantSync(ctx.bc, self.urls.variant_for_send, delete_gone=ctx.options.removed == "delete")
@@ -242,7 +240,8 @@ class ProductLoader:
         gone = await run_sync(self.ledger.gone_at, keys)
         fresh = []
         for item in items:
-            written = float((states.get(item.key) or {}).get("w") or 0)
+            item.state = states.get(item.key)  # what _classify goes on with
+            written = float((item.state or {}).get("w") or 0)
             if item.read_at < written or item.read_at <= gone.get(item.key, 0):
                 commit.count("products", "unchanged")
                 continue
@@ -261,21 +260,22 @@ class ProductLoader:
         item.name = base + suffix
 
     async def _classify(self, items: list[Item], result: LoadResult) -> None:
-        keys = [i.key for i in items]
-        ids = await run_sync(self.ledger.product_ids, keys)
-        states = await run_sync(self.ledger.product_states, keys)
+        """Against the ledger (the states `_fresh` read): unchanged (same hash) or to be written."""
+        ids = await run_sync(self.ledger.product_ids, [i.key for i in items])
+        renamed: dict[str, str] = {}
         for item in items:
             item.product_id = ids.get(item.key)
-            item.state = states.get(item.key)
             if item.product_id is None or item.state is None:
                 continue
             old_name = item.state.get("n")
             if old_name and old_name.lower() != item.name.lower():
-                await run_sync(self.ledger.release_names, {item.key: old_name})
+                renamed[item.key] = old_name
             if item.state.get("h") == item.hash:
                 # a page redone after a crash reports what the first attempt did, not "unchanged"
                 outcome = item.state.get("o") if item.state.get("r") == self.run_id else "unchanged"
                 item.outcome = outcome or "unchanged"
+        if renamed:  # the old names are free for others
+            await run_sync(self.ledger.release_names, renamed)
 
     async def _still_there(self, items: list[Item], result: LoadResult) -> None:
         """Unchanged products must still be in the store: one deleted there by hand is created again."""

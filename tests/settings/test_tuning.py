@@ -8,7 +8,7 @@ import pytest
 
 from service.settings import KNOBS, SettingsError, knob, load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASE = {"SECRET_KEY": "tuning-tests-secret-key-0123456789"}
 
 
