@@ -1,6 +1,6 @@
-"""Changes a merchant makes in the PIM, on the sandbox PIM (its merchant routes where it has them; the
-schema edits the PIM's UI makes are applied to the sandbox's catalog in place), and what the store should
-then show, read straight from the sandbox PIM's data (never through the connector's transforms)."""
+"""Changes a merchant makes in the PIM, through the sandbox PIM's merchant routes (sandbox/pim/admin.py,
+edits.py), and what the store should then show, read straight from the sandbox PIM's data (never through
+the connector's transforms)."""
 
 from __future__ import annotations
 
@@ -22,27 +22,23 @@ def delete_product(env: Env, identifier: str) -> None:
     assert httpx.delete(f"{env.pim_url}/sandbox/products/{identifier}", timeout=30).status_code == 200
 
 
+def _ok(answer: httpx.Response) -> None:
+    assert answer.status_code < 300, answer.text
+
+
 def rename_identifier(env: Env, old: str, new: str) -> None:
     """The PIM's product form: the identifier attribute changed (the uuid stays)."""
-    store = pim(env).store
-    product = store.products.pop(old.lower())
-    product["identifier"] = new
-    product["values"]["sku"] = [{"locale": None, "scope": None, "data": new}]
-    product["updated"] = pim(env).now_dt()
-    store.products[new.lower()] = product
+    _ok(httpx.post(f"{env.pim_url}/sandbox/products/{old}/rename", json={"identifier": new}, timeout=30))
 
 
 def rename_option(env: Env, attribute: str, code: str, label: str) -> None:
     """Settings > Attributes > options: an option's en_US label changed (no product's `updated` moves)."""
-    for option in pim(env).store.catalog.options[attribute]:
-        if option["code"] == code:
-            option["labels"]["en_US"] = label
-            return
-    raise AssertionError(f"no option {attribute}.{code}")
+    _ok(httpx.patch(f"{env.pim_url}/sandbox/attributes/{attribute}/options/{code}",
+                    json={"labels": {"en_US": label}}, timeout=30))
 
 
 def rename_attribute(env: Env, attribute: str, label: str) -> None:
-    pim(env).store.catalog.attribute(attribute)["labels"]["en_US"] = label
+    _ok(httpx.patch(f"{env.pim_url}/sandbox/attributes/{attribute}", json={"labels": {"en_US": label}}, timeout=30))
 
 
 def _value(values: dict, code: str):
