@@ -166,7 +166,9 @@ def test_worker_tree_killed_then_redis_restarted_the_import_finishes_without_rqs
                 kill_worker(worker)
         run = env.run(run_id)
         assert run["status"] == "succeeded", run
-        assert int(run.get("retries") or 0) >= 1, run  # the restart failed a page: its retry was put off
+        # the killed worker's page was worked again (counted by the recovery); the restart's failed page is
+        # put off with `enqueue_in`, or, when its own bookkeeping met Redis still down, recovered and counted
+        assert int(run.get("retries") or 0) >= 1, run
         diff = compare(env, CATEGORY)
         assert diff.exact and diff.products == len(expected_catalog(CATEGORY).simple), diff.details
         record("faults", "worker tree SIGKILL, then Redis restart mid-import", runs=1, ended=run["status"],

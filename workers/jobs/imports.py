@@ -359,6 +359,10 @@ def _recover(conn: redis.Redis, store: Store, tenant: str, run_id: str) -> str:
     new_job = _job_id(run_id, int(checkpoint.get("step", 0)))
     checkpoint = {**checkpoint, "next_job": new_job, "attempts": attempts}
     imports.set_checkpoint(run_id, checkpoint)
+    # the history says this page was worked again, as a failed page's retry does (`_retry_later`)
+    store.update_run(tenant, run_id, retries=int(run.get("retries") or 0) + 1,
+                     last_retry={"at": time.time(), "attempt": attempts,
+                                 "reason": "the worker running this page stopped (it crashed or was restarted)"})
     _enqueue(conn, tenant, run_id, checkpoint)
     log.warning("import page re-enqueued", extra={"run": run_id, "step": checkpoint.get("step")})
     return "re-enqueued"
