@@ -18,6 +18,7 @@ from rq import Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
+from service.refusal import Refusal
 from service.store import Store
 from service.store.imports import ImportStore
 from service.store.leases import Lease
@@ -41,12 +42,11 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 COUNT_FIELDS = ("created", "updated", "unchanged", "hidden", "deleted", "failed")
 
 
-class ImportRefused(Exception):
-    """The request cannot start anything now (409): `error` is the code, `extra` details."""
+class ImportRefused(Refusal):
+    """The request cannot start anything now: always 409, `error` is the code, `extra` details."""
 
     def __init__(self, error: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.error, self.message, self.extra = error, message, extra
+        super().__init__(409, error, message, **extra)
 
 
 # -- readiness ---------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from service.config.forms import code_problem, text_problem
 from service.config.hints import pim_failure
 from service.pim_connection import AKENEO_IN_FLIGHT, connection_slots, shared_pim_client, token_fingerprint
 from service.pim_schema import load_catalog, load_store_settings
+from service.refusal import Refusal
 from service.settings import Settings
 from service.store import Store
 from service.store import mapping as mapping_store
@@ -57,17 +58,14 @@ MAX_CODE = 255
 UNUSABLE = (UnicodeError, ValueError, httpx.InvalidURL)
 
 
-class MappingServiceError(Exception):
-    """A refusal the web layer answers as `{"error", "message", **extra}` with `status`."""
+class MappingServiceError(Refusal):
+    """A refusal of the mapping page: each subclass names its `status` and default `error` code."""
 
     status = 400
     error = "bad_request"
 
     def __init__(self, message: str, *, error: str | None = None, **extra: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.error = error or self.error
-        self.extra = extra
+        super().__init__(self.status, error or self.error, message, **extra)
 
 
 class NotReady(MappingServiceError):

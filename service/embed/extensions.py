@@ -27,6 +27,7 @@ from service.clients.akeneo import (
     AkeneoValidationError,
 )
 from service.clients.akeneo_extensions import UiExtensions
+from service.refusal import Refusal
 from service.settings import Settings
 from service.store import Store
 from service.store import embed as embed_store
@@ -52,12 +53,13 @@ UNAVAILABLE_HINT = ("Without UI extensions, open the connector from the PIM thro
                     "self-hosted PIMs behind the same host) or from the BigCommerce control panel.")
 
 
-class ExtensionError(Exception):
-    """Something the merchant can act on: `status` for the API, `error` code, `message`, `hints`."""
+class ExtensionError(Refusal):
+    """Something the merchant can act on: `status` for the API, `error` code, `message`, `hints` (always in
+    the answer, an empty list when there are none: the page shows them under the message)."""
 
     def __init__(self, status: int, error: str, message: str, hints: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message, self.hints = status, error, message, hints or []
+        super().__init__(status, error, message, hints=hints or [])
+        self.hints: list[str] = self.extra["hints"]
 
 
 def extension_url(settings: Settings, tenant: str, kind: str) -> str:

@@ -35,13 +35,6 @@ async def _answer(request: Request, tenant: str, section: dict[str, Any]) -> JSO
     return JSONResponse(await asyncio.to_thread(_status, request, tenant, section))
 
 
-async def _run(coro) -> dict[str, Any]:
-    try:
-        return await coro
-    except sub.SubscriptionError as exc:
-        raise ApiError(exc.status, exc.error, exc.message) from None
-
-
 async def _bounded_body(request: Request) -> bytes:
     """The body, read only up to MAX_BODY (413 past it): `{"enabled": bool}` never needs more."""
     declared = request.headers.get("content-length", "")
@@ -70,8 +63,8 @@ async def get_events(request: Request) -> JSONResponse:
         content: {application/json: {schema: {$ref: '#/components/schemas/EventsStatus'}}}}
     """
     tenant = current_session(request).tenant
-    section = await _run(sub.refreshed(request.app.state.settings, request.app.state.store, tenant,
-                                       force=request.query_params.get("refresh") == "1"))
+    section = await sub.refreshed(request.app.state.settings, request.app.state.store, tenant,
+                                  force=request.query_params.get("refresh") == "1")
     return await _answer(request, tenant, section)
 
 
@@ -97,9 +90,9 @@ async def put_realtime(request: Request) -> JSONResponse:
     settings, store = request.app.state.settings, request.app.state.store
     if body["enabled"]:
         email = str((session.user or {}).get("email") or "") or "noreply@" + (request.url.hostname or "localhost")
-        section = await _run(sub.enable(settings, store, session.tenant, email))
+        section = await sub.enable(settings, store, session.tenant, email)
     else:
-        section = await _run(sub.remove(settings, store, session.tenant))
+        section = await sub.remove(settings, store, session.tenant)
     return await _answer(request, session.tenant, section)
 
 
@@ -118,9 +111,9 @@ async def action(request: Request) -> JSONResponse:
     settings, store = request.app.state.settings, request.app.state.store
     name = request.path_params["action"]
     if name == "remove":
-        section = await _run(sub.remove(settings, store, tenant))
+        section = await sub.remove(settings, store, tenant)
     elif name in ("suspend", "resume"):
-        section = await _run(sub.transition(settings, store, tenant, name))
+        section = await sub.transition(settings, store, tenant, name)
     else:
         raise ApiError(404, "not_found", "Unknown action: suspend, resume or remove.")
     return await _answer(request, tenant, section)

@@ -28,6 +28,7 @@ from service.clients.event_platform import (
     EventPlatformError,
     EventPlatformNotFound,
 )
+from service.refusal import Refusal
 from service.settings import Settings
 from service.store import Store
 
@@ -44,12 +45,8 @@ STATUS_REFRESH = 60  # seconds between status reads from the platform while the 
 CREDENTIALS = "event_platform"
 
 
-class SubscriptionError(Exception):
-    """Something a merchant can act on: `error` code, `message`, HTTP `status` for the API."""
-
-    def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message = status, error, message
+class SubscriptionError(Refusal):
+    """Something a merchant can act on: SubscriptionError(status, error, message), answered as any Refusal."""
 
 
 def webhook_url(settings: Settings, tenant: str) -> str:

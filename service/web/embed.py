@@ -26,7 +26,6 @@ from starlette.routing import Route
 from service.embed import extensions, status, tokens
 from service.embed import sync as embed_sync
 from service.events.policy import RETRY_AFTER
-from service.mapping_service import MappingServiceError
 from service.store import embed as embed_store
 from service.store.limits import CapReached
 from service.web import pages
@@ -213,10 +212,7 @@ async def install(request: Request) -> JSONResponse:
       502: {description: the PIM refused}
     """
     tenant = current_session(request).tenant
-    try:
-        section = await extensions.install(request.app.state.settings, request.app.state.store, tenant)
-    except extensions.ExtensionError as exc:
-        raise ApiError(exc.status, exc.error, exc.message, hints=exc.hints) from None
+    section = await extensions.install(request.app.state.settings, request.app.state.store, tenant)
     return await _public(request, tenant, section)
 
 
@@ -229,10 +225,7 @@ async def remove(request: Request) -> JSONResponse:
       502: {description: the PIM refused}
     """
     tenant = current_session(request).tenant
-    try:
-        section = await extensions.remove(request.app.state.settings, request.app.state.store, tenant)
-    except extensions.ExtensionError as exc:
-        raise ApiError(exc.status, exc.error, exc.message, hints=exc.hints) from None
+    section = await extensions.remove(request.app.state.settings, request.app.state.store, tenant)
     # what the extensions opened ends with them (also this page, when it is the PIM's own tab)
     await asyncio.to_thread(request.app.state.sessions.revoke_via, tenant, VIA)
     return await _public(request, tenant, section)
@@ -256,8 +249,6 @@ async def item(request: Request) -> JSONResponse:
         raise ApiError(404, "not_found", str(exc)) from None
     except status.BadItem as exc:
         raise ApiError(422, "invalid", str(exc)) from None
-    except MappingServiceError as exc:
-        raise ApiError(exc.status, exc.error, exc.message, **exc.extra) from None
     return JSONResponse(doc)
 
 

@@ -1,4 +1,9 @@
-"""JSON errors: every failure is `{"error": code, "message": str, ...}`, never a stack trace."""
+"""JSON errors: every failure is `{"error": code, "message": str, ...}`, never a stack trace.
+
+Every `Refusal` (service/refusal.py) that leaves a handler, whether the handler raised it (`ApiError`) or the
+policy it called did (a mapping, subscription, import or UI-extensions refusal), is answered by the one
+handler `refusal_error`: handlers never convert one by hand.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from service.refusal import Refusal
+
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
           503: "unavailable"}
 
 
-class ApiError(Exception):
+class ApiError(Refusal):
     """Raised by handlers to answer a JSON error: ApiError(409, "pim_not_connected", "…", changed=[…])."""
-
-    def __init__(self, status: int, error: str, message: str, **extra) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.message = message
-        self.extra = extra
 
 
 def request_id(request: Request) -> str:
@@ -44,7 +44,7 @@ def error_response(status: int, error: str, message: str, request: Request | Non
     return JSONResponse(body, status_code=status)
 
 
-async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+async def refusal_error(request: Request, exc: Refusal) -> JSONResponse:
     response = error_response(exc.status, exc.error, exc.message, request, **exc.extra)
     if exc.extra.get("retry_after"):  # a 429 says when to come back, in the body and the header
         response.headers["Retry-After"] = str(exc.extra["retry_after"])
@@ -59,4 +59,5 @@ async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return response
 
 
-EXCEPTION_HANDLERS = {ApiError: api_error, HTTPException: http_error}
+# Starlette looks a handler up along the exception's MRO: every subclass of Refusal lands in refusal_error.
+EXCEPTION_HANDLERS = {Refusal: refusal_error, HTTPException: http_error}

@@ -47,10 +47,6 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _refused(exc: imports.ImportRefused) -> ApiError:
-    return ApiError(409, exc.error, exc.message, **exc.extra)
-
-
 async def start_import(request: Request) -> JSONResponse:
     """
     summary: Start a full or delta import.
@@ -65,10 +61,7 @@ async def start_import(request: Request) -> JSONResponse:
     mode = body.get("mode")
     if mode not in imports.MODES:
         raise ApiError(422, "invalid", 'mode must be "full" or "delta".', fields={"mode": 'must be "full" or "delta"'})
-    try:
-        run_id = await _thread(imports.start_import, store, conn, tenant, mode)
-    except imports.ImportRefused as exc:
-        raise _refused(exc) from None
+    run_id = await _thread(imports.start_import, store, conn, tenant, mode)
     return JSONResponse({"id": run_id}, status_code=202)
 
 
@@ -160,10 +153,7 @@ async def start_cleanup(request: Request) -> JSONResponse:
     if action not in ("hide", "delete"):
         raise ApiError(422, "invalid", 'action must be "hide" or "delete".',
                        fields={"action": 'must be "hide" or "delete"'})
-    try:
-        job_id = await _thread(imports.start_cleanup, store, conn, tenant, action)
-    except imports.ImportRefused as exc:
-        raise _refused(exc) from None
+    job_id = await _thread(imports.start_cleanup, store, conn, tenant, action)
     return JSONResponse({"id": job_id, "action": action}, status_code=202)
 
 

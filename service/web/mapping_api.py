@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -18,18 +16,6 @@ from service.web.guard import current_session
 # The document GET returns carries every field's compatible attributes: a PIM with hundreds of attributes
 # makes it large, and PUT takes it back whole.
 MAX_BODY = 16 * 1024 * 1024
-Handler = Callable[[Request], Awaitable[JSONResponse]]
-
-
-def _answers_refusals(handler: Handler) -> Handler:
-    """The service's refusals (409, 422, 404, 502) become JSON errors."""
-    @functools.wraps(handler)
-    async def endpoint(request: Request) -> JSONResponse:
-        try:
-            return await handler(request)
-        except mapping_service.MappingServiceError as exc:
-            raise ApiError(exc.status, exc.error, exc.message, **exc.extra) from None
-    return endpoint
 
 
 async def _json_body(request: Request) -> Any:
@@ -64,7 +50,6 @@ def _who(request: Request) -> str | None:
     return str(found) if found is not None else None
 
 
-@_answers_refusals
 async def get_mapping(request: Request) -> JSONResponse:
     """
     summary: "The attribute mapping document: each BigCommerce field, the PIM attributes it can take, the
@@ -85,7 +70,6 @@ async def get_mapping(request: Request) -> JSONResponse:
     return JSONResponse(document)
 
 
-@_answers_refusals
 async def put_mapping(request: Request) -> JSONResponse:
     """
     summary: "Save the mapping document GET returned, edited (or `{fields: {field: code}, families}`)."
@@ -108,7 +92,6 @@ async def put_mapping(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
-@_answers_refusals
 async def preview_mapping(request: Request) -> JSONResponse:
     """
     summary: The BigCommerce payload the import would send for one product or product model.
