@@ -18,10 +18,11 @@ from starlette.routing import Route
 
 from service.events import subscription as sub
 from service.store.events import EventStore
+from service.web.body import api_body
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
-MAX_BODY = 4096
+MAX_BODY = 4096  # `{"enabled": bool}` never needs more
 
 
 def _status(request: Request, tenant: str, section: dict[str, Any]) -> dict[str, Any]:
@@ -33,24 +34,6 @@ def _status(request: Request, tenant: str, section: dict[str, Any]) -> dict[str,
 
 async def _answer(request: Request, tenant: str, section: dict[str, Any]) -> JSONResponse:
     return JSONResponse(await asyncio.to_thread(_status, request, tenant, section))
-
-
-async def _bounded_body(request: Request) -> bytes:
-    """The body, read only up to MAX_BODY (413 past it): `{"enabled": bool}` never needs more."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise _too_large()
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise _too_large()
-    return bytes(raw)
-
-
-def _too_large() -> ApiError:
-    return ApiError(413, "too_large", f"The request body is too large (at most {MAX_BODY} bytes).",
-                    fields={"body": "is too large"})
 
 
 async def get_events(request: Request) -> JSONResponse:
@@ -79,7 +62,7 @@ async def put_realtime(request: Request) -> JSONResponse:
       502: {description: the PIM or the Event Platform refused; the message says what to do}
     """
     session = current_session(request)
-    raw = await _bounded_body(request)
+    raw = await api_body(request, MAX_BODY, f"{MAX_BODY} bytes")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):

@@ -37,6 +37,7 @@ from service.config.records import (
 )
 from service.net import UnsafeUrl, ensure_public_url
 from service.store import Store, TenantGone, attempt_name
+from service.web.body import api_body
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
@@ -67,27 +68,8 @@ def _invalid(fields: dict[str, str], message: str | None = None) -> ApiError:
     return ApiError(422, "invalid", summary, fields=fields)
 
 
-def _too_large() -> ApiError:
-    return ApiError(413, "too_large", f"The request body is too large (at most {MAX_BODY // 1024} KB).",
-                    fields={"body": "is too large"})
-
-
-async def _read_body(request: Request) -> bytes:
-    """The body, read as a stream that stops at MAX_BODY (413): never a huge body in memory."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise _too_large()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _json_object(request: Request) -> dict[str, Any]:
-    raw = await _read_body(request)
+    raw = await api_body(request, MAX_BODY, f"{MAX_BODY // 1024} KB")
     try:
         body = json.loads(raw)
     except RecursionError:  # absurd nesting ("[[[[…"): the decoder gives up before we would

@@ -29,6 +29,7 @@ from service.events.policy import RETRY_AFTER
 from service.store import embed as embed_store
 from service.store.limits import CapReached
 from service.web import pages
+from service.web.body import read_capped
 from service.web.errors import ApiError
 from service.web.frames import tenant_pim_origin
 from service.web.guard import current_session
@@ -38,6 +39,7 @@ log = logging.getLogger("connector.embed")
 
 MAX_FORM = 16 * 1024
 MAX_ACTION = 512 * 1024  # 500 uuids and codes with the rest of the PIM's body
+MAX_SYNC = 4096  # {"product": uuid} or {"model": code}
 VIA = "pim_extension"
 
 
@@ -52,18 +54,6 @@ def _context(request: Request) -> dict[str, str]:
     return {"uuid": q.get("product[uuid]") or q.get("product_uuid") or "",
             "code": q.get("product[code]") or q.get("product_model[code]") or "",
             "identifier": q.get("product[identifier]") or "", "locale": q.get("user[catalog_locale]") or ""}
-
-
-async def _read(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        return None
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return body
 
 
 async def frame(request: Request) -> Response:
@@ -83,7 +73,7 @@ async def frame(request: Request) -> Response:
 async def open_frame(request: Request) -> Response:
     tenant, kind = request.path_params["tenant"], _kind(request)
     app = request.app.state
-    raw = await _read(request, MAX_FORM)
+    raw = await read_capped(request, MAX_FORM)
     token = (parse_qs(raw.decode("utf-8", "replace")).get("token") or [""])[0] if raw is not None else ""
     if kind is None:
         return message_page(request, 404, "Not found", "This page of the connector does not exist.")
@@ -137,7 +127,7 @@ def _notice(status_code: int, message: str, *, retry_after: int = 0) -> JSONResp
 async def action(request: Request) -> Response:
     tenant = request.path_params["tenant"]
     app = request.app.state
-    raw = await _read(request, MAX_ACTION)
+    raw = await read_capped(request, MAX_ACTION)
     if raw is None:
         return _notice(413, "Too much at once: select at most 500 products and models.")
     try:
@@ -263,7 +253,7 @@ async def sync_now(request: Request) -> JSONResponse:
     """
     tenant = current_session(request).tenant
     app = request.app.state
-    raw = await _read(request, 4096)
+    raw = await read_capped(request, MAX_SYNC)
     try:
         body = json.loads(raw) if raw is not None else None
     except (ValueError, UnicodeDecodeError):

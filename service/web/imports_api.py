@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from service import imports
 from service.store import Store
+from service.web.body import api_body
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
@@ -31,11 +32,8 @@ async def _thread(func, *args, **kwargs):
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise ApiError(413, "too_large", f"The request body is too large (at most {MAX_BODY // 1024} KB).")
+    # this API's 413 has always come without `fields`: the answers are frozen
+    raw = await api_body(request, MAX_BODY, f"{MAX_BODY // 1024} KB", fields=False)
     try:
         body = json.loads(raw or b"{}")
     except (ValueError, RecursionError):

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service import mapping_service
+from service.web.body import api_body
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
@@ -20,28 +21,15 @@ MAX_BODY = 16 * 1024 * 1024
 
 async def _json_body(request: Request) -> Any:
     """The JSON body, read as a stream that stops at MAX_BODY (413); 422 when it is not JSON."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise _too_large()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _too_large()
-        chunks.append(chunk)
+    raw = await api_body(request, MAX_BODY, f"{MAX_BODY // (1024 * 1024)} MB")
     try:
-        return json.loads(b"".join(chunks))
+        return json.loads(raw)
     except RecursionError:
         raise ApiError(422, "invalid", "The request body is nested too deeply.",
                        fields={"body": "is nested too deeply"}) from None
     except (ValueError, UnicodeDecodeError):
         raise ApiError(422, "invalid", "The request body is not valid JSON.",
                        fields={"body": "is not valid JSON"}) from None
-
-
-def _too_large() -> ApiError:
-    return ApiError(413, "too_large", f"The request body is too large (at most {MAX_BODY // (1024 * 1024)} MB).",
-                    fields={"body": "is too large"})
 
 
 def _who(request: Request) -> str | None:

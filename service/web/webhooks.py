@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from service.events import policy
+from service.web.body import read_capped
 
 
 def _answer(status: int, error: str | None = None, message: str = "", retry_after: int = 0,
@@ -28,20 +29,6 @@ def _answer(status: int, error: str | None = None, message: str = "", retry_afte
     body.update(extra)
     headers = {"Retry-After": str(retry_after or policy.RETRY_AFTER)} if status == 429 else None
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The raw body, or None when it is over the bound (checked on the way in, not after reading)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > policy.MAX_BODY):
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > policy.MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _json_content_type(value: str) -> bool:
@@ -58,7 +45,7 @@ async def head(request: Request) -> Response:
 
 async def receive(request: Request) -> Response:
     try:
-        body = await _read_body(request)
+        body = await read_capped(request, policy.MAX_BODY)
     except ClientDisconnect:
         return Response(status_code=400)
     if body is None:
