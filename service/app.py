@@ -14,16 +14,25 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from service.access import bigcommerce_app
 from service.access.sessions import Sessions
 from service.crypto import SecretBox
-from service.events import api as events_api
 from service.logs import register_secret
 from service.redis_conn import connect
 from service.settings import Settings
 from service.store import Store
 from service.store.sessions import SessionStore
-from service.web import config_api, embed, entry, health, imports_api, mapping_api, media, webhooks
+from service.web import (
+    bigcommerce_app,
+    config_api,
+    embed,
+    entry,
+    events_api,
+    health,
+    imports_api,
+    mapping_api,
+    media,
+    webhooks,
+)
 from service.web.errors import EXCEPTION_HANDLERS
 from service.web.frames import TenantFrames
 from service.web.guard import ApiGuard

@@ -1,4 +1,5 @@
-"""The session a request carries, if it is still good."""
+"""The session a request carries, if it is still good. No HTTP answers here: the pages and the `/api`
+gate (service/web/) say what a refusal looks like."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ import asyncio
 import hmac
 
 from starlette.requests import Request
-from starlette.responses import Response
 
 from service.access.pim_session import PimUnavailable, cached_user, cookie_fingerprint, pim_user
 from service.access.sessions import Session
 from service.store.limits import TooManyChecks
-from service.web.templating import message_page
 
-__all__ = ["PimUnavailable", "TooManyChecks", "authenticate", "client_address", "too_many_checks_page"]
+__all__ = ["TOO_MANY_CHECKS", "PimUnavailable", "TooManyChecks", "authenticate", "client_address"]
 
 TOO_MANY_CHECKS = "Too many PIM session checks came from your address. Wait a minute, then open the connector again."
 
@@ -22,13 +21,6 @@ def client_address(request: Request) -> str:
     """Whom PIM cookie checks are counted against: the peer address (X-Forwarded-For only from the
     proxies uvicorn trusts, FORWARDED_ALLOW_IPS)."""
     return request.client.host if request.client else "unknown"
-
-
-def too_many_checks_page(request: Request, exc: TooManyChecks) -> Response:
-    response = message_page(request, 429, "Too many attempts", TOO_MANY_CHECKS,
-                            hint=f"Try again in {exc.retry_after} seconds.")
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
 
 
 async def authenticate(request: Request) -> Session | None:

@@ -1,4 +1,16 @@
-"""The BigCommerce single-click app: install (auth), load, uninstall and remove_user callbacks."""
+"""The BigCommerce single-click app, apart from HTTP: what its install (auth), load, uninstall and
+remove_user callbacks do. The routes are `service/web/bigcommerce_app.py`: they parse, call one function
+here, and answer with a page.
+
+Guarantees:
+- A `signed_payload_jwt` is accepted once: signature (the app's client secret), audience, issuer, times,
+  a `stores/{hash}` subject, and its `jti` claimed once in Redis (a replay is refused).
+- An install stores nothing until BigCommerce confirmed the code (token exchange); the store's token is
+  then kept even when its connection test fails (the page says why).
+- An uninstall removes what the connector added to the PIM within a bound (never failing on its account),
+  revokes every session of the tenant, and deletes everything it held, also what running jobs wrote while
+  being stopped.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +18,21 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import httpx
 import jwt
-from starlette.requests import Request
-from starlette.responses import Response
+import redis
 
+from service.access.sessions import Session, Sessions
 from service.config.checks import CheckCrashed, check_bigcommerce
 from service.config.records import bigcommerce_section, has_credentials, save_tested
 from service.embed import extensions
 from service.events import subscription
 from service.queues import cancel_tenant_jobs, wait_tenant_jobs_stopped
-from service.web import pages
-from service.web.templating import message_page
+from service.settings import Settings
+from service.store import Store
 
 log = logging.getLogger("connector.access")
 CONTEXT = re.compile(r"stores/([a-z0-9]{1,32})")  # always used with fullmatch
@@ -31,10 +43,8 @@ class InvalidPayload(Exception):
     pass
 
 
-def _not_configured(request: Request) -> Response:
-    return message_page(request, 503, "BigCommerce app not configured",
-                        "This connector has no BigCommerce app credentials.",
-                        hint="The operator must set BC_CLIENT_ID and BC_CLIENT_SECRET.")
+class InstallFailed(Exception):
+    """BigCommerce did not confirm the installation: nothing was stored."""
 
 
 def verify_signed_payload(settings, store, token: str | None) -> dict[str, Any]:
@@ -58,18 +68,19 @@ def verify_signed_payload(settings, store, token: str | None) -> dict[str, Any]:
     return {**claims, "store_hash": match.group(1)}
 
 
-async def _verified(request: Request, action: str) -> dict[str, Any] | Response:
-    """The checked claims of the request's signed_payload_jwt, or the page that refuses it."""
-    settings = request.app.state.settings
-    if not settings.bc_app_configured:
-        return _not_configured(request)
+async def verified_claims(settings: Settings, store: Store, token: str | None, action: str) -> dict[str, Any]:
+    """The checked claims of a callback's `signed_payload_jwt`; InvalidPayload (logged) when it fails."""
     try:
-        return await asyncio.to_thread(verify_signed_payload, settings, request.app.state.store,
-                                       request.query_params.get("signed_payload_jwt"))
+        # the jti claim is a Redis call: never on the event loop
+        return await asyncio.to_thread(verify_signed_payload, settings, store, token)
     except InvalidPayload as exc:
         log.warning("app callback refused", extra={"action": action, "reason": str(exc)})
-        return message_page(request, 401, "Cannot open the connector", "BigCommerce's signature did not check out.",
-                            hint="Open the app again from the BigCommerce control panel.")
+        raise
+
+
+def install_link_complete(params: Mapping[str, str]) -> bool:
+    """The install callback carries a code and a `stores/{hash}` context (anything else is not worth a call)."""
+    return bool(params.get("code")) and CONTEXT.fullmatch(params.get("context", "")) is not None
 
 
 async def _exchange_code(settings, params) -> dict[str, Any]:
@@ -86,22 +97,16 @@ async def _exchange_code(settings, params) -> dict[str, Any]:
     return data
 
 
-async def auth(request: Request) -> Response:
-    settings, store = request.app.state.settings, request.app.state.store
-    if not settings.bc_app_configured:
-        return _not_configured(request)
-    params = request.query_params
-    if not params.get("code") or not CONTEXT.fullmatch(params.get("context", "")):
-        return message_page(request, 400, "Installation failed", "The install link is incomplete.",
-                            hint="Start the installation again from the BigCommerce control panel.")
+async def install(settings: Settings, store: Store, sessions: Sessions,
+                  params: Mapping[str, str]) -> tuple[str, Session]:
+    """Exchange the install code, store the store's token with its connection test, and open a session for
+    the installing user: (session token, session). InstallFailed when BigCommerce did not confirm."""
     try:
         grant = await _exchange_code(settings, params)
     except (InvalidPayload, httpx.HTTPError, ValueError) as exc:
         log.warning("app install failed", extra={"reason": str(exc) if isinstance(exc, InvalidPayload)
                                                   else type(exc).__name__})
-        return message_page(request, 502, "Installation failed",
-                            "BigCommerce did not confirm the installation, so nothing was stored.",
-                            hint="Start the installation again from the BigCommerce control panel.")
+        raise InstallFailed from None
     store_hash = CONTEXT.fullmatch(grant["context"]).group(1)
     tenant = await asyncio.to_thread(store.ensure_tenant_for_store, store_hash)
     try:
@@ -116,33 +121,25 @@ async def auth(request: Request) -> Response:
     grant_user = grant.get("user") if isinstance(grant.get("user"), dict) else {}
     owner = grant.get("owner") if isinstance(grant.get("owner"), dict) else {}
     user = {**grant_user, "owner": bool(grant_user) and owner.get("id") == grant_user.get("id")}
-    token, session = await asyncio.to_thread(request.app.state.sessions.issue, tenant, user, "bigcommerce")
+    token, session = await asyncio.to_thread(sessions.issue, tenant, user, "bigcommerce")
     log.info("app installed", extra={"tenant": tenant, "store_hash": store_hash, "connected": result["connected"]})
-    response = await pages.config_page(request, session, token)
-    request.app.state.sessions.set_cookie(response, token)
-    return response
-
-
-async def load(request: Request) -> Response:
-    claims = await _verified(request, "load")
-    if isinstance(claims, Response):
-        return claims
-    store = request.app.state.store
-    tenant = await asyncio.to_thread(_installed_tenant, store, claims["store_hash"])
-    if not tenant:
-        return message_page(request, 404, "App not installed", "This store has not installed the connector.",
-                            hint="Install it from the BigCommerce control panel first.")
-    user = claims.get("user") if isinstance(claims.get("user"), dict) else {}
-    token, session = await asyncio.to_thread(request.app.state.sessions.issue, tenant, user, "bigcommerce")
-    response = await pages.config_page(request, session, token)
-    request.app.state.sessions.set_cookie(response, token)
-    return response
+    return token, session
 
 
 def _installed_tenant(store, store_hash: str) -> str | None:
     """The store's tenant, if its BigCommerce credentials are there (in force, or an install whose test failed)."""
     tenant = store.tenant_for_store(store_hash)
     return tenant if tenant and has_credentials(store, tenant, "bigcommerce") else None
+
+
+async def load(store: Store, sessions: Sessions, claims: dict[str, Any]) -> tuple[str, Session] | None:
+    """A session for the user who opened the app (checked claims), or None when the store has not
+    installed the connector."""
+    tenant = await asyncio.to_thread(_installed_tenant, store, claims["store_hash"])
+    if not tenant:
+        return None
+    user = claims.get("user") if isinstance(claims.get("user"), dict) else {}
+    return await asyncio.to_thread(sessions.issue, tenant, user, "bigcommerce")
 
 
 async def _best_effort(what: str, tenant: str, removal: Awaitable[Any], timeout: float = 10.0) -> None:
@@ -153,35 +150,28 @@ async def _best_effort(what: str, tenant: str, removal: Awaitable[Any], timeout:
         log.warning(f"{what} not removed at uninstall", extra={"tenant": tenant, "error": str(exc)})
 
 
-async def uninstall(request: Request) -> Response:
-    claims = await _verified(request, "uninstall")
-    if isinstance(claims, Response):
-        return claims
-    store = request.app.state.store
+async def uninstall(settings: Settings, store: Store, sessions: Sessions, conn: redis.Redis,
+                    claims: dict[str, Any]) -> None:
+    """Forget the store that uninstalled the app (checked claims); a store never installed is fine."""
     tenant = await asyncio.to_thread(store.tenant_for_store, claims["store_hash"])
-    if tenant:
-        settings = request.app.state.settings
-        await _best_effort("event subscription", tenant, subscription.remove(settings, store, tenant))
-        await _best_effort("UI extensions", tenant, extensions.remove(settings, store, tenant))
-        revoked = await asyncio.to_thread(request.app.state.sessions.revoke_tenant, tenant)
-        # Nothing a merchant would consider theirs stays: credentials, configuration, mapping, history.
-        # Deleted before the jobs are cancelled, so a page job starting in between finds no run and leaves;
-        # deleted again once the running ones have stopped, for what they wrote while being stopped.
-        await asyncio.to_thread(store.delete_tenant, tenant)
-        cancelled = await asyncio.to_thread(cancel_tenant_jobs, request.app.state.redis, tenant)
-        await asyncio.to_thread(wait_tenant_jobs_stopped, request.app.state.redis, tenant)
-        await asyncio.to_thread(store.delete_tenant, tenant)
-        log.info("app uninstalled", extra={"tenant": tenant, "jobs_cancelled": cancelled, "sessions_revoked": revoked})
-    return Response(status_code=204)
+    if not tenant:
+        return
+    await _best_effort("event subscription", tenant, subscription.remove(settings, store, tenant))
+    await _best_effort("UI extensions", tenant, extensions.remove(settings, store, tenant))
+    revoked = await asyncio.to_thread(sessions.revoke_tenant, tenant)
+    # Nothing a merchant would consider theirs stays: credentials, configuration, mapping, history.
+    # Deleted before the jobs are cancelled, so a page job starting in between finds no run and leaves;
+    # deleted again once the running ones have stopped, for what they wrote while being stopped.
+    await asyncio.to_thread(store.delete_tenant, tenant)
+    cancelled = await asyncio.to_thread(cancel_tenant_jobs, conn, tenant)
+    await asyncio.to_thread(wait_tenant_jobs_stopped, conn, tenant)
+    await asyncio.to_thread(store.delete_tenant, tenant)
+    log.info("app uninstalled", extra={"tenant": tenant, "jobs_cancelled": cancelled, "sessions_revoked": revoked})
 
 
-async def remove_user(request: Request) -> Response:
-    claims = await _verified(request, "remove_user")
-    if isinstance(claims, Response):
-        return claims
-    store = request.app.state.store
+async def remove_user(store: Store, sessions: Sessions, claims: dict[str, Any]) -> None:
+    """End the sessions of a user the store removed from the app (checked claims)."""
     tenant = await asyncio.to_thread(store.tenant_for_store, claims["store_hash"])
     user = claims.get("user") if isinstance(claims.get("user"), dict) else {}
     if tenant and user.get("id") is not None:
-        await asyncio.to_thread(request.app.state.sessions.revoke_user, tenant, "bigcommerce", str(user["id"]))
-    return Response(status_code=204)
+        await asyncio.to_thread(sessions.revoke_user, tenant, "bigcommerce", str(user["id"]))

@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service.access.authenticate import (
+    TOO_MANY_CHECKS,
     PimUnavailable,
     TooManyChecks,
     authenticate,
     client_address,
-    too_many_checks_page,
 )
 from service.access.pim_session import cookie_fingerprint, existing_session, pim_user
 from service.settings import normalise_url
@@ -27,6 +27,13 @@ LOGIN_FIRST = ("You need to be logged in to your PIM; we use the PIM's authentic
                "access eligibility.")
 
 
+def _too_many_checks(request: Request, exc: TooManyChecks) -> Response:
+    response = message_page(request, 429, "Too many attempts", TOO_MANY_CHECKS,
+                            hint=f"Try again in {exc.retry_after} seconds.")
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 async def home(request: Request) -> Response:
     settings, sessions = request.app.state.settings, request.app.state.sessions
     pim = request.query_params.get("pim")
@@ -34,7 +41,7 @@ async def home(request: Request) -> Response:
         try:
             session = await authenticate(request)
         except TooManyChecks as exc:
-            return too_many_checks_page(request, exc)
+            return _too_many_checks(request, exc)
         except PimUnavailable:
             return _cannot_verify(request)
         if session is None:
@@ -56,7 +63,7 @@ async def home(request: Request) -> Response:
     try:
         user = await pim_user(store, pim_url, settings.pim_session_cookie, cookie, client=client_address(request))
     except TooManyChecks as exc:
-        return too_many_checks_page(request, exc)
+        return _too_many_checks(request, exc)
     except PimUnavailable as exc:
         log.warning("PIM session check failed", extra={"pim": pim_url, "reason": str(exc)})
         return _cannot_verify(request)

@@ -4,36 +4,24 @@
   count, the last hour's figures and failures.
 - `PUT /api/config/events/realtime` `{"enabled": bool}`: switch the Event Platform subscription on/off.
 - `POST /api/config/events/realtime/suspend|resume|remove`.
+
+Parse, call `service.events.realtime`, answer; its refusals are Refusals, answered by the app's one handler.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from service.events import subscription as sub
-from service.store.events import EventStore
+from service.events import realtime
 from service.web.body import api_body
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
 MAX_BODY = 4096  # `{"enabled": bool}` never needs more
-
-
-def _status(request: Request, tenant: str, section: dict[str, Any]) -> dict[str, Any]:
-    app = request.app.state
-    summary = EventStore(app.redis).summary(tenant)
-    manual = bool((app.store.get_credentials(tenant, "events") or {}).get("secret"))
-    return sub.public(app.settings, tenant, section, summary, manual)
-
-
-async def _answer(request: Request, tenant: str, section: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(await asyncio.to_thread(_status, request, tenant, section))
 
 
 async def get_events(request: Request) -> JSONResponse:
@@ -45,10 +33,9 @@ async def get_events(request: Request) -> JSONResponse:
       200: {description: "{webhook_url, realtime: {enabled, status, message}, last_event_at, waiting, last_hour, failures}",
         content: {application/json: {schema: {$ref: '#/components/schemas/EventsStatus'}}}}
     """
-    tenant = current_session(request).tenant
-    section = await sub.refreshed(request.app.state.settings, request.app.state.store, tenant,
-                                  force=request.query_params.get("refresh") == "1")
-    return await _answer(request, tenant, section)
+    app = request.app.state
+    return JSONResponse(await realtime.status(app.settings, app.store, app.redis, current_session(request).tenant,
+                                              refresh=request.query_params.get("refresh") == "1"))
 
 
 async def put_realtime(request: Request) -> JSONResponse:
@@ -70,13 +57,11 @@ async def put_realtime(request: Request) -> JSONResponse:
     if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
         raise ApiError(422, "invalid", 'Send {"enabled": true} or {"enabled": false}.',
                        fields={"enabled": "must be true or false"})
-    settings, store = request.app.state.settings, request.app.state.store
-    if body["enabled"]:
-        email = str((session.user or {}).get("email") or "") or "noreply@" + (request.url.hostname or "localhost")
-        section = await sub.enable(settings, store, session.tenant, email)
-    else:
-        section = await sub.remove(settings, store, session.tenant)
-    return await _answer(request, session.tenant, section)
+    # the platform wants a contact for the subscriber: the user's, else one on this host
+    email = str((session.user or {}).get("email") or "") or "noreply@" + (request.url.hostname or "localhost")
+    app = request.app.state
+    return JSONResponse(await realtime.switch(app.settings, app.store, app.redis, session.tenant,
+                                              enabled=body["enabled"], email=email))
 
 
 async def action(request: Request) -> JSONResponse:
@@ -90,16 +75,9 @@ async def action(request: Request) -> JSONResponse:
       409: {description: "real-time updates are off, or the transition is not allowed"}
       502: {description: the PIM or the Event Platform refused}
     """
-    tenant = current_session(request).tenant
-    settings, store = request.app.state.settings, request.app.state.store
-    name = request.path_params["action"]
-    if name == "remove":
-        section = await sub.remove(settings, store, tenant)
-    elif name in ("suspend", "resume"):
-        section = await sub.transition(settings, store, tenant, name)
-    else:
-        raise ApiError(404, "not_found", "Unknown action: suspend, resume or remove.")
-    return await _answer(request, tenant, section)
+    app = request.app.state
+    return JSONResponse(await realtime.act(app.settings, app.store, app.redis, current_session(request).tenant,
+                                           request.path_params["action"]))
 
 
 routes = [
