@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from service.transform import attribute_types as t
-from service.transform.context import Catalog
+from service.transform.catalog import Catalog
 
 _DECIMAL = Context(prec=40)  # unit factors like 0.028349523125 need more than float precision
 

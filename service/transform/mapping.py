@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.transform import attribute_types as t
-from service.transform.context import Catalog
+from service.transform.catalog import Catalog
 
 MAX_CUSTOM_FIELDS = 200  # BigCommerce's cap per product
 MAX_IMAGES = 50  # a sanity cap on the images list; BigCommerce itself has no documented one
