@@ -1,10 +1,11 @@
 """A tenant's connections: which stored credentials are in force, whether the tenant is ready to sync, and
 the PIM and BigCommerce clients opened from them. Every process (web pages, /media, import and event
-workers) reads and opens them here, so all of them follow one rule.
+workers) opens them here, so all of them follow one rule.
 
 Guarantees:
-- A connection is in force only when its section says `connected: true` (its last saved test passed):
-  credentials of a failed or never-finished test are never used (`is_in_force`, `credentials_in_force`).
+- A connection is in force only when its section says `connected: true` (its last saved test passed);
+  imports, events and pages use only credentials in force (`is_in_force`, `credentials_in_force`,
+  `read_connections`), never those of a failed test.
 - One readiness rule (`readiness`): the tenant can sync when the PIM and the store are connected and the
   main configuration (locale, channel and main category) is saved; what is missing is named in the
   merchant's words (`Readiness.in_words`), the same ones the imports page shows.
