@@ -18,6 +18,7 @@ from rq import Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
+from service.connections import readiness
 from service.refusal import Refusal
 from service.store import Store
 from service.store.imports import ImportStore
@@ -49,29 +50,6 @@ class ImportRefused(Refusal):
         super().__init__(409, error, message, **extra)
 
 
-# -- readiness ---------------------------------------------------------------------------------------
-
-
-def missing_configuration(store: Store, tenant: str) -> list[str]:
-    """What must be configured before an import: "pim", "bigcommerce", "main"."""
-    sections = store.all_sections(tenant)
-    missing = []
-    if not sections.get("pim", {}).get("connected") or not store.get_credentials(tenant, "pim"):
-        missing.append("pim")
-    bc = sections.get("bigcommerce", {})
-    if not bc.get("connected") or not bc.get("store_hash") or not store.get_credentials(tenant, "bigcommerce"):
-        missing.append("bigcommerce")
-    main = sections.get("main", {})
-    if not all(main.get(k) for k in ("locale", "channel", "category")):
-        missing.append("main")
-    return missing
-
-
-_MISSING_TEXT = {"pim": "connect the PIM (its connection test must pass)",
-                 "bigcommerce": "connect the BigCommerce store (its connection test must pass)",
-                 "main": "save the main configuration (locale, channel and main category)"}
-
-
 def active_run(store: Store, tenant: str) -> dict[str, Any] | None:
     """The tenant's queued or running import, if any (only the newest runs can be: one at a time)."""
     for run in store.list_runs(tenant, 5):
@@ -86,15 +64,15 @@ def _start_lease(conn: redis.Redis, tenant: str) -> Lease:
 
 
 def start_import(store: Store, conn: redis.Redis, tenant: str, mode: str, *, trigger: str = "manual") -> str:
-    """Check the configuration and the one-import-per-tenant rule, create the run (status queued) and
+    """Check readiness (service.connections) and the one-import-per-tenant rule, create the run (status queued) and
     enqueue `workers.jobs.imports.run_import(tenant, run_id)` on `imports`. Returns the run id.
     A delta before the first import, or after a confirmed guarded change, is run as a full import."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
-    missing = missing_configuration(store, tenant)
-    if missing:
-        raise ImportRefused("configuration_incomplete", "Before an import: " + "; ".join(
-            _MISSING_TEXT[m] for m in missing) + ".", missing=missing)
+    ready = readiness(store, tenant)
+    if not ready.ready:
+        raise ImportRefused("configuration_incomplete", "Before an import: " + "; ".join(ready.in_words()) + ".",
+                            missing=ready.missing)
     lease = _start_lease(conn, tenant)
     if not lease.acquire():
         raise ImportRefused("import_running", "An import is being started for this store right now.")
@@ -349,7 +327,7 @@ def start_cleanup(store: Store, conn: redis.Redis, tenant: str, action: str) -> 
     if changes and "store_hash" in (changes[0].get("changed") or []):
         raise ImportRefused("other_store", "The last change was the store itself: the connector no longer has "
                             "access to the old store, so it cannot clean it up. Remove the products there by hand.")
-    if "bigcommerce" in missing_configuration(store, tenant):
+    if "bigcommerce" in readiness(store, tenant).missing:
         raise ImportRefused("configuration_incomplete", "Connect the BigCommerce store first.",
                             missing=["bigcommerce"])
     lease = _start_lease(conn, tenant)

@@ -1,7 +1,8 @@
 """The mapping page's policy: what `GET/PUT /api/mapping` and `POST /api/mapping/preview` do, apart from
 HTTP. The pure parts (fields, compatibility, suggestions, validation, payloads) are `service.transform`;
 the Context a preview builds is `service.sync_context.build_context`, the very one the import builds, so
-the preview shows what the import sends.
+the preview shows what the import sends. The tenant's connections (the credentials in force, the clients
+under the import's limits, the refusals while one is missing) are `service.connections`.
 
 The PIM's catalog (attributes, families, family variants, measurement families, and the options loaded so
 far) and the store's settings are cached for a few minutes (`service.store.mapping`): the page opens
@@ -11,37 +12,22 @@ Redis call runs on the event loop (asyncio.to_thread)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
 from service.clients.akeneo import AkeneoClient, AkeneoError, search_filter
-from service.clients.bigcommerce import BigCommerceClient, BigCommerceError
 from service.config.forms import code_problem, text_problem
-from service.config.hints import pim_failure
-from service.pim_connection import AKENEO_IN_FLIGHT, connection_slots, shared_pim_client, token_fingerprint
+from service.connections import MAIN_MISSING, Connections, connections, open_bigcommerce, open_pim
 from service.pim_schema import load_catalog, load_store_settings
 from service.refusal import Refusal
 from service.settings import Settings
 from service.store import Store
 from service.store import mapping as mapping_store
-from service.store.imports import ImportStore
-from service.store.leases import run_sync
-from service.sync_context import (
-    MainNotConfigured,
-    build_context,
-    effective_mapping,
-    fetch_model_tree,
-    fetch_product,
-    main_config,
-)
+from service.sync_context import build_context, effective_mapping, fetch_model_tree, fetch_product
 from service.transform.context import Catalog, StoreSettings
 from service.transform.mapping import Mapping as FieldMapping
 from service.transform.mapping import mapping_document, parse_mapping_document, suggest_mapping
@@ -51,11 +37,7 @@ log = logging.getLogger("connector.mapping")
 
 STORE_SETTINGS_TTL = 60
 REREAD_AFTER = 30.0  # seconds
-PIM_TIMEOUT = 15.0
-ATTEMPTS = 3
 MAX_CODE = 255
-# What stored credentials from before today's checks may fail with when used.
-UNUSABLE = (UnicodeError, ValueError, httpx.InvalidURL)
 
 
 class MappingServiceError(Refusal):
@@ -92,102 +74,6 @@ class Upstream(MappingServiceError):
     status, error = 502, "upstream_error"
 
 
-# --- the tenant's connections ----------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Connections:
-    pim: dict[str, Any] | None          # the PIM credentials, when the PIM connection passed its test
-    bigcommerce: dict[str, Any] | None  # {store_hash, access_token}, when the store connection passed its test
-
-    def require(self, *, pim: bool = True, bigcommerce: bool = True) -> None:
-        if pim and self.pim is None:
-            raise NotReady("Connect the PIM first: save PIM credentials that pass the connection test.",
-                           error="pim_not_connected")
-        if bigcommerce and self.bigcommerce is None:
-            raise NotReady("Connect the BigCommerce store first: save store credentials that pass the "
-                           "connection test.", error="bigcommerce_not_connected")
-
-
-def _read_connections(store: Store, tenant: str) -> Connections:
-    sections = store.all_sections(tenant)
-    pim = store.get_credentials(tenant, "pim") if sections.get("pim", {}).get("connected") else None
-    bc_section = sections.get("bigcommerce", {})
-    bc = None
-    if bc_section.get("connected") and bc_section.get("store_hash"):
-        token = (store.get_credentials(tenant, "bigcommerce") or {}).get("access_token")
-        bc = {"store_hash": bc_section["store_hash"], "access_token": token} if token else None
-    return Connections(pim or None, bc)
-
-
-async def connections(store: Store, tenant: str) -> Connections:
-    return await asyncio.to_thread(_read_connections, store, tenant)
-
-
-
-
-class _TokenCache:
-    """The tenant's cached PIM access token, shared with the import and /media (same fingerprint): a
-    preview while typing costs no password grant, and grants no token the import then has to replace."""
-
-    def __init__(self, imports: ImportStore, tenant: str, fingerprint: str) -> None:
-        self.imports, self.tenant, self.fingerprint = imports, tenant, fingerprint
-
-    async def load(self) -> dict | None:
-        return await run_sync(self.imports.get_pim_token, self.tenant, self.fingerprint)
-
-    async def save(self, doc: dict) -> None:
-        await run_sync(self.imports.put_pim_token, self.tenant, self.fingerprint, doc)
-
-
-@contextlib.asynccontextmanager
-async def open_pim(settings: Settings, creds: dict[str, Any], *, store: Store | None = None,
-                   tenant: str | None = None) -> AsyncIterator[AkeneoClient]:
-    """A client on the tenant's PIM connection. With `store` and `tenant` it shares the import's limits:
-    the connection's 4 requests in flight are the cross-process Redis slots (a preview during an import
-    never pushes the PIM over its limit) and the access token is the tenant's cached one."""
-    slots = cache = None
-    try:
-        if store is not None and tenant is not None:
-            slots = connection_slots(store.redis, creds)
-            cache = _TokenCache(ImportStore(store.redis, store.box), tenant, token_fingerprint(creds))
-            client = shared_pim_client(settings, store.redis, creds, token_cache=cache, slots=slots,
-                                       timeout=PIM_TIMEOUT, max_attempts=ATTEMPTS)
-        else:
-            client = AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
-                                  creds["password"], timeout=PIM_TIMEOUT, max_attempts=ATTEMPTS,
-                                  max_in_flight=AKENEO_IN_FLIGHT,
-                                  allow_private_addresses=settings.allow_private_urls)
-    except (KeyError, TypeError, *UNUSABLE):
-        raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
-                       error="pim_not_connected") from None
-    try:
-        yield client
-    except AkeneoError as exc:
-        message, hints = pim_failure(exc, creds)
-        raise Upstream(message, error="pim_error", hints=hints) from None
-    except (UnicodeError, httpx.InvalidURL):  # credentials stored before today's checks
-        log.exception("stored PIM credentials cannot be used")
-        raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
-                       error="pim_not_connected") from None
-    finally:
-        if slots is not None:
-            await slots.drain()
-        await client.aclose()
-
-
-@contextlib.asynccontextmanager
-async def open_bigcommerce(settings: Settings, creds: dict[str, Any]) -> AsyncIterator[BigCommerceClient]:
-    client = BigCommerceClient(creds["store_hash"], creds["access_token"], api_url=settings.bc_api_url,
-                               timeout=PIM_TIMEOUT, max_attempts=ATTEMPTS)
-    try:
-        yield client
-    except BigCommerceError as exc:
-        raise Upstream(f"BigCommerce could not be read: {exc}", error="bigcommerce_error") from None
-    finally:
-        await client.aclose()
-
-
 # --- cached reads ------------------------------------------------------------------------------------
 
 
@@ -222,7 +108,7 @@ async def cached_catalog(store: Store, tenant: str, settings: Settings, creds: d
         cached = await asyncio.to_thread(mapping_store.cache_get, store, tenant, "catalog", fingerprint)
         if cached is not None:
             return catalog_from_json(cached["catalog"]), max(0.0, time.time() - cached["at"])
-    async with open_pim(settings, creds, store=store, tenant=tenant) as pim:
+    async with open_pim(settings, store, tenant, creds) as pim:
         catalog = await load_catalog(pim)
     await remember_catalog(store, tenant, creds, catalog)
     return catalog, 0.0
@@ -246,11 +132,9 @@ async def cached_store_settings(store: Store, tenant: str, settings: Settings,
     return found
 
 
-async def _locale(store: Store, tenant: str) -> str:
-    try:
-        return (await main_config(store, tenant)).locale
-    except MainNotConfigured:
-        return "en_US"  # labels only: the mapping itself does not depend on the locale
+def _locale(conns: Connections) -> str:
+    # labels only: the mapping itself does not depend on the locale
+    return conns.main.locale if conns.main is not None else "en_US"
 
 
 # --- GET / PUT ----------------------------------------------------------------------------------------
@@ -271,7 +155,7 @@ async def get_document(store: Store, tenant: str, settings: Settings, *, refresh
     conns.require(bigcommerce=False)
     catalog, _ = await cached_catalog(store, tenant, settings, conns.pim, refresh=refresh)
     saved = await asyncio.to_thread(mapping_store.get_mapping, store, tenant)
-    return _document(saved, catalog, await _locale(store, tenant), conns)
+    return _document(saved, catalog, _locale(conns), conns)
 
 
 async def _parse(store: Store, tenant: str, settings: Settings, creds: dict[str, Any],
@@ -310,7 +194,7 @@ async def save_document(store: Store, tenant: str, settings: Settings, body: Any
     if changed:
         log.info("mapping saved", extra={"tenant": tenant, "version": version})
     return {"saved": True, "version": version, "changed": changed,
-            "mapping": _document(saved, catalog, await _locale(store, tenant), conns)}
+            "mapping": _document(saved, catalog, _locale(conns), conns)}
 
 
 # --- preview --------------------------------------------------------------------------------------------
@@ -361,10 +245,9 @@ async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> d
     request = read_preview_request(body)
     conns = await connections(store, tenant)
     conns.require()
-    try:
-        main = await main_config(store, tenant)
-    except MainNotConfigured as exc:
-        raise NotReady(str(exc), error="main_not_configured") from None
+    main = conns.main  # the main category is optional here: without one, no note says a product is outside it
+    if main is None:
+        raise NotReady(MAIN_MISSING, error="main_not_configured")
     if request.mapping is not None:
         mapping, catalog = await _parse(store, tenant, settings, conns.pim, request.mapping)
     else:
@@ -373,7 +256,7 @@ async def preview(store: Store, tenant: str, settings: Settings, body: Any) -> d
     store_settings = await cached_store_settings(store, tenant, settings, conns.bigcommerce)
     category_ids = await asyncio.to_thread(_category_ids, store, tenant)
     notes: list[str] = []
-    async with open_pim(settings, conns.pim, store=store, tenant=tenant) as pim:
+    async with open_pim(settings, store, tenant, conns.pim) as pim:
         ctx = await build_context(store, tenant, settings, pim=pim, bc=None, catalog=catalog, mapping=mapping,
                                   store_settings=store_settings, category_ids=category_ids)
         if len(ctx.catalog.options) > len(catalog.options):  # keep the options read for the next preview

@@ -15,6 +15,7 @@ from typing import Any
 
 from service.clients.akeneo import AkeneoClient, AkeneoNotFound, search_filter
 from service.clients.bigcommerce import BigCommerceClient
+from service.connections import main_config
 from service.media import media_token, media_url
 from service.pim_schema import load_catalog, load_store_settings, option_attributes_for
 from service.settings import Settings
@@ -25,24 +26,6 @@ from service.transform.mapping import Mapping as FieldMapping
 from service.transform.mapping import suggest_mapping
 
 PAGE = 100
-
-
-class MainNotConfigured(Exception):
-    """The tenant has no locale and channel yet: no Context can be built."""
-
-
-@dataclass(frozen=True)
-class MainConfig:
-    locale: str
-    channel: str
-    category: str | None
-
-
-async def main_config(store: Store, tenant: str) -> MainConfig:
-    main = await asyncio.to_thread(store.get_section, tenant, "main")
-    if not main.get("locale") or not main.get("channel"):
-        raise MainNotConfigured("Save the main configuration (locale, channel, category) first.")
-    return MainConfig(str(main["locale"]), str(main["channel"]), main.get("category") or None)
 
 
 def effective_mapping(saved: dict[str, Any] | None, catalog: Catalog) -> FieldMapping:
@@ -76,8 +59,8 @@ async def build_context(
     """The Context for this tenant. What is not given is read: the catalog from the PIM (with the options
     of the select attributes the mapping uses), the mapping from the store (saved, else suggested), the
     store settings from BigCommerce (`GET /v2/store`; `bc` may be None when `store_settings` is given).
-    Raises MainNotConfigured without locale/channel. `category_ids`: the import passes what its category
-    sync produced (PIM code lowercased -> BigCommerce id)."""
+    Raises MainNotConfigured (service.connections) without locale/channel. `category_ids`: the import
+    passes what its category sync produced (PIM code lowercased -> BigCommerce id)."""
     main = await main_config(store, tenant)
     if catalog is None:
         catalog = await load_catalog(pim)

@@ -4,7 +4,7 @@ the page shows the failed attempt in red and says the previous connection is sti
 
 from __future__ import annotations
 
-from service.config.records import in_force
+from service.connections import credentials_in_force as in_force
 from tests.browser_support import BROWSER_TESTS
 from tests.test_browser_config import (  # noqa: F401 - fixtures are found by name
     connector,

@@ -35,8 +35,12 @@ def connector(tmp_path, redis_url, redis_conn):
                                     "APP_URL": url, "ALLOW_PRIVATE_URLS": "true"}))
     store = app.state.store
     tenant = store.create_tenant(pim_url=PIM, store_hash="abc123")
+    # both connections in force as the store writes them (section and credentials together): ready to sync
     store.put_section(tenant, "pim", {"url": PIM, "client_id": "c", "username": "u", "connected": True})
+    store.put_credentials(tenant, "pim", {"url": PIM, "client_id": "c", "secret": "s", "username": "u",
+                                          "password": "p"})
     store.put_section(tenant, "bigcommerce", {"store_hash": "abc123", "connected": True})
+    store.put_credentials(tenant, "bigcommerce", {"access_token": "token"})
     store.put_section(tenant, "main", {"locale": "en_US", "channel": "ecommerce", "category": "master"})
     embed_store.save_secrets(store, tenant, SECRETS)
     embed_store.save_section(store, tenant, {"installed": True, "extensions": {

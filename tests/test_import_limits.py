@@ -55,8 +55,10 @@ def test_the_pim_token_is_granted_once_per_tenant(redis_conn, redis_url, tmp_pat
         tenant = store.create_tenant(pim_url=url, store_hash="lim1ts")
         store.put_credentials(tenant, "pim", {"url": url, "client_id": "sandbox-client", "secret": "sandbox-secret",
                                               "username": "admin", "password": "admin"})
+        store.put_section(tenant, "pim", {"url": url, "client_id": "sandbox-client", "username": "admin",
+                                          "connected": True})
         store.put_credentials(tenant, "bigcommerce", {"access_token": "t"})
-        store.put_section(tenant, "bigcommerce", {"store_hash": "lim1ts"})
+        store.put_section(tenant, "bigcommerce", {"store_hash": "lim1ts", "connected": True})
         store.put_section(tenant, "main", {"locale": "en_US", "channel": "ecommerce", "category": "master"})
         settings = load_settings({"DATA_DIR": str(tmp_path), "SECRET_KEY": SECRET, "REDIS_URL": redis_url,
                                   "ALLOW_PRIVATE_URLS": "true"})

@@ -1,5 +1,6 @@
 """How a tested connection is recorded: the credentials that last passed stay in force until new ones
-pass; a failed attempt is kept beside them (what failed, and the typed secrets for the next try)."""
+pass; a failed attempt is kept beside them (what failed, and the typed secrets for the next try). Which
+credentials are in force, and what they open, is service.connections."""
 
 from __future__ import annotations
 
@@ -23,13 +24,6 @@ def save_tested(store: Store, tenant: str, kind: str, credentials: dict, section
         return store.save_connection(tenant, kind, credentials, section)
     store.save_attempt(tenant, kind, credentials, section)
     return None
-
-
-def in_force(store: Store, tenant: str, kind: str) -> dict[str, Any] | None:
-    """The credentials that last passed their test (what imports and events use), or None."""
-    if store.get_section(tenant, kind).get("connected") is not True:
-        return None  # credentials stored as "not connected" by older versions are not in force
-    return store.get_credentials(tenant, kind)
 
 
 def has_credentials(store: Store, tenant: str, kind: str) -> bool:

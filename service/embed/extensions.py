@@ -20,13 +20,13 @@ from typing import Any
 
 from service.clients.akeneo import (
     AkeneoAuthError,
-    AkeneoClient,
     AkeneoError,
     AkeneoNotFound,
     AkeneoPermissionError,
     AkeneoValidationError,
 )
 from service.clients.akeneo_extensions import UiExtensions
+from service.connections import credentials_in_force, is_in_force, standalone_pim_client
 from service.refusal import Refusal
 from service.settings import Settings
 from service.store import Store
@@ -77,18 +77,10 @@ def body(settings: Settings, tenant: str, kind: str, secret: str) -> dict[str, A
                               "labels": {"en_US": label}, "secret": secret}}
 
 
-def _pim_credentials(store: Store, tenant: str) -> dict | None:
-    if store.get_section(tenant, "pim").get("connected") is not True:
-        return None
-    return store.get_credentials(tenant, "pim")
-
-
 @contextlib.asynccontextmanager
 async def _extensions(settings: Settings, pim: dict) -> AsyncIterator[UiExtensions]:
     try:
-        async with AkeneoClient(pim["url"], pim["client_id"], pim["secret"], pim["username"], pim["password"],
-                                timeout=10.0, max_attempts=2,
-                                allow_private_addresses=settings.allow_private_urls) as client:
+        async with standalone_pim_client(settings, pim, timeout=10.0, max_attempts=2) as client:
             yield UiExtensions(client)
     except AkeneoPermissionError as exc:
         raise ExtensionError(403, "permission_missing", "The PIM connection's user may not manage UI extensions "
@@ -113,7 +105,7 @@ def _ensure_secrets(store: Store, tenant: str) -> dict[str, str]:
 
 async def install(settings: Settings, store: Store, tenant: str) -> dict[str, Any]:
     """Create or update the four extensions; answers the section (see `public`)."""
-    pim = await asyncio.to_thread(_pim_credentials, store, tenant)
+    pim = await asyncio.to_thread(credentials_in_force, store, tenant, "pim")
     if not pim:
         raise ExtensionError(409, "pim_not_connected", "Connect the PIM first (its connection test must pass).")
     section = await asyncio.to_thread(embed_store.section, store, tenant)
@@ -168,7 +160,7 @@ async def install(settings: Settings, store: Store, tenant: str) -> dict[str, An
 
 async def remove(settings: Settings, store: Store, tenant: str) -> dict[str, Any]:
     """Delete the extensions the PIM still has (gone already is fine) and forget their secrets."""
-    pim = await asyncio.to_thread(_pim_credentials, store, tenant)
+    pim = await asyncio.to_thread(credentials_in_force, store, tenant, "pim")
     section = await asyncio.to_thread(embed_store.section, store, tenant)
     known = {k: v for k, v in (section.get("extensions") or {}).items() if v.get("uuid")}
     if known and pim:
@@ -187,7 +179,7 @@ async def remove(settings: Settings, store: Store, tenant: str) -> dict[str, Any
 def public(section: dict[str, Any], pim: dict[str, Any]) -> dict[str, Any]:
     """GET /api/embed: what the configuration page shows (never a secret). `pim`: the PIM section."""
     extensions = section.get("extensions") or {}
-    pim_connected = pim.get("connected") is True
+    pim_connected = is_in_force(pim)
     elsewhere = bool(extensions) and bool(section.get("pim_url")) and section["pim_url"] != pim.get("url")
     if elsewhere:  # they stay in the PIM left behind (its credentials are gone) and open nothing here
         return {"installed": False, "pim_connected": pim_connected, "elsewhere": section["pim_url"],

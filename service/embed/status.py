@@ -15,7 +15,8 @@ from typing import Any
 
 from service.clients.akeneo import API, AkeneoNotFound, search_filter
 from service.clients.bigcommerce import BigCommerceNotFound
-from service.mapping_service import MappingServiceError, NotReady, connections, open_bigcommerce, open_pim
+from service.connections import MAIN_MISSING, MainConfig, connections, open_bigcommerce, open_pim
+from service.mapping_service import MappingServiceError, NotReady
 from service.settings import Settings
 from service.store import Store
 from service.store.embed import ItemSyncs
@@ -49,8 +50,7 @@ def item_key(uuid: str | None, model: str | None) -> str:
 
 def _read_local(store: Store, tenant: str, keys: list[str]) -> dict[str, Any]:
     ledger = store.ledger(tenant)
-    return {"main": store.get_section(tenant, "main"), "options": store.get_section(tenant, "import"),
-            "ids": ledger.product_ids(keys) if ledger else {}, "states": ledger.product_states(keys) if ledger else {},
+    return {"ids": ledger.product_ids(keys) if ledger else {}, "states": ledger.product_states(keys) if ledger else {},
             "syncs": ItemSyncs(store.redis).get(tenant, keys),
             "waiting": EventStore(store.redis).waiting_items(tenant, keys),
             "runs": store.list_runs(tenant, 1), "store_info": store.cache_get("bc-store-info", tenant)}
@@ -62,10 +62,10 @@ def _run_issues(store: Store, run_id: str, labels: set[str]) -> dict[str, list[d
             for kind in ("errors", "warnings")}
 
 
-def _filters(main: dict, options: dict, *, models: bool, **extra: Any) -> dict[str, Any]:
+def _filters(main: MainConfig, options: dict, *, models: bool, **extra: Any) -> dict[str, Any]:
     """The import's scope filters (workers.sync.reading.filters applies the same): main category subtree,
     families, completeness for the channel (products)."""
-    conditions: dict[str, Any] = {"categories": ("IN CHILDREN", [main["category"]])}
+    conditions: dict[str, Any] = {"categories": ("IN CHILDREN", [main.category])}
     if options.get("families"):
         conditions["family"] = ("IN", list(options["families"]))
     if not models and options.get("completeness") not in (None, "", False):
@@ -74,29 +74,29 @@ def _filters(main: dict, options: dict, *, models: bool, **extra: Any) -> dict[s
     return conditions
 
 
-def _completeness(main: dict, options: dict) -> dict[str, Any]:
+def _completeness(main: MainConfig, options: dict) -> dict[str, Any]:
     """On the channel AND the synced locale, as workers.sync.reading.completeness_filter (a plain `>=` holds
     when any locale of the channel does)."""
     return {"operator": "GREATER OR EQUALS THAN ON ALL LOCALES", "value": int(options["completeness"]),
-            "scope": main["channel"], "locales": [main["locale"]]}
+            "scope": main.channel, "locales": [main.locale]}
 
 
-async def _found(pim, path: str, main: dict, conditions: dict) -> bool:
-    items, _ = await pim.get_page(path, {"search": search_filter(**conditions), "scope": main["channel"],
-                                         "locales": main["locale"], "limit": 1})
+async def _found(pim, path: str, main: MainConfig, conditions: dict) -> bool:
+    items, _ = await pim.get_page(path, {"search": search_filter(**conditions), "scope": main.channel,
+                                         "locales": main.locale, "limit": 1})
     return bool(items)
 
 
-async def _scope(pim, main: dict, options: dict, item: dict, *, model: bool) -> dict[str, Any]:
+async def _scope(pim, main: MainConfig, options: dict, item: dict, *, model: bool) -> dict[str, Any]:
     """{in_scope, reasons}: the import's filters, and for each one that excludes the item, why."""
-    where = (f"channel {main['channel']}, locale {main['locale']}, main category {main['category']}")
+    where = (f"channel {main.channel}, locale {main.locale}, main category {main.category}")
     path = f"{API}/product-models" if model else f"{API}/products-uuid"
     ident = {"identifier": ("IN", [item["code"]])} if model else {"uuid": ("IN", [item["uuid"]])}
     reasons: list[str] = []
     if not await _found(pim, path, main, _filters(main, options, models=model, **ident)):
-        if not await _found(pim, path, main, {"categories": ("IN CHILDREN", [main["category"]]), **ident}):
+        if not await _found(pim, path, main, {"categories": ("IN CHILDREN", [main.category]), **ident}):
             cats = ", ".join(item.get("categories") or []) or "none"
-            reasons.append(f"Not classified in the main category {main['category']} or below (its categories: "
+            reasons.append(f"Not classified in the main category {main.category} or below (its categories: "
                            f"{cats}).")
         families = list(options.get("families") or [])
         if families and item.get("family") not in families:
@@ -104,8 +104,8 @@ async def _scope(pim, main: dict, options: dict, item: dict, *, model: bool) -> 
                            f"({', '.join(families)}).")
         if not model and options.get("completeness") not in (None, "", False) and not await _found(
                 pim, path, main, {"completeness": _completeness(main, options), **ident}):
-            reasons.append(f"Less than {int(options['completeness'])} % complete for the channel {main['channel']} "
-                           f"in {main['locale']}.")
+            reasons.append(f"Less than {int(options['completeness'])} % complete for the channel {main.channel} "
+                           f"in {main.locale}.")
         if not reasons:
             reasons.append("Outside the import's filters.")
     if not model and options.get("enabled_only", True) and not item.get("enabled", True):
@@ -113,10 +113,10 @@ async def _scope(pim, main: dict, options: dict, item: dict, *, model: bool) -> 
     return {"in_scope": not reasons, "reasons": reasons, "where": where}
 
 
-async def _root_model(pim, code: str, main: dict) -> dict:
-    model = await pim.get_product_model(code, scope=main["channel"], locales=main["locale"])
+async def _root_model(pim, code: str, main: MainConfig) -> dict:
+    model = await pim.get_product_model(code, scope=main.channel, locales=main.locale)
     if model.get("parent"):  # a sub-model: the store product is its root's
-        model = await pim.get_product_model(str(model["parent"]), scope=main["channel"], locales=main["locale"])
+        model = await pim.get_product_model(str(model["parent"]), scope=main.channel, locales=main.locale)
     return model
 
 
@@ -162,12 +162,11 @@ async def item_status(settings: Settings, store: Store, tenant: str, *, uuid: st
     key = item_key(uuid, model)
     conns = await connections(store, tenant)
     conns.require()
-    main_local = await asyncio.to_thread(store.get_section, tenant, "main")
-    if not main_local.get("category") or not main_local.get("channel") or not main_local.get("locale"):
-        raise NotReady("Save the main configuration (locale, channel, category) first.", error="main_not_configured")
+    if conns.main is None or not conns.main.complete:  # the scope is the main category's subtree
+        raise NotReady(MAIN_MISSING, error="main_not_configured")
+    main = conns.main
     doc: dict[str, Any] = {"item": key, "kind": "model" if model and not uuid else "product"}
-    async with open_pim(settings, conns.pim, store=store, tenant=tenant) as pim:
-        main = main_local
+    async with open_pim(settings, store, tenant, conns.pim) as pim:
         options = await asyncio.to_thread(store.get_section, tenant, "import")
         if uuid:
             try:
@@ -190,7 +189,7 @@ async def item_status(settings: Settings, store: Store, tenant: str, *, uuid: st
                 doc["scope"] = await _scope(pim, main, options, product, model=False)
         else:
             try:
-                found = await pim.get_product_model(model, scope=main["channel"], locales=main["locale"])
+                found = await pim.get_product_model(model, scope=main.channel, locales=main.locale)
             except AkeneoNotFound:
                 raise ItemNotFound("This product model does not exist in the PIM (any more).") from None
             root = found if not found.get("parent") else await _root_model(pim, str(found["parent"]), main)

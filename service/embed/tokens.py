@@ -20,6 +20,7 @@ from typing import Any
 
 import jwt
 
+from service.connections import is_in_force
 from service.crypto import DecryptionError
 from service.store import Store
 from service.store import embed as embed_store
@@ -52,7 +53,7 @@ def _secret(store: Store, tenant: str, kind: str) -> tuple[str, str]:
         raise Refused(f"no {kind} extension installed")
     # extensions left in a PIM the tenant is no longer connected to open nothing here
     pim = store.get_section(tenant, "pim")
-    if section.get("pim_url") and (pim.get("connected") is not True or pim.get("url") != section["pim_url"]):
+    if section.get("pim_url") and (not is_in_force(pim) or pim.get("url") != section["pim_url"]):
         raise Refused("the extension belongs to a PIM this tenant is no longer connected to")
     pim_url = section.get("pim_url") or store.pim_in_force(tenant)  # installs that did not record their PIM
     if not pim_url:

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from service.clients.akeneo import AkeneoAuthError, AkeneoClient, AkeneoError
+from service.clients.akeneo import AkeneoAuthError, AkeneoError
 from service.clients.event_platform import (
     EventPlatformAuthError,
     EventPlatformClient,
@@ -28,6 +28,7 @@ from service.clients.event_platform import (
     EventPlatformError,
     EventPlatformNotFound,
 )
+from service.connections import credentials_in_force, standalone_pim_client
 from service.refusal import Refusal
 from service.settings import Settings
 from service.store import Store
@@ -54,7 +55,7 @@ def webhook_url(settings: Settings, tenant: str) -> str:
 
 
 def _read(store: Store, tenant: str) -> tuple[dict | None, dict, dict]:
-    pim = store.get_credentials(tenant, "pim") if store.get_section(tenant, "pim").get("connected") else None
+    pim = credentials_in_force(store, tenant, "pim")
     return pim, store.get_section(tenant, SECTION), store.get_credentials(tenant, CREDENTIALS) or {}
 
 
@@ -75,9 +76,7 @@ def _save(store: Store, tenant: str, section: dict) -> dict:
 @contextlib.asynccontextmanager
 async def _platform(settings: Settings, pim: dict) -> AsyncIterator[EventPlatformClient]:
     try:
-        async with AkeneoClient(pim["url"], pim["client_id"], pim["secret"], pim["username"], pim["password"],
-                                timeout=15.0, max_attempts=2,
-                                allow_private_addresses=settings.allow_private_urls) as akeneo:
+        async with standalone_pim_client(settings, pim, timeout=15.0, max_attempts=2) as akeneo:
             token = await akeneo.access_token()
     except AkeneoAuthError:
         raise SubscriptionError(409, "pim_not_connected", "The PIM refused the saved connection: save the PIM "

@@ -15,7 +15,6 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -35,6 +34,7 @@ from service.config.records import (
     kept_secrets,
     save_tested,
 )
+from service.connections import UNUSABLE, credentials_in_force, is_in_force, standalone_pim_client
 from service.net import UnsafeUrl, ensure_public_url
 from service.store import Store, TenantGone, attempt_name
 from service.web.body import api_body
@@ -44,8 +44,6 @@ from service.web.guard import current_session
 log = logging.getLogger("connector.config")
 
 MAX_BODY = 64 * 1024
-# What stored credentials written before the form's checks were this strict may fail with.
-UNUSABLE = (UnicodeError, ValueError, httpx.InvalidURL)
 LIMIT = re.compile(r"^[0-9]{1,3}$")  # ASCII digits only: "²".isdigit() is true, int("²") fails
 LOCALE_NAMES = {
     "en_US": "English (United States)", "en_GB": "English (United Kingdom)", "en_AU": "English (Australia)",
@@ -120,7 +118,7 @@ def _split(section: dict, attempt: dict | None) -> tuple[dict, dict]:
     """(in force, latest failed attempt). A section stored as not connected (older versions stored a failed
     test in place) is an attempt, not a connection in force."""
     attempt = attempt or {}
-    if section and section.get("connected") is not True:
+    if section and not is_in_force(section):
         return {}, attempt or section
     return section, attempt
 
@@ -171,8 +169,8 @@ def public_events(request: Request, store: Store, tenant: str) -> dict[str, Any]
 
 
 def _pim_credentials(store: Store, tenant: str) -> dict:
-    creds = store.get_credentials(tenant, "pim")
-    if not store.get_section(tenant, "pim").get("connected") or not creds:
+    creds = credentials_in_force(store, tenant, "pim")
+    if not creds:
         raise ApiError(409, "pim_not_connected",
                        "Save PIM credentials that pass the connection test first.")
     return creds
@@ -183,9 +181,7 @@ async def pim_client(request: Request, store: Store, tenant: str) -> tuple[Akene
     until the PIM connection passed its test. The Redis reads run off the event loop."""
     creds = await asyncio.to_thread(_pim_credentials, store, tenant)
     try:
-        client = AkeneoClient(creds["url"], creds["client_id"], creds["secret"], creds["username"],
-                              creds["password"], timeout=15.0, max_attempts=3,
-                              allow_private_addresses=request.app.state.settings.allow_private_urls)
+        client = standalone_pim_client(request.app.state.settings, creds, timeout=15.0, max_attempts=3)
     except (KeyError, TypeError, *UNUSABLE):
         raise _unusable_pim_credentials() from None
     return client, creds
@@ -299,7 +295,7 @@ async def put_pim(request: Request) -> JSONResponse:
     except ValueError:  # a host name the resolver refuses to encode (forms should have caught it)
         raise _invalid({"url": "is not a valid URL (the host name is not valid)"}) from None
     section = await asyncio.to_thread(store.get_section, tenant, "pim")
-    in_force = section if section.get("connected") is True else {}
+    in_force = section if is_in_force(section) else {}
     old, new = {"pim_url": in_force.get("url")}, {"pim_url": values["url"]}
     changed = await asyncio.to_thread(_guard, store, tenant, old, new, ("pim_url",), values["confirm"])
     await asyncio.to_thread(_check_owner, store, tenant, "pim", values["url"])
@@ -341,7 +337,7 @@ async def put_bigcommerce(request: Request) -> JSONResponse:
     values, errors, notes = forms.read_bigcommerce(body, have_token=True)
     sections = await asyncio.to_thread(store.all_sections, tenant)
     section = sections.get("bigcommerce", {})
-    in_force = section if section.get("connected") is True else {}
+    in_force = section if is_in_force(section) else {}
     app = in_force if in_force.get("installed_as_app") else sections.get(attempt_name("bigcommerce"), {})
     if (not errors and app.get("installed_as_app") and app.get("store_hash")
             and values["store_hash"] != app["store_hash"]):

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from service.connections import readiness
 from service.embed import extensions, status, tokens
 from service.embed import sync as embed_sync
 from service.events.policy import RETRY_AFTER
@@ -111,13 +112,6 @@ def _session(sessions, tenant: str, claims: dict, pim_url: str):
     return token, session
 
 
-def _configured(store, tenant: str) -> bool:
-    sections = store.all_sections(tenant)
-    main = sections.get("main", {})
-    return (sections.get("pim", {}).get("connected") is True and sections.get("bigcommerce", {}).get("connected")
-            is True and all(main.get(k) for k in ("locale", "channel", "category")))
-
-
 def _notice(status_code: int, message: str, *, retry_after: int = 0) -> JSONResponse:
     """The PIM shows an action's answer as a notification: a short message, in words."""
     return JSONResponse({"message": message}, status_code=status_code,
@@ -158,7 +152,7 @@ async def action(request: Request) -> Response:
         return _notice(422, f"Nothing was sent: {exc}.")
     if not wanted:
         return _notice(422, "Select products or product models first.")
-    if not await asyncio.to_thread(_configured, app.store, tenant):
+    if not (await asyncio.to_thread(readiness, app.store, tenant)).ready:
         return _notice(409, "Nothing was sent: finish the connector's configuration first (both connections and "
                             "the main configuration).")
     accepted = await asyncio.to_thread(embed_sync.enqueue, app.redis, tenant, wanted)
@@ -267,7 +261,7 @@ async def sync_now(request: Request) -> JSONResponse:
         raise ApiError(422, "invalid", str(exc)) from None
     if len(wanted) != 1:
         raise ApiError(422, "invalid", 'Send {"product": "<uuid>"} or {"model": "<code>"}.')
-    if not await asyncio.to_thread(_configured, app.store, tenant):
+    if not (await asyncio.to_thread(readiness, app.store, tenant)).ready:
         raise ApiError(409, "configuration_incomplete", "Finish the configuration first (both connections and the "
                                                         "main configuration).")
     accepted = await asyncio.to_thread(embed_sync.enqueue, app.redis, tenant, wanted)

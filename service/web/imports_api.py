@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service import imports
+from service.connections import readiness
 from service.store import Store
 from service.web.body import api_body
 from service.web.errors import ApiError
@@ -97,7 +98,7 @@ async def _settings_document(store: Store, conn: Any, tenant: str) -> dict[str, 
         status = store.get_section(tenant, "status")
         return {"settings": imports.import_settings(store, tenant),
                 "schedule": imports.schedule_status(conn, tenant),
-                "missing": imports.missing_configuration(store, tenant),
+                "missing": readiness(store, tenant).missing,
                 "next_import": status.get("next_import"),
                 "first_import_done": bool(status.get("first_import_done")),
                 "cleanup": store.get_section(tenant, imports.CLEANUP_SECTION) or None,

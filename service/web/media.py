@@ -21,14 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from service.clients.akeneo import AkeneoClient, AkeneoError, AkeneoNotFound
+from service.connections import TokenCache, connection_slots, shared_pim_client, token_fingerprint
 from service.media import BadMediaToken, read_media_token
-from service.pim_connection import connection_slots, shared_pim_client, token_fingerprint
 from service.store.imports import ImportStore
-from service.store.leases import Lease, Slots, run_sync
+from service.store.leases import Slots, run_sync
 
 log = logging.getLogger("connector.media")
 
-GRANT_LEASE_MS = 10000
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF87a", "image/gif"),
           (b"GIF89a", "image/gif"), (b"RIFF", "image/webp"))
 
@@ -46,43 +45,12 @@ def content_type(code: str, head: bytes) -> str:
     return mimetypes.guess_type(code)[0] or "application/octet-stream"
 
 
-class _TokenCache:
-    """The tenant's cached PIM token, shared with the import workers (same fingerprint). BigCommerce
-    fetches several images at once: on a miss, one request takes a short lease and grants while the
-    others wait for its token instead of each making a password grant."""
-
-    def __init__(self, conn, imports: ImportStore, tenant: str, fingerprint: str) -> None:
-        self.conn, self.imports, self.tenant, self.fingerprint = conn, imports, tenant, fingerprint
-        self.lease: Lease | None = None
-
-    async def load(self) -> dict | None:
-        doc = await run_sync(self.imports.get_pim_token, self.tenant, self.fingerprint)
-        if doc:
-            return doc
-        lease = Lease(self.conn, f"pim-grant:{self.fingerprint}", ttl_ms=GRANT_LEASE_MS)
-        if await lease.hold(wait=GRANT_LEASE_MS / 1000):
-            doc = await run_sync(self.imports.get_pim_token, self.tenant, self.fingerprint)
-            if doc:
-                await run_sync(lease.release)
-                return doc
-            self.lease = lease  # ours to grant; released once the token is saved (or by its TTL)
-        return None
-
-    async def save(self, doc: dict) -> None:
-        await run_sync(self.imports.put_pim_token, self.tenant, self.fingerprint, doc)
-        await self.release()
-
-    async def release(self) -> None:
-        if self.lease is not None:
-            lease, self.lease = self.lease, None
-            await run_sync(lease.release)
-
-
-def _client(request: Request, tenant: str, creds: dict) -> tuple[AkeneoClient, Slots, _TokenCache]:
+def _client(request: Request, tenant: str, creds: dict) -> tuple[AkeneoClient, Slots, TokenCache]:
     conn = request.app.state.redis
     imports = ImportStore(conn, request.app.state.store.box)
     slots = connection_slots(conn, creds)
-    cache = _TokenCache(conn, imports, tenant, token_fingerprint(creds))
+    # BigCommerce fetches several images at once: on a miss, one request grants while the others wait
+    cache = TokenCache(imports, tenant, token_fingerprint(creds), share_grant=True)
     client = shared_pim_client(request.app.state.settings, conn, creds, token_cache=cache, slots=slots,
                                timeout=30.0, max_attempts=3)
     return client, slots, cache
@@ -137,7 +105,7 @@ def _ascii(name: str) -> str:
     return "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)[:100]
 
 
-async def _close(client: AkeneoClient, slots: Slots, cache: _TokenCache, stream) -> None:
+async def _close(client: AkeneoClient, slots: Slots, cache: TokenCache, stream) -> None:
     with contextlib.suppress(Exception):
         await stream.aclose()
     await cache.release()  # a grant that failed must not make the next requests wait for the lease

@@ -18,8 +18,10 @@ import logging
 import time
 from typing import Any
 
-from service.clients.bigcommerce import BigCommerceClient, BigCommerceNotFound
+from service.clients.bigcommerce import BigCommerceNotFound
+from service.connections import bigcommerce_client, read_connections
 from service.imports import CLEANUP_SECTION
+from service.settings import Settings
 from service.store import Store
 from service.store.leases import run_sync
 from service.store.ledger import StoreLedger
@@ -38,7 +40,7 @@ def run_cleanup(tenant: str, action: str) -> dict[str, Any]:
     section.update({"action": action, "state": "running", "started_at": time.time()})
     store.put_section(tenant, CLEANUP_SECTION, section)
     try:
-        counts = asyncio.run(_clean(ctx.settings.bc_api_url, ctx.redis, store, tenant, action, section))
+        counts = asyncio.run(_clean(ctx.settings, ctx.redis, store, tenant, action, section))
     except Exception as exc:
         section.update({"state": "failed", "finished_at": time.time(), "message": str(exc)[:500]})
         store.put_section(tenant, CLEANUP_SECTION, section)
@@ -49,16 +51,15 @@ def run_cleanup(tenant: str, action: str) -> dict[str, Any]:
     return counts
 
 
-async def _clean(api_url: str, conn, store: Store, tenant: str, action: str, section: dict) -> dict[str, int]:
-    creds = await run_sync(store.get_credentials, tenant, "bigcommerce") or {}
-    store_hash = (await run_sync(store.get_section, tenant, "bigcommerce")).get("store_hash")
-    if not store_hash or not creds.get("access_token"):
+async def _clean(settings: Settings, conn, store: Store, tenant: str, action: str, section: dict) -> dict[str, int]:
+    creds = (await run_sync(read_connections, store, tenant)).bigcommerce
+    if creds is None:
         raise RuntimeError("the BigCommerce store is not connected")
+    store_hash = creds["store_hash"]
     # only ids learned from the store connected now: another store's ids name other products here
     ledger = StoreLedger(conn, tenant, store_hash)
     counts = {"products": 0, "categories": 0, "failed": 0}
-    governor = RateGovernor(conn, store_hash)
-    async with BigCommerceClient(store_hash, creds["access_token"], api_url=api_url, governor=governor) as bc:
+    async with bigcommerce_client(settings, creds, governor=RateGovernor(conn, store_hash)) as bc:
         mapped = await run_sync(ledger.all_product_ids)
         keys = sorted(mapped)
         for start in range(0, len(keys), CHUNK):

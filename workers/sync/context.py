@@ -1,9 +1,9 @@
 """What one sync step works with: the tenant, the run, open platform clients, the configuration.
 
-`open_sync_context()` builds the clients with the limits that must hold across processes: the
-Akeneo connection's 4 requests in flight are a Redis counted lease (`Slots`) shared by every worker,
-the PIM token is cached per tenant (encrypted), and BigCommerce requests go through the shared
-`RateGovernor`.
+`open_sync_context()` opens the tenant's connections as `service.connections` reads them (a step runs only
+when the tenant is ready to sync), with the limits that must hold across processes: the Akeneo
+connection's 4 requests in flight are a Redis counted lease (`Slots`) shared by every worker, the PIM
+token is cached per tenant (encrypted), and BigCommerce requests go through the shared `RateGovernor`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,17 @@ import redis
 
 from service.clients.akeneo import AkeneoClient
 from service.clients.bigcommerce import BigCommerceClient
+from service.connections import (
+    Connections,
+    MainConfig,
+    TokenCache,
+    bigcommerce_client,
+    connection_slots,
+    read_connections,
+    shared_pim_client,
+    token_fingerprint,
+)
 from service.net import tls_context
-from service.pim_connection import connection_slots, shared_pim_client, token_fingerprint
 from service.settings import Settings, knob
 from service.store import Store
 from service.store.imports import ImportStore
@@ -33,14 +42,6 @@ BC_TIMEOUT = knob("CONNECTOR_BC_TIMEOUT")
 
 class NotConfigured(Exception):
     """The tenant lacks a connection or the main configuration."""
-
-
-@dataclass(frozen=True)
-class MainConfig:
-    locale: str
-    channel: str
-    category: str
-    category_tree: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class SyncContext:
     run_id: str | None
     pim: AkeneoClient
     bc: BigCommerceClient
-    main: MainConfig
+    main: MainConfig  # with its main category (open_sync_context refuses without one)
     store: Store
     imports: ImportStore
     settings: Settings
@@ -90,50 +91,37 @@ class SyncContext:
         return Lease(self.redis, f"bc-assign:{self.store_hash}", ttl_ms=60000)
 
 
-class _TokenCache:
-    def __init__(self, imports: ImportStore, tenant: str, fingerprint: str) -> None:
-        self.imports, self.tenant, self.fingerprint = imports, tenant, fingerprint
-
-    async def load(self) -> dict | None:
-        return await run_sync(self.imports.get_pim_token, self.tenant, self.fingerprint)
-
-    async def save(self, doc: dict) -> None:
-        await run_sync(self.imports.put_pim_token, self.tenant, self.fingerprint, doc)
-
-
-def read_config(store: Store, tenant: str) -> tuple[dict, dict, str, MainConfig, ImportOptions, int]:
-    pim = store.get_credentials(tenant, "pim")
-    bc = store.get_credentials(tenant, "bigcommerce")
-    bc_section = store.get_section(tenant, "bigcommerce")
-    main = store.get_section(tenant, "main")
-    store_hash = bc_section.get("store_hash") or (store.tenant(tenant) or {}).get("store_hash")
-    if not pim or not bc or not store_hash:
+def read_config(store: Store, tenant: str) -> tuple[Connections, ImportOptions]:
+    """The tenant's connections and import options; NotConfigured unless the tenant is ready to sync (the
+    one rule of service.connections.readiness: both connections in force, the main configuration with its
+    main category)."""
+    conns = read_connections(store, tenant)
+    missing = conns.missing
+    if "pim" in missing or "bigcommerce" in missing:
         raise NotConfigured("both connections must be configured before an import")
-    if not all(main.get(k) for k in ("locale", "channel", "category")):
+    if "main" in missing:
         raise NotConfigured("the main configuration (locale, channel, category) is missing")
-    options = ImportOptions.from_section(store.get_section(tenant, "import"))
-    channel_id = int(bc_section.get("channel_id") or 1)
-    config = MainConfig(main["locale"], main["channel"], main["category"], main.get("category_tree"))
-    return pim, bc, store_hash, config, options, channel_id
+    return conns, ImportOptions.from_section(store.get_section(tenant, "import"))
 
 
 @contextlib.asynccontextmanager
 async def open_sync_context(
     settings: Settings, conn: redis.Redis, store: Store, tenant: str, run_id: str | None
 ) -> AsyncIterator[SyncContext]:
-    pim_creds, bc_creds, store_hash, main, options, channel_id = await run_sync(read_config, store, tenant)
+    conns, options = await run_sync(read_config, store, tenant)  # both connections and the main category
     imports = ImportStore(conn, store.box)
-    slots = connection_slots(conn, pim_creds)
-    pim = shared_pim_client(settings, conn, pim_creds, slots=slots,
-                            token_cache=_TokenCache(imports, tenant, token_fingerprint(pim_creds)))
-    governor = RateGovernor(conn, store_hash)
+    slots = connection_slots(conn, conns.pim)
+    pim = shared_pim_client(settings, conn, conns.pim, slots=slots,
+                            token_cache=TokenCache(imports, tenant, token_fingerprint(conns.pim)))
+    store_hash = conns.bigcommerce["store_hash"]
     # BC_API_URL is the operator's setting, not a merchant's URL: a transport with the process's one TLS
     # context (building one per page costs ~40 ms)
     transport = httpx.AsyncHTTPTransport(verify=tls_context(), retries=0)
-    bc = BigCommerceClient(store_hash, bc_creds["access_token"], api_url=settings.bc_api_url, governor=governor,
-                           timeout=BC_TIMEOUT, transport=transport)
-    ctx = SyncContext(tenant=tenant, run_id=run_id, pim=pim, bc=bc, main=main, store=store, imports=imports,
-                      settings=settings, redis=conn, channel_id=channel_id, options=options, store_hash=store_hash)
+    bc = bigcommerce_client(settings, conns.bigcommerce, governor=RateGovernor(conn, store_hash),
+                            timeout=BC_TIMEOUT, transport=transport)
+    ctx = SyncContext(tenant=tenant, run_id=run_id, pim=pim, bc=bc, main=conns.main, store=store,
+                      imports=imports, settings=settings, redis=conn, channel_id=conns.channel_id, options=options,
+                      store_hash=store_hash)
     try:
         yield ctx
     finally:

@@ -1,0 +1,1 @@
+"""A tenant's connections (service.connections): what is in force, readiness, the main configuration."""
