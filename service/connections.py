@@ -35,6 +35,7 @@ import redis
 from service.clients.akeneo import AkeneoClient, AkeneoError
 from service.clients.bigcommerce import BigCommerceClient, BigCommerceError
 from service.config.hints import pim_failure
+from service.refusal import NotReady, Upstream
 from service.settings import Settings
 from service.store import Store
 from service.store.imports import ImportStore
@@ -129,12 +130,11 @@ class Connections:
 
     def require(self, *, pim: bool = True, bigcommerce: bool = True) -> None:
         """NotReady (409) naming the first side a page needs and the tenant has not connected."""
-        not_ready = _refusals().NotReady
         if pim and self.pim is None:
-            raise not_ready("Connect the PIM first: save PIM credentials that pass the connection test.",
+            raise NotReady("Connect the PIM first: save PIM credentials that pass the connection test.",
                             error="pim_not_connected")
         if bigcommerce and self.bigcommerce is None:
-            raise not_ready("Connect the BigCommerce store first: save store credentials that pass the "
+            raise NotReady("Connect the BigCommerce store first: save store credentials that pass the "
                             "connection test.", error="bigcommerce_not_connected")
 
 
@@ -245,13 +245,6 @@ def shared_pim_client(settings: Settings, conn: redis.Redis, creds: Mapping[str,
                                  token_cache=token_cache, **options)
 
 
-def _refusals() -> Any:
-    # The pages' refusals (NotReady 409, Upstream 502) are the mapping service's exception classes, which
-    # import this module: read at call time, not at import time, so neither import waits for the other.
-    from service import mapping_service
-    return mapping_service
-
-
 @contextlib.asynccontextmanager
 async def open_pim(settings: Settings, store: Store, tenant: str,
                    creds: Mapping[str, Any]) -> AsyncIterator[AkeneoClient]:
@@ -259,7 +252,6 @@ async def open_pim(settings: Settings, store: Store, tenant: str,
     requests in flight are the cross-process Redis slots (a preview during an import never pushes the PIM
     over its limit) and the access token is the tenant's cached one. A PIM failure is refused as Upstream
     (502, with hints), unusable stored credentials as NotReady (409 pim_not_connected)."""
-    refusals = _refusals()
     slots = None
     try:
         slots = connection_slots(store.redis, creds)
@@ -267,16 +259,16 @@ async def open_pim(settings: Settings, store: Store, tenant: str,
         client = shared_pim_client(settings, store.redis, creds, token_cache=cache, slots=slots,
                                    timeout=PAGE_TIMEOUT, max_attempts=PAGE_ATTEMPTS)
     except (KeyError, TypeError, *UNUSABLE):
-        raise refusals.NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
+        raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
                                 error="pim_not_connected") from None
     try:
         yield client
     except AkeneoError as exc:
         message, hints = pim_failure(exc, dict(creds))
-        raise refusals.Upstream(message, error="pim_error", hints=hints) from None
+        raise Upstream(message, error="pim_error", hints=hints) from None
     except (UnicodeError, httpx.InvalidURL):  # credentials stored before today's checks
         log.exception("stored PIM credentials cannot be used")
-        raise refusals.NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
+        raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
                                 error="pim_not_connected") from None
     finally:
         await slots.drain()
@@ -300,6 +292,6 @@ async def open_bigcommerce(settings: Settings, creds: Mapping[str, Any]) -> Asyn
     try:
         yield client
     except BigCommerceError as exc:
-        raise _refusals().Upstream(f"BigCommerce could not be read: {exc}", error="bigcommerce_error") from None
+        raise Upstream(f"BigCommerce could not be read: {exc}", error="bigcommerce_error") from None
     finally:
         await client.aclose()

@@ -23,7 +23,7 @@ from service.clients.akeneo import AkeneoClient, AkeneoError, search_filter
 from service.config.forms import code_problem, text_problem
 from service.connections import MAIN_MISSING, Connections, connections, open_bigcommerce, open_pim
 from service.pim_schema import load_catalog, load_store_settings
-from service.refusal import Refusal
+from service.refusal import Conflict, Invalid, NotFound, NotReady, PageRefusal, Upstream  # noqa: F401
 from service.settings import Settings
 from service.store import Store
 from service.store import mapping as mapping_store
@@ -40,38 +40,8 @@ REREAD_AFTER = 30.0  # seconds
 MAX_CODE = 255
 
 
-class MappingServiceError(Refusal):
-    """A refusal of the mapping page: each subclass names its `status` and default `error` code."""
-
-    status = 400
-    error = "bad_request"
-
-    def __init__(self, message: str, *, error: str | None = None, **extra: Any) -> None:
-        super().__init__(self.status, error or self.error, message, **extra)
-
-
-class NotReady(MappingServiceError):
-    status, error = 409, "not_ready"
-
-
-class Invalid(MappingServiceError):
-    status, error = 422, "invalid"
-
-    def __init__(self, fields: dict[str, str], message: str | None = None) -> None:
-        summary = message or "The mapping is not valid: " + "; ".join(fields.values())
-        super().__init__(summary, fields=fields)
-
-
-class Conflict(MappingServiceError):
-    status, error = 409, "mapping_changed"
-
-
-class NotFound(MappingServiceError):
-    status, error = 404, "not_found"
-
-
-class Upstream(MappingServiceError):
-    status, error = 502, "upstream_error"
+# the pages' refusals live below every layer (service.refusal), so service.connections raises them too
+MappingServiceError = PageRefusal
 
 
 # --- cached reads ------------------------------------------------------------------------------------

@@ -25,3 +25,38 @@ class Refusal(Exception):
         self.error = error
         self.message = message
         self.extra = extra
+
+
+class PageRefusal(Refusal):
+    """A refusal of a configuration page (mapping, connections): each subclass names its `status` and
+    default `error` code (`service.mapping_service.MappingServiceError` is this class)."""
+
+    status = 400
+    error = "bad_request"
+
+    def __init__(self, message: str, *, error: str | None = None, **extra: Any) -> None:
+        super().__init__(self.status, error or self.error, message, **extra)
+
+
+class NotReady(PageRefusal):
+    status, error = 409, "not_ready"
+
+
+class Invalid(PageRefusal):
+    status, error = 422, "invalid"
+
+    def __init__(self, fields: dict[str, str], message: str | None = None) -> None:
+        summary = message or "The mapping is not valid: " + "; ".join(fields.values())
+        super().__init__(summary, fields=fields)
+
+
+class Conflict(PageRefusal):
+    status, error = 409, "mapping_changed"
+
+
+class NotFound(PageRefusal):
+    status, error = 404, "not_found"
+
+
+class Upstream(PageRefusal):
+    status, error = 502, "upstream_error"
