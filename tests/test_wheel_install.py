@@ -1,6 +1,7 @@
-"""Defect 9 of issue 8: the pages and static files ship in the package. Builds a wheel from the working
-tree, installs it into a fresh virtualenv (dependencies borrowed from this one, never the checkout), and
-serves the configuration page and a static file from the installed copy."""
+"""Defect 9 of issue 8, issue 21 point 6: the pages (top-level `templates/`, installed as the package
+`connector_templates`) and the static files ship in the wheel. Builds a wheel from the working tree,
+installs it into a fresh virtualenv (dependencies borrowed from this one, never the checkout), and serves
+the configuration page, the login page and the static files from the installed copy."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "README.md", "service", "workers", "sandbox")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "service", "workers", "sandbox", "templates")
 
 SCRIPT = textwrap.dedent("""
     import json, sys
     import httpx
-    import sandbox, service
+    import connector_templates, sandbox, service
     from sandbox.serving import serve
     from service.app import create_app
     from service.settings import load_settings
+    from service.web.templating import templates
 
     root = sys.argv[1]
     app = create_app(load_settings({"DATA_DIR": sys.argv[2], "REDIS_URL": sys.argv[3],
@@ -34,8 +36,11 @@ SCRIPT = textwrap.dedent("""
         script = httpx.get(url + "/static/config.js")
         css = httpx.get(url + "/static/app.css")
     print(json.dumps({
-        "installed": [m.__file__.startswith(root) for m in (service, sandbox)],
-        "page": [page.status_code, "bc-store_hash" in page.text and "/static/config.js" in page.text],
+        "installed": [m.__file__.startswith(root) for m in (service, sandbox, connector_templates)],
+        "templates": [templates.get_template(name).filename.startswith(root)
+                      for name in ("config.html", "base.html", "_mapping.html", "message.html")],
+        "page": [page.status_code, "bc-store_hash" in page.text and "/static/config.js" in page.text
+                 and 'id="mapping-section"' in page.text],
         "login": [login.status_code, "Log in to your PIM first" in login.text],
         "script": [script.status_code, "use strict" in script.text],
         "css": [css.status_code, css.headers.get("content-type", "")],
@@ -77,8 +82,9 @@ def test_an_installed_wheel_serves_the_pages_and_static_files(tmp_path, redis_ur
 
     out = run(str(python), "-c", SCRIPT, str(venv), str(tmp_path / "data"), redis_url, cwd=tmp_path).stdout
     result = json.loads(out.strip().splitlines()[-1])
-    assert result["installed"] == [True, True], out
-    assert result["page"] == [200, True], out       # config.html (and base.html) from the package
+    assert result["installed"] == [True, True, True], out
+    assert result["templates"] == [True] * 4, out   # the pages are the installed package's, not a checkout's
+    assert result["page"] == [200, True], out       # config.html (with base.html, _mapping.html) from the wheel
     assert result["login"] == [401, True], out      # message.html
     assert result["script"] == [200, True], out     # service/static from the package
     assert result["css"][0] == 200 and result["css"][1].startswith("text/css"), out
