@@ -6,7 +6,9 @@
   policy a handler calls never knows about HTTP;
 - no HTTP handler (a `Request` in, a `Response` out) outside `service/web/`;
 - `service/` imports `workers/` only in `service/cli.py` (jobs are enqueued by their dotted names);
-- nothing in either imports `sandbox/` (the stand-in PIM and store are for tests and the demo's processes).
+- nothing in either imports `sandbox/` (the stand-in PIM and store are for tests and the demo's processes);
+- only `service/store/` knows Redis keys: no string literal (f-strings included) outside it starts a
+  connector key (`connector:` followed by a key part) or names an RQ key (`rq:`).
 """
 
 from __future__ import annotations
@@ -142,6 +144,29 @@ def handlers_outside_web(root: Path = ROOT) -> list[str]:
 # --- the layers of this repository ----------------------------------------------------------------------
 
 
+KEY_PREFIXES = ("connector:", "rq:")
+
+
+def redis_keys_outside_the_store(root: Path = ROOT) -> list[str]:
+    """`module:line text` for every string that starts a Redis key outside service/store/ (an f-string's
+    literal parts count: `f"connector:tenant:{t}"` is a key)."""
+    found = []
+    for name, path in modules(root).items():
+        if _within(name, "service.store"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+            elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+                text = str(node.values[0].value)
+            else:
+                continue
+            # "connector: a message" (the CLI's prefix) is prose, not a key: a key goes on without a space
+            if any(text.startswith(p) and len(text) > len(p) and not text[len(p)].isspace() for p in KEY_PREFIXES):
+                found.append(f"{name}:{node.lineno} {text[:40]}")
+    return sorted(set(found))
+
+
 def test_the_check_sees_the_packages():
     known = modules()
     assert {"service.app", "service.web.errors", "service.refusal", "workers.worker"} <= set(known)
@@ -166,6 +191,10 @@ def test_service_imports_workers_only_in_the_cli():
 
 def test_nothing_imports_the_sandboxes():
     assert offenders("sandbox", set()) == []
+
+
+def test_only_the_store_knows_redis_keys():
+    assert redis_keys_outside_the_store() == []
 
 
 # --- the checks themselves ------------------------------------------------------------------------------
@@ -198,7 +227,9 @@ def test_the_checks_see_what_they_look_for(tmp_path):
         "service/web/y.py": "",
         "workers/__init__.py": "",
         "workers/worker.py": "from service import a\n",
-        "workers/jobs.py": "",
+        "workers/jobs.py": "KEY = 'rq:queue:x'\nprint(f'connector: {1}')\n",
+        "workers/cache.py": "def key(t):\n    return f'connector:tenant:{t}:x'\n",
+        "service/store/__init__.py": "KEY = 'connector:tenants'\n",
     })
     assert cycles(graph(root)) == [["service.a", "service.b", "service.c"], ["service.d", "service.e"]]
     assert offenders("service.web", MAY_IMPORT_WEB, root, within="service") == [
@@ -207,3 +238,4 @@ def test_the_checks_see_what_they_look_for(tmp_path):
         "service.policy:2 workers.jobs"]
     assert offenders("sandbox", set(), root) == ["service.web.x:2 sandbox.pim"]
     assert handlers_outside_web(root) == ["service.policy:4 handler"]
+    assert redis_keys_outside_the_store(root) == ["workers.cache:2 connector:tenant:", "workers.jobs:1 rq:queue:x"]

@@ -24,7 +24,7 @@ succeeded. Phases, in order:
 - `finish`: the run's status (set by the job of the last page: a checkpoint goes from the last phase
   straight to `done`; `finish` is still understood in checkpoints written before).
 
-The same loaders serve change events (workers/sync/dirty.py `sync_items`).
+The same loaders serve change events (`sync_items` in workers/sync/items.py, entered from workers/sync/dirty.py).
 """
 
 from __future__ import annotations
