@@ -41,10 +41,10 @@ def redis_conn(redis_url: str) -> redis.Redis:
 
 @pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium per module (tests/browser_support.py says where it is and how it starts)."""
+    """One headless Chromium per module (tests/browser/support.py says where it is and how it starts)."""
     from playwright.sync_api import sync_playwright  # only when a browser test runs
 
-    from tests.browser_support import ARGS, CHROMIUM, SHOTS
+    from tests.browser.support import ARGS, CHROMIUM, SHOTS
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:

@@ -11,7 +11,7 @@ import pytest
 from service.transform.context import Context, StoreSettings
 from service.transform.mapping import Mapping, suggest_mapping
 from service.transform.product import build_product_model
-from tests.test_transform_support import icecat
+from tests.transform.icecat import icecat
 
 ROOT = "model-tshirt-divided"
 
