@@ -406,3 +406,22 @@ def test_slow_pim_is_a_timeout(pim):
     error, requests = run(go())
     assert error.kind == "timeout"
     assert requests == 1 + 2  # the token route is not slowed; the read is tried twice
+
+
+# --- internal addresses ----------------------------------------------------------------------------
+
+
+def test_akeneo_client_refuses_internal_addresses_by_default(pim):
+    from service.clients.akeneo import AkeneoClient, AkeneoUnreachable
+
+    base, _ = pim  # the sandbox listens on 127.0.0.1: an internal address
+
+    async def connect(**options):
+        async with AkeneoClient(base, "sandbox-client", "sandbox-secret", "admin", "admin", max_attempts=1,
+                                **options) as client:
+            return await client.check_connection()
+
+    with pytest.raises(AkeneoUnreachable) as refused:
+        asyncio.run(connect())
+    assert refused.value.kind == "private"
+    assert asyncio.run(connect(allow_private_addresses=True))["authenticated"]
