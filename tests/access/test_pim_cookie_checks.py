@@ -3,17 +3,7 @@ the checks are limited per client address across every web process."""
 
 from __future__ import annotations
 
-import pytest
-
-import sandbox.pim
 from tests.servers import serve
-
-
-@pytest.fixture(scope="module")
-def pim():
-    app = sandbox.pim.create_app()
-    with serve(app) as base:
-        yield base, app
 
 
 def pim_connector(tmp_path, redis_url, pim_url):

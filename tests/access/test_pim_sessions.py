@@ -19,13 +19,6 @@ from service.settings import load_settings
 from tests.servers import free_port, serve
 
 
-@pytest.fixture(scope="module")
-def pim():
-    app = sandbox.pim.create_app()
-    with serve(app) as base:
-        yield base, app
-
-
 def connector(tmp_path, redis_url, pim_urls):
     return create_app(load_settings({"DATA_DIR": str(tmp_path), "SECRET_KEY": "pim-access-secret-0123456789",
                                      "REDIS_URL": redis_url, "PIM_URLS": pim_urls}))

@@ -5,33 +5,12 @@ test-output/screenshots/."""
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from service.app import create_app
-from service.settings import load_settings
 from tests.browser.support import BROWSER_TESTS, SHOTS
-from tests.config_env import PIM_CLIENT, PIM_PASSWORD, PIM_SECRET, PIM_USER, pim_sandbox
-from tests.servers import serve
+from tests.config_env import PIM_CLIENT, PIM_PASSWORD, PIM_SECRET, PIM_USER
 
 pytestmark = BROWSER_TESTS
 
-
-
-@pytest.fixture(scope="module")
-def pim():
-    app = pim_sandbox()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
-def connector(tmp_path_factory, redis_url, pim):
-    settings = load_settings({"DATA_DIR": str(tmp_path_factory.mktemp("browser")), "REDIS_URL": redis_url,
-                              "SECRET_KEY": "browser-test-secret-key-0123456789abcdef", "ALLOW_PRIVATE_URLS": "true",
-                              "PIM_URLS": pim[0]})
-    app = create_app(settings)
-    with serve(app) as url:
-        yield app, url
 
 
 def open_from_pim(browser, connector, pim, width=1280):

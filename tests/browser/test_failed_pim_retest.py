@@ -6,19 +6,13 @@ from __future__ import annotations
 
 from service.config.records import in_force
 from tests.browser.support import BROWSER_TESTS
-from tests.browser.test_config_page import (  # noqa: F401 - fixtures are found by name
-    connector,
-    fill_pim,
-    open_from_pim,
-    pim,
-    shot,
-)
+from tests.browser.test_config_page import fill_pim, open_from_pim, shot
 from tests.config_env import PIM_PASSWORD, PIM_SECRET
 
 pytestmark = BROWSER_TESTS
 
 
-def test_a_typo_never_takes_the_working_connection_away(browser, connector, pim, redis_conn):  # noqa: F811
+def test_a_typo_never_takes_the_working_connection_away(browser, connector, pim, redis_conn):
     app, _ = connector
     store = app.state.store
     page, tenant, errors = open_from_pim(browser, connector, pim)
@@ -63,7 +57,7 @@ def test_a_typo_never_takes_the_working_connection_away(browser, connector, pim,
     page.context.close()
 
 
-def test_a_first_typo_connects_nothing(browser, connector, pim, redis_conn):  # noqa: F811
+def test_a_first_typo_connects_nothing(browser, connector, pim, redis_conn):
     app, _ = connector
     page, tenant, errors = open_from_pim(browser, connector, pim)
     fill_pim(page, pim[0], "a-typo")

@@ -14,12 +14,7 @@ from rq.registry import ScheduledJobRegistry
 
 from service.store.imports import ImportStore, PageCommit
 from tests.browser.support import BROWSER_TESTS, SHOTS
-from tests.browser.test_config_page import (  # noqa: F401 - connector and pim are pytest fixtures
-    connector,
-    open_from_pim,
-    pim,
-    shot,
-)
+from tests.browser.test_config_page import open_from_pim, shot
 from tests.config_env import PIM_CLIENT, PIM_PASSWORD, PIM_SECRET, PIM_USER
 
 pytestmark = BROWSER_TESTS
@@ -45,7 +40,7 @@ def wait_text(page, selector, text, timeout=10):
         page.wait_for_timeout(100)
 
 
-def test_start_follow_filter_and_history(browser, connector, pim, redis_conn):  # noqa: F811
+def test_start_follow_filter_and_history(browser, connector, pim, redis_conn):
     app, _ = connector
     store = app.state.store
     page, tenant, errors = open_from_pim(browser, connector, pim)
@@ -127,7 +122,7 @@ def test_start_follow_filter_and_history(browser, connector, pim, redis_conn):  
     page.context.close()
 
 
-def test_settings_schedule_and_cleanup(browser, connector, pim, redis_conn):  # noqa: F811
+def test_settings_schedule_and_cleanup(browser, connector, pim, redis_conn):
     app, _ = connector
     store = app.state.store
     page, tenant, errors = open_from_pim(browser, connector, pim)
@@ -175,7 +170,7 @@ def test_settings_schedule_and_cleanup(browser, connector, pim, redis_conn):  # 
     page.context.close()
 
 
-def test_narrow_screen(browser, connector, pim, redis_conn):  # noqa: F811
+def test_narrow_screen(browser, connector, pim, redis_conn):
     app, _ = connector
     page, tenant, errors = open_from_pim(browser, connector, pim, width=375)
     configure(app.state.store, tenant, pim[0])

@@ -15,27 +15,13 @@ from service.app import create_app
 from service.settings import load_settings
 from service.store import mapping as mapping_store
 from tests.browser.support import BROWSER_TESTS, SHOTS
-from tests.config_env import BC_CLIENT, BC_TOKEN, STORE, bc_sandbox_app, pim_sandbox
+from tests.config_env import BC_CLIENT, BC_TOKEN, STORE
 from tests.servers import serve
 
 pytestmark = BROWSER_TESTS
 CAMERA = "10970033"
 PRICE_TYPES = {"pim_catalog_price_collection", "pim_catalog_number"}
 
-
-
-@pytest.fixture(scope="module")
-def pim():
-    app = pim_sandbox()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
-def bc():
-    app = bc_sandbox_app()
-    with serve(app) as url:
-        yield url, app
 
 
 @pytest.fixture(scope="module")

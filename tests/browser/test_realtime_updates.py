@@ -11,18 +11,11 @@ from service.app import create_app
 from service.settings import load_settings
 from tests.browser.support import BROWSER_TESTS, SHOTS
 from tests.browser.test_config_page import open_from_pim
-from tests.config_env import PIM_CLIENT, PIM_PASSWORD, PIM_SECRET, PIM_USER, pim_sandbox
+from tests.config_env import PIM_CLIENT, PIM_PASSWORD, PIM_SECRET, PIM_USER
 from tests.servers import free_port, serve
 
 pytestmark = BROWSER_TESTS
 
-
-
-@pytest.fixture(scope="module")
-def pim():
-    app = pim_sandbox()
-    with serve(app) as url:
-        yield url, app
 
 
 @pytest.fixture(scope="module")

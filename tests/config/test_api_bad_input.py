@@ -29,27 +29,13 @@ from tests.config_env import (
     Client,
     bc_like,
     bc_sandbox_app,
-    client_of,
     pim_sandbox,
-    running_connector,
 )
 from tests.servers import serve
 
 BC_READ_ONLY_PRODUCTS = bc_like()
 MAIN = {"locale": "en_US", "channel": "ecommerce", "category": "master"}
 EVENT_SECRET = "event-secret-0123456789"
-
-
-@pytest.fixture(scope="module")
-def pim():
-    app = pim_sandbox()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
-def pim_url(pim):
-    return pim[0]
 
 
 @pytest.fixture(scope="module")
@@ -60,18 +46,6 @@ def bc():
     app.state.bc.set_rate_limit(STORE, 150, 30000, unlimited=True)  # the fuzz test makes many checks
     with serve(app) as url:
         yield url, app
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory, redis_url, bc):
-    with running_connector(tmp_path_factory.mktemp("config-hardening"), redis_url, bc[0]) as running:
-        yield running
-
-
-@pytest.fixture
-def client(service, redis_conn):
-    with client_of(service) as c:
-        yield c
 
 
 def bc_body(**changes):

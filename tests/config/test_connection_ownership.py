@@ -30,43 +30,8 @@ from tests.config_env import (
     PIM_USER,
     STORE,
     Client,
-    bc_sandbox_app,
-    client_of,
-    pim_sandbox,
-    running_connector,
 )
 from tests.servers import free_port, serve
-
-
-@pytest.fixture(scope="module")
-def pim():
-    app = pim_sandbox()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
-def pim_url(pim):
-    return pim[0]
-
-
-@pytest.fixture(scope="module")
-def bc():
-    app = bc_sandbox_app()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory, redis_url, bc):
-    with running_connector(tmp_path_factory.mktemp("trust"), redis_url, bc[0]) as running:
-        yield running
-
-
-@pytest.fixture
-def client(service, redis_conn):
-    with client_of(service) as c:
-        yield c
 
 
 @pytest.fixture

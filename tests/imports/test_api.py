@@ -57,12 +57,6 @@ def service(tmp_path_factory, redis_url, bc_url):
         yield running
 
 
-@pytest.fixture
-def client(service, redis_conn):
-    with client_of(service) as c:
-        yield c
-
-
 def configure(client, pim_url, *, main=True):
     client.connect_pim(pim_url)
     bc = client.put("/api/config/bigcommerce", {"store_hash": STORE, "client_id": BC_CLIENT, "access_token": BC_TOKEN})

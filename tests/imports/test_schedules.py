@@ -16,7 +16,7 @@ from rq.registry import ScheduledJobRegistry
 from service import imports
 from service.queues import enqueue_due
 from service.store.schedules import ScheduleStore
-from tests.config_env import client_of, running_connector
+from tests.config_env import running_connector
 from workers import context as worker_context
 from workers.jobs.schedules import rearm_schedules, tick
 
@@ -27,12 +27,6 @@ SECRET = "config-test-secret-key-0123456789abcdef"  # the connector's of tests/c
 def service(tmp_path_factory, redis_url):
     with running_connector(tmp_path_factory.mktemp("schedules"), redis_url, "http://127.0.0.1:9") as running:
         yield running
-
-
-@pytest.fixture
-def client(service, redis_conn):
-    with client_of(service) as c:
-        yield c
 
 
 @pytest.fixture

@@ -21,35 +21,11 @@ from tests.config_env import (
     PIM_PASSWORD,
     PIM_SECRET,
     PIM_USER,
-    bc_sandbox_app,
     client_of,
-    pim_sandbox,
-    running_connector,
 )
 from tests.mapping.support import connect, fields_of, saved, with_value
-from tests.servers import serve
 
 PRICE = "pim_catalog_price_collection"
-
-
-@pytest.fixture(scope="module")
-def pim():
-    app = pim_sandbox()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
-def bc():
-    app = bc_sandbox_app()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory, redis_url, bc):
-    with running_connector(tmp_path_factory.mktemp("mapping"), redis_url, bc[0]) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

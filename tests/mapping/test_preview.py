@@ -23,38 +23,14 @@ from tests.config_env import (
     PIM_SECRET,
     PIM_USER,
     STORE,
-    bc_sandbox_app,
     client_of,
-    pim_sandbox,
-    running_connector,
 )
 from tests.mapping.support import connect, fields_of, with_value
-from tests.servers import serve
 
 CAMERA = "10970033"   # digital camera: picture, weight in grams, categories
 STICKER = "AKNSTK"    # the one simple product with a price (EUR and USD)
 TWO_LEVELS = "apollon"  # root model, 4 sub-models (colour), 13 variants (size)
 ONE_LEVEL = "amor"
-
-
-@pytest.fixture(scope="module")
-def pim():
-    app = pim_sandbox()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
-def bc():
-    app = bc_sandbox_app()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory, redis_url, bc):
-    with running_connector(tmp_path_factory.mktemp("preview"), redis_url, bc[0]) as running:
-        yield running
 
 
 @pytest.fixture

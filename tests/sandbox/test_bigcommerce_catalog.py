@@ -48,12 +48,6 @@ def app():
 
 
 @pytest.fixture(scope="module")
-def base_url(app):
-    with serve(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def files_url():
     with serve(image_files()) as url:
         yield url

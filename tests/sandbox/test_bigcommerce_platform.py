@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sandbox.bigcommerce import create_app
-from tests.servers import free_port, serve
+from tests.servers import free_port
 
 PRODUCT = {"name": "Mug", "type": "physical", "weight": 1, "price": 3, "sku": "MUG"}
 
@@ -20,12 +20,6 @@ PRODUCT = {"name": "Mug", "type": "physical", "weight": 1, "price": 3, "sku": "M
 @pytest.fixture(scope="module")
 def app():
     return create_app(apps=[("client-1", "secret-1")])
-
-
-@pytest.fixture(scope="module")
-def base_url(app):
-    with serve(app) as url:
-        yield url
 
 
 @pytest.fixture

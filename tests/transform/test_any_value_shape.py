@@ -24,18 +24,12 @@ from service.transform.mapping import FIELDS, Mapping, suggest_mapping
 from service.transform.product import ProductPlan, build_product_model, build_simple_product
 from tests.contract_bigcommerce import validate_request
 from tests.reliability.figures import record
-from tests.transform.icecat import icecat
 
 pytestmark = pytest.mark.reliability
 
 PRODUCTS = "products_catalog.v3.yml"
 INLINE = ("id", "product_id")  # productVariant_Full requires them, but not in a create request
 SIMPLE, MODEL = "1111111171", "apollon"
-
-
-@pytest.fixture(scope="module")
-def data():
-    return icecat()
 
 
 def full_mapping(catalog) -> Mapping:

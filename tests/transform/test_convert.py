@@ -30,14 +30,8 @@ from service.transform.convert import (
     text_value,
     to_decimal,
 )
-from tests.transform.icecat import icecat
 
 D = Decimal
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return icecat().catalog  # the sandbox PIM's measurement families and icecat's options
 
 
 WEIGHT = {"code": "weight", "type": "pim_catalog_metric", "metric_family": "Weight", "default_metric_unit": "KILOGRAM"}

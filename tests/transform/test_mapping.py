@@ -16,7 +16,6 @@ from service.transform.mapping import (
     parse_mapping_document,
     suggest_mapping,
 )
-from tests.transform.icecat import icecat
 
 CONTRACT_FIELDS = [
     "name", "sku", "description", "price", "sale_price", "retail_price", "cost_price", "weight", "width",
@@ -24,11 +23,6 @@ CONTRACT_FIELDS = [
     "condition", "warranty", "availability_description", "visibility", "images", "custom_fields",
     "variant_sku", "variant_price", "variant_weight", "variant_image", "variant_upc",
 ]
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return icecat().catalog
 
 
 @pytest.fixture(scope="module")

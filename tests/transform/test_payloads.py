@@ -15,16 +15,10 @@ from service.transform.mapping import Mapping, suggest_mapping
 from service.transform.product import build_product_model, build_simple_product
 from tests.contract_bigcommerce import validate_request
 from tests.servers import serve
-from tests.transform.icecat import icecat
 
 PRODUCTS = "products_catalog.v3.yml"
 INLINE = ("id", "product_id")  # productVariant_Full requires them, but not in a create request
 STORE = StoreSettings("EUR", "KGS", "Centimeters")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return icecat()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from service.transform.product import (
     content_hash,
     custom_url,
 )
-from tests.transform.icecat import icecat
 
 CSV_DIR = Path(__file__).resolve().parents[3] / "shared" / "catalogs" / "icecat_demo_dev"
 if not CSV_DIR.is_dir():  # a worktree sits beside main: /work/wt-x -> /work/shared
@@ -32,11 +31,6 @@ USD_LB = StoreSettings("USD", "LBS", "Inches")
 def _rows(name: str) -> list[dict]:
     with open(CSV_DIR / name, encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter=";"))
-
-
-@pytest.fixture(scope="module")
-def data():
-    return icecat()
 
 
 @pytest.fixture(scope="module")
