@@ -1,8 +1,9 @@
-"""Hostile input, access (issue 13): forged BigCommerce `signed_payload_jwt`s (a hypothesis property over
-keys, algorithms and every claim, against an oracle written from BigCommerce's rules), cross-tenant ids and
-tenant names on every /api route, missing or wrong CSRF tokens on every state-changing route, merchant PIM
-URLs aimed at internal addresses in every spelling (decimal, hex, octal, short, IPv6, IPv4-mapped) and by
-DNS rebinding, and tampered or expired media links. Over real HTTP; counted and recorded."""
+"""Forged and cross-tenant requests reach nothing (hostile input, issue 13): forged BigCommerce
+`signed_payload_jwt`s (a hypothesis property over keys, algorithms and every claim, against an oracle written
+from BigCommerce's rules), cross-tenant ids and tenant names on every /api route, missing or wrong CSRF tokens
+on every state-changing route, merchant PIM URLs aimed at internal addresses in every spelling (decimal, hex,
+octal, short, IPv6, IPv4-mapped) and by DNS rebinding, and tampered or expired media links. Over real HTTP;
+counted and recorded."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Issue 18, defect 2: a session opened through a PIM (its cookie, its UI extensions) is good only while that
-PIM is the tenant's PIM. Two sandbox PIMs (A and B), the sandbox store with the app, the connector, over
+"""A session opened through a PIM (its cookie, its UI extensions) is good only while that PIM is the
+tenant's PIM (issue 18). Two sandbox PIMs (A and B), the sandbox store with the app, the connector, over
 real HTTP with real Redis: once the tenant connects PIM B, or another tenant takes PIM A over, PIM A's
 sessions get 401 on `/api` and on `GET /`, even a request that was waiting for PIM A when the PIM changed;
 PIM B's sessions and the BigCommerce app's keep working."""

@@ -229,7 +229,7 @@ def test_merchant_urls_cannot_reach_internal_addresses_even_after_the_check(pim)
 
 
 def test_visits_with_one_pim_cookie_get_one_session_again(pim, tmp_path, redis_url, redis_conn):
-    """Issue 18: every `GET /?pim=` wrote a new 8-hour session record (300 visits -> 301 records)."""
+    """Was (issue 18): every `GET /?pim=` wrote a new 8-hour session record (300 visits -> 301 records)."""
     base, _ = pim
     app = connector(tmp_path, redis_url, base)
     records = app.state.sessions.records
@@ -257,7 +257,7 @@ def test_visits_with_one_pim_cookie_get_one_session_again(pim, tmp_path, redis_u
 
 
 def test_a_tenants_live_sessions_are_capped_the_oldest_ending_first(tmp_path, redis_url, redis_conn):
-    """Issue 18: session records per tenant had no bound (nor had their revocation indexes)."""
+    """Was (issue 18): session records per tenant had no bound (nor had their revocation indexes)."""
     from service.store.sessions import SESSIONS_MAX
 
     app = connector(tmp_path, redis_url, "")

@@ -1,6 +1,7 @@
-"""Issue 8, defect 3 in headless Chromium: a working PIM connection, then a typo in the password, then the
-good password again. The credentials in force (what imports and events read) never change to the typo;
-the page shows the failed attempt in red and says the previous connection is still in use."""
+"""A failed PIM re-test never takes the working connection away, in headless Chromium (issue 8): a working PIM
+connection, then a typo in the password, then the good password again. The credentials in force (what imports
+and events read) never change to the typo; the page shows the failed attempt in red and says the previous
+connection is still in use."""
 
 from __future__ import annotations
 

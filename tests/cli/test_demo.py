@@ -177,7 +177,7 @@ def test_demo_keeps_running_shows_its_pages_and_stops_on_ctrl_c(tmp_path):
 
 
 def test_a_killed_demo_leaves_no_process_behind_and_frees_its_ports(tmp_path):
-    """Issue 18, defect 5: the demo killed with SIGKILL (no handler runs) left Redis, both sandboxes, the web
+    """Was (issue 18): the demo killed with SIGKILL (no handler runs) left Redis, both sandboxes, the web
     app and the worker running, holding the ports, and the next demo stopped on "port 8000 is in use".
     Every process it started, and the work horse of a job the worker is running, dies with it."""
     small_catalog(tmp_path / "catalog", simple=5, models=())

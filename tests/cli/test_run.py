@@ -79,7 +79,7 @@ def test_run_answers_and_keeps_state_across_restarts(tmp_path):
 
 
 def test_a_killed_run_leaves_no_process_behind_and_frees_its_port(tmp_path):
-    """Issue 18, defect 5: `connector run` killed with SIGKILL (no handler runs) left Redis, the web app and
+    """Was (issue 18): `connector run` killed with SIGKILL (no handler runs) left Redis, the web app and
     both workers running. Every process it started, and the work horse of a running job, dies with it."""
     port = free_port()
     proc = start(tmp_path, port)

@@ -1,4 +1,4 @@
-"""Defect 9 of issue 8: the pages and static files ship in the package. Builds a wheel from the working
+"""The pages and static files ship in the package (issue 8). Builds a wheel from the working
 tree, installs it into a fresh virtualenv (dependencies borrowed from this one, never the checkout), and
 serves the configuration page and a static file from the installed copy."""
 

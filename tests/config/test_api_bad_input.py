@@ -1,4 +1,4 @@
-"""The configuration API under hostile input (review "[config]"): every bad value is a 422 (or 409/413),
+"""The configuration API under bad input (review "[config]"): every bad value is a 422 (or 409/413),
 never a 500, nothing stored is lost or corrupted, and no secret is ever echoed. Also the connection
 verdicts that need the sandboxes to misbehave: timeouts, 401 on reads, redirects, read-only scopes."""
 
@@ -72,7 +72,7 @@ def connect_all(client: Client, pim_url: str) -> None:
     assert client.put("/api/config/events", {"secret": EVENT_SECRET}).status_code == 200
 
 
-# --- finding 1: a failed or crashed check never corrupts what is stored -------------------------------
+# --- a failed or crashed check never corrupts what is stored -------------------------------
 
 
 def test_bad_token_after_a_good_one_is_refused_and_keeps_the_good_one(client, pim_url):
@@ -134,7 +134,7 @@ def test_a_crashing_bigcommerce_check_stores_nothing(client, pim_url, monkeypatc
 
 
 def test_a_failed_check_is_stored_as_an_attempt_beside_the_credentials_in_force(client, pim_url):
-    """Issue 8, defect 3: a failed re-test never replaces the credentials that passed."""
+    """A failed re-test never replaces the credentials that passed (issue 8)."""
     connect_all(client, pim_url)
     body = client.put("/api/config/pim", client.pim_body(pim_url, password="wrong-password")).json()
     assert body["connected"] is False and body["previous_in_use"] is True
@@ -158,7 +158,7 @@ def test_stored_credentials_from_before_the_checks_answer_409_not_500(client, pi
     assert client.put("/api/config/main", MAIN).status_code == 409
 
 
-# --- finding 2: other 500s ---------------------------------------------------------------------------
+# --- other 500s ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", ["/api/config/pim", "/api/config/bigcommerce", "/api/config/main",
@@ -214,7 +214,7 @@ def test_error_bodies_with_unencodable_text_still_answer():
     assert body["error"] == "invalid" and "\ud800" not in body["message"]
 
 
-# --- finding 3: read-only Products is not green -------------------------------------------------------
+# --- read-only Products is not green -------------------------------------------------------
 
 
 def test_read_only_products_token_lacks_modify(client, bc):
@@ -237,7 +237,7 @@ def test_modify_token_passes_the_write_probe_and_changes_nothing(client, bc):
     assert json.dumps(store.products, sort_keys=True, default=str) == products
 
 
-# --- finding 4: header-illegal tokens, secrets never echoed --------------------------------------------
+# --- header-illegal tokens, secrets never echoed --------------------------------------------
 
 
 @pytest.mark.parametrize("token", ["a\nb", "abc\r\ndef", "a b c", "to\u00e9ken", "tok\ud800", "a\u0000b"])
@@ -275,7 +275,7 @@ def test_a_short_secret_is_masked_where_it_stands_alone_not_inside_words():
     assert checks.scrub("token=abcdef123456xyz", ["abcdef123456"]) == "token=…xyz"
 
 
-# --- finding 5: an unknown code is the request's fault, not a PIM that is down -------------------------
+# --- an unknown code is the request's fault, not a PIM that is down -------------------------
 
 
 def test_locales_of_an_unknown_channel_is_422(client, pim_url):
@@ -292,7 +292,7 @@ def test_a_pim_refusing_the_parent_is_422_on_parent(exc):
     assert isinstance(error, ApiError) and error.status == 422 and "parent" in error.extra["fields"]
 
 
-# --- finding 6: events secret, body size ---------------------------------------------------------------
+# --- events secret, body size ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("secret", ["abcdefgh\ud800", "abcd\nefgh", "abcdefgh\u0000"])
@@ -340,7 +340,7 @@ def test_declared_oversized_body_is_refused_before_reading():
     assert caught.value.status == 413
 
 
-# --- finding 7: verdicts through the route --------------------------------------------------------------
+# --- verdicts through the route --------------------------------------------------------------
 
 
 def test_pim_timeout_through_the_route(client, monkeypatch):

@@ -1,6 +1,7 @@
-"""Issue 8, defects 1-5: stored secrets never follow a changed address, the two entry paths meet on one
-tenant, a failed re-test keeps the credentials that passed, exactly one tenant wins a PIM or store,
-no lost updates. Real Redis, the sandboxes over real HTTP."""
+"""Who holds a connection and its credentials (issue 8): stored secrets never follow a changed address, the
+two entry paths (a PIM visit, the app install) meet on one tenant, a failed re-test keeps the credentials
+that passed, exactly one tenant wins a PIM or store, no lost updates. Real Redis, the sandboxes over real
+HTTP."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def snapshot(client: Client) -> tuple:
     return (store.all_sections(tenant), store.get_credentials(tenant, "pim"), store.get_credentials(tenant, "bigcommerce"))
 
 
-# --- defect 1: stored secrets are kept only for the URL, client ID and username they were saved with ---------
+# --- stored secrets are kept only for the URL, client ID and username they were saved with ---------
 
 
 @pytest.mark.parametrize("change", ["url", "client_id", "username", "url_and_secret_typed"])
@@ -97,7 +98,7 @@ def test_stored_token_never_follows_a_changed_store_or_client(client, bc, change
     assert same.status_code == 200 and same.json()["connected"] is True
 
 
-# --- defect 3: a failed re-test keeps the credentials that last passed ------------------------------------
+# --- a failed re-test keeps the credentials that last passed ------------------------------------
 
 
 def test_failed_pim_retest_keeps_the_working_credentials(client, pim_url):
@@ -153,7 +154,7 @@ def test_a_first_failed_test_connects_nothing(client, pim_url):
     assert fixed["connected"] is True
 
 
-# --- defect 4: exactly one tenant wins a PIM or a store -------------------------------------------------
+# --- exactly one tenant wins a PIM or a store -------------------------------------------------
 
 
 def _race(clients, path, bodies):
@@ -196,7 +197,7 @@ def test_concurrent_saves_of_one_store_have_one_winner(service, bc, redis_conn, 
     assert winners[0].store.tenant_for_store(store_hash) == winners[0].tenant
 
 
-# --- defect 2: only a tested connection blocks another tenant --------------------------------------------
+# --- only a tested connection blocks another tenant --------------------------------------------
 
 
 def test_a_tenant_that_never_connected_the_store_does_not_block(client, service):
@@ -377,7 +378,7 @@ def test_a_whole_connection_is_never_taken(service, pim_url, bc, redis_conn):
     assert whole.store.tenant_for_pim(pim_url) == whole.tenant and whole.store.tenant_exists(whole.tenant)
 
 
-# --- defect 5: no lost updates --------------------------------------------------------------------------
+# --- no lost updates --------------------------------------------------------------------------
 
 OLD_KEY, NEW_KEY = "old-secret-key-0123456789abcdef", "new-secret-key-0123456789abcdef"
 

@@ -207,7 +207,7 @@ def test_an_action_with_a_bad_signature_or_an_old_timestamp_changes_nothing(conn
 @pytest.mark.parametrize("stamp", ["nan", "nan_string", "inf", "minus_inf", "missing", "null", "string", "true",
                                    "huge"])
 def test_an_action_without_a_finite_signed_timestamp_changes_nothing(connector, redis_conn, stamp):
-    """Issue 18, defect 4: the body is signed; its timestamp must be a finite number. NaN compared false with
+    """The body is signed; its timestamp must be a finite number (issue 18). Was: NaN compared false with
     both bounds, and a body without one fell back to an unsigned header that anyone may set."""
     _, url, tenant = connector
     now = int(time.time())
@@ -266,7 +266,7 @@ def test_extensions_moved_to_another_pim_get_new_secrets(connector):
 
 def test_genuine_tokens_and_actions_past_the_tenants_guard_are_429_and_write_nothing(connector, redis_conn,
                                                                                         monkeypatch):
-    """Issue 18: each genuine extension JWT and each grid action left a replay-guard key of its own, with no
+    """Was (issue 18): each genuine extension JWT and each grid action left a replay-guard key of its own, with no
     bound per tenant. Now one capped guard per tenant: past it 429 with Retry-After (never an early
     forgetting, which would let a replay through)."""
     monkeypatch.setattr(embed_store, "JWT_CLAIMS_MAX", 3)

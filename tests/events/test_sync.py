@@ -183,7 +183,7 @@ def test_a_variant_event_syncs_its_model(events_env):
 
 
 def test_events_naming_what_the_pim_does_not_have_leave_no_item_record(events_env):
-    """Issue 18: the product tab's record of each item's last event sync (`embed:item-syncs`) kept every item an
+    """Was (issue 18): the product tab's record of each item's last event sync (`embed:item-syncs`) kept every item an
     event named, so events for made-up uuids and codes grew it without bound; now only what the PIM has or
     what we sent is recorded (bounded by the PIM's size)."""
     env, app_url = events_env

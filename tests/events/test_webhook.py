@@ -237,7 +237,7 @@ def _tenant_keys(conn, tenant: str) -> list[bytes]:
 
 
 def test_a_flood_past_the_tenants_event_rate_is_429_with_retry_after_and_records_nothing(hook):
-    """Issue 18: one client with the tenant's events secret grew Redis by 100 keys a delivery, forever."""
+    """Was (issue 18): one client with the tenant's events secret grew Redis by 100 keys a delivery, forever."""
     from service.store.events import EVENTS_BURST, EVENTS_PER_SECOND
 
     client, tenant, conn = hook
@@ -266,7 +266,7 @@ def test_a_flood_past_the_tenants_event_rate_is_429_with_retry_after_and_records
 
 
 def test_event_ids_are_remembered_in_one_capped_structure_per_tenant(redis_conn):
-    """Issue 18: every accepted event id was a key of its own for 2 h (30,000 keys, +10 MB in 3 s)."""
+    """Was (issue 18): every accepted event id was a key of its own for 2 h (30,000 keys, +10 MB in 3 s)."""
     from service.store.events import SEEN_MAX
 
     events, tenant = EventStore(redis_conn), "t-flood"

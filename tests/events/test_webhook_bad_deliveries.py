@@ -1,7 +1,8 @@
-"""Hostile input, the webhook (issue 13): oversized and streamed bodies, garbage under a valid signature,
-wrong content types, odd tenant paths and headers, replays (sequential and concurrent) and events signed for
-another tenant, over real HTTP with a real Redis. Each gets its status; a refused delivery leaves nothing
-but the `rejected` counter (no seen id, no dirty item, no job), and an event id is accepted once."""
+"""The webhook refuses bad deliveries and keeps nothing of them (hostile input, issue 13): oversized and
+streamed bodies, garbage under a valid signature, wrong content types, odd tenant paths and headers, replays
+(sequential and concurrent) and events signed for another tenant, over real HTTP with a real Redis. Each gets
+its status; a refused delivery leaves nothing but the `rejected` counter (no seen id, no dirty item, no job),
+and an event id is accepted once."""
 
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ def test_worker_killed_mid_import_and_mid_event_burst(redis_url, tmp_path):
 
 
 def test_worker_tree_killed_then_redis_restarted_the_import_finishes_without_rqs_scheduler_lock(tmp_path):
-    """Issue 18, defect 7: the killed worker's RQ scheduler lock outlives it (61 s) and RQ 3.0 asks for it
+    """Was (issue 18): the killed worker's RQ scheduler lock outlives it (61 s) and RQ 3.0 asks for it
     again only in its 10-minute maintenance, so a page retry put off with `enqueue_in` waited past its time
     with no scheduler to move it. Every worker now moves due jobs itself, without that lock."""
     with own_redis(tmp_path / "redis") as server, import_env(server.url, tmp_path, category=CATEGORY) as env:

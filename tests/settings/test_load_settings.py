@@ -1,3 +1,6 @@
+"""Settings from the environment (service/settings.py): defaults, parsing, errors that name the variable,
+URL normalising, and a process that stops with exit status 2 and one line on a bad value."""
+
 import subprocess
 import sys
 

@@ -1,3 +1,6 @@
+"""The tenant store on a real Redis: credentials encrypted at rest and key rotation, tenant lookup and
+deletion, sections, what was learned about a store, runs and their history."""
+
 import pytest
 
 from service.crypto import DecryptionError, SecretBox
@@ -127,7 +130,7 @@ def test_claim_once(store):
 
 
 def test_a_run_leaving_the_history_takes_its_engine_keys(store, redis_conn):
-    """Issue 18: runs past the 100 kept lost their record but left their counts, issues, checkpoint... for
+    """Was (issue 18): runs past the 100 kept lost their record but left their counts, issues, checkpoint... for
     14 days, so starting runs in a loop grew Redis without bound."""
     from service.store import RUN_HISTORY_KEPT, RUN_PARTS
 

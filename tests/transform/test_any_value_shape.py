@@ -1,9 +1,10 @@
-"""Hostile input, the transforms (issue 13): hypothesis gives icecat products and product models any value
-shape a PIM could hand over (nulls, wrong types, NaN and infinities, huge and deeply nested strings, broken
-HTML, unknown units and currencies, odd locales and scopes, entries that are not entries) under a mapping that
-maps every field it can. Each build either yields a payload that BigCommerce takes (the sandbox store's own
-rules, `sandbox.bigcommerce.products.product_errors`, and the official OpenAPI spec) or a clean per-product
-error; it never raises. (The icecat payloads themselves are checked in tests/transform/test_payloads.py.)"""
+"""Any value shape a PIM could hand over builds a valid payload or a clean error (hostile input, issue 13):
+hypothesis gives icecat products and product models any value shape a PIM could hand over (nulls, wrong types,
+NaN and infinities, huge and deeply nested strings, broken HTML, unknown units and currencies, odd locales and
+scopes, entries that are not entries) under a mapping that maps every field it can. Each build either yields a
+payload that BigCommerce takes (the sandbox store's own rules, `sandbox.bigcommerce.products.product_errors`,
+and the official OpenAPI spec) or a clean per-product error; it never raises. (The icecat payloads themselves
+are checked in tests/transform/test_payloads.py.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The payload builder on real icecat products and models (read from the sandbox PIM), with expectations
-computed from the catalog's CSVs independently of the transform code, plus the rules of issues 9/10."""
+computed from the catalog's CSVs independently of the transform code, plus the rules of issues 9 and 10."""
 
 from __future__ import annotations
 

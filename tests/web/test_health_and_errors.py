@@ -1,3 +1,6 @@
+"""The web app's basics over real HTTP: health, readiness and the OpenAPI document, security headers, JSON
+errors (404, and a 500 with its request id and no trace), and JSON logs that never carry secrets."""
+
 import io
 import json
 import logging

@@ -1,7 +1,8 @@
-"""Hostile input, the JSON API (issue 13): schemathesis against the connector's own /openapi.json, with a valid
-session on a tenant connected to both sandboxes, over real HTTP. Every operation gets schema-valid inputs
-(positive) and inputs that break its schema (negative: wrong types, missing fields, odd strings); no answer
-may be a 5xx, an undocumented status, an undocumented content type or a body outside its schema."""
+"""The JSON API answers hostile input inside its OpenAPI document (issue 13): schemathesis against the
+connector's own /openapi.json, with a valid session on a tenant connected to both sandboxes, over real HTTP.
+Every operation gets schema-valid inputs (positive) and inputs that break its schema (negative: wrong types,
+missing fields, odd strings); no answer may be a 5xx, an undocumented status, an undocumented content type or
+a body outside its schema."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def test_due_jobs_are_moved_once_however_many_workers_look_at_once(redis_conn, r
 
 
 def test_a_worker_runs_due_jobs_while_a_killed_workers_scheduler_lock_is_still_held(redis_conn, redis_url, tmp_path):
-    """Issue 18, defect 7: a killed worker's RQ scheduler keeps its locks for 61 s, and a worker started
+    """Was (issue 18): a killed worker's RQ scheduler keeps its locks for 61 s, and a worker started
     meanwhile had no scheduler for 10 minutes (RQ 3.0 asks again in its maintenance), so page retries,
     watchdogs, schedule ticks (`enqueue_at`) and event retries (`enqueue_in`) waited that long."""
     for name in QUEUE_NAMES:  # as the killed worker's scheduler left them (rq.scheduler: interval + 60 s)
