@@ -1,4 +1,6 @@
-"""Shared fixtures: a real Redis, isolated per test session by a claimed database number."""
+"""Shared fixtures: a real Redis, isolated per test session by a claimed database number; the sandboxes and
+the connector that several folders configure the same way; the icecat catalog. A folder's own conftest.py
+or a module may declare a fixture of the same name set up otherwise: the nearest one wins."""
 
 from __future__ import annotations
 

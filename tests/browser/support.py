@@ -1,6 +1,6 @@
 """What the headless-Chromium tests share: where Chromium is, how it starts, where screenshots go, and the
 marks that skip them on a machine without Chromium (never in CI). The `browser` fixture itself (one
-Chromium per module) is in tests/conftest.py."""
+Chromium per module) is in tests/browser/conftest.py."""
 
 from __future__ import annotations
 
