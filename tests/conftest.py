@@ -1,4 +1,6 @@
-"""Shared fixtures: a real Redis, isolated per test session by a claimed database number."""
+"""Shared fixtures: a real Redis, isolated per test session by a claimed database number; the sandboxes and
+the connector that several folders configure the same way; the icecat catalog. A folder's own conftest.py
+or a module may declare a fixture of the same name set up otherwise: the nearest one wins."""
 
 from __future__ import annotations
 
@@ -39,15 +41,53 @@ def redis_conn(redis_url: str) -> redis.Redis:
     return conn
 
 
+# --- a connector configured through its API against both sandboxes (tests/config_env.py) ------------------
+# Modules that need these set up otherwise declare their own fixture of the same name, which wins there.
+
+
 @pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium per module (tests/browser_support.py says where it is and how it starts)."""
-    from playwright.sync_api import sync_playwright  # only when a browser test runs
+def pim():
+    """The sandbox PIM with the configuration tests' API client and user: (url, app)."""
+    from tests.config_env import pim_sandbox
+    from tests.servers import serve
 
-    from tests.browser_support import ARGS, CHROMIUM, SHOTS
+    app = pim_sandbox()
+    with serve(app) as url:
+        yield url, app
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+
+@pytest.fixture(scope="module")
+def bc():
+    """The sandbox BigCommerce with the configuration tests' store and tokens: (url, app)."""
+    from tests.config_env import bc_sandbox_app
+    from tests.servers import serve
+
+    app = bc_sandbox_app()
+    with serve(app) as url:
+        yield url, app
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, redis_url, bc):
+    """The connector over real HTTP, its BigCommerce API on the `bc` sandbox: (app, url)."""
+    from tests.config_env import running_connector
+
+    with running_connector(tmp_path_factory.mktemp("service"), redis_url, bc[0]) as running:
+        yield running
+
+
+@pytest.fixture
+def client(service, redis_conn):
+    """A session on a new tenant of `service`, speaking HTTP (tests/config_env.Client)."""
+    from tests.config_env import client_of
+
+    with client_of(service) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def data():
+    """The icecat catalog read from the sandbox PIM (tests/transform/icecat.py)."""
+    from tests.transform.icecat import icecat
+
+    return icecat()

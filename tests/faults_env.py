@@ -1,4 +1,4 @@
-"""Shared parts of the fault tests (tests/test_faults_*.py, issue 13 [hardening]).
+"""Shared parts of the fault tests (tests/reliability/test_faults_*.py, issue 13 [hardening]).
 
 - `OwnRedis`: a redis-server of the test's own (free port, temp dir, append-only file on) that the test
   may kill, restart, SIGSTOP and SIGCONT. The shared Redis at 6379 is never touched.

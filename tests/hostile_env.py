@@ -1,5 +1,6 @@
-"""Set-up of the hostile-input tests (tests/test_hostile_*.py): both sandboxes and the connector over real HTTP,
-and tenants connected to them the way a passed connection test leaves them."""
+"""Set-up of the hostile-input tests (tests/access/test_forged_requests.py, tests/web/test_openapi_fuzz.py):
+both sandboxes and the connector over real HTTP, and tenants connected to them the way a passed connection
+test leaves them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The JSON shapes of /openapi.json (`components.schemas`), as interface.md and docs/interface-additions.md
 fix them. Handlers' docstrings refer to them by name (`$ref: '#/components/schemas/Run'`); extra keys are
-allowed (the interface may be extended), missing or mistyped ones are not. tests/test_hostile_api.py runs
+allowed (the interface may be extended), missing or mistyped ones are not. tests/web/test_openapi_fuzz.py runs
 schemathesis against the document, so a handler answering outside its shape fails there."""
 
 from __future__ import annotations

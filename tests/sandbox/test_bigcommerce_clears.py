@@ -1,4 +1,4 @@
-"""The BigCommerce sandbox on clearing values (issue 19, defect 4): what a PUT with each field's empty value
+"""The BigCommerce sandbox on clearing values (issue 19): what a PUT with each field's empty value
 does, as the specs say (products_catalog.v3.yml, product-variants_catalog.v3.yml); strictest where silent."""
 
 from __future__ import annotations

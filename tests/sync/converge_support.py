@@ -9,7 +9,7 @@ import httpx
 from service.store.mapping import save_mapping
 from service.transform.mapping import suggest_mapping
 from tests.import_env import Env
-from tests.test_transform_support import icecat
+from tests.transform.icecat import icecat
 
 
 def use_mapping(env: Env, families: dict | None = None, **fields) -> None:

@@ -1,4 +1,4 @@
-"""Issue 19, defect 4: a value cleared in the PIM is cleared in the store. Each test imports a small
+"""A value cleared in the PIM is cleared in the store (issue 19). Each test imports a small
 catalog into the sandboxes, clears values as a merchant would in the sandbox PIM, runs a full import
 again and reads the BigCommerce sandbox: every mapped field holds its documented empty
 (docs/desired-state.md), never the old value."""

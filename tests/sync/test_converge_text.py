@@ -1,4 +1,4 @@
-"""Issue 19, defect 12: plain text is text, not HTML. A text attribute's "<" and ">" reach the store as
+"""Plain text is text, not HTML (issue 19). A text attribute's "<" and ">" reach the store as
 written in plain fields (the name, the page title), HTML-escaped in HTML fields (description, warranty);
 only textareas carry HTML."""
 

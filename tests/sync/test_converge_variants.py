@@ -1,4 +1,4 @@
-"""Issue 19, defect 3: a variant's `purchasing_disabled` follows its price on every sync. A variant created
+"""A variant's `purchasing_disabled` follows its price on every sync (issue 19). A variant created
 without a price cannot be bought; once the price arrives in the PIM, the next import makes it buyable."""
 
 from __future__ import annotations

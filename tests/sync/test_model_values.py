@@ -6,19 +6,11 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from service.transform.context import Context, StoreSettings
 from service.transform.mapping import Mapping, suggest_mapping
 from service.transform.product import build_product_model
-from tests.test_transform_support import icecat
 
 ROOT = "model-tshirt-divided"
-
-
-@pytest.fixture(scope="module")
-def data():
-    return icecat()
 
 
 def _ctx(data, **fields) -> Context:

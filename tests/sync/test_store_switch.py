@@ -1,6 +1,6 @@
 """After the tenant switches stores, nothing learned from the old store is used against the new one: the
 new store's own products are never overwritten nor deleted, and every id the connector names in a
-request to the new store is one that store handed out to it (issue 18, defect 1)."""
+request to the new store is one that store handed out to it (issue 18)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The desired state of each store field the mapping owns (issue 19, defects 3 and 4; docs/desired-state.md):
+"""The desired state of each store field the mapping owns (issue 19; docs/desired-state.md):
 every mapped field is in the payload, with its value or its documented empty, so a value cleared in the PIM is
 cleared in the store; unmapped fields are never in it; a clear changes the content hash."""
 

@@ -1,4 +1,4 @@
-"""Plain text is text, not HTML (issue 19, defect 12): only textareas carry HTML; text values reach plain store
+"""Plain text is text, not HTML (issue 19): only textareas carry HTML; text values reach plain store
 fields as written and HTML store fields (description, warranty) HTML-escaped."""
 
 from __future__ import annotations
