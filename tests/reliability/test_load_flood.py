@@ -157,9 +157,14 @@ def test_one_tenant_flooding_leaves_the_others_working(redis_url, tmp_path):
     assert flooded_bytes - before < 2 * 1024 * 1024
     assert visits > 50 and set(flood_entry["statuses"]) == {200} and sessions == 1
     # the others: every delivery sent was acknowledged and processed once, promptly; S's work went on
-    assert len(deliveries) >= 0.5 * (len(deliveries) + len(paced.unsent)), "the machine was too busy to measure"
+    if FULL:  # the reliability run, on a quiet machine: the generator must have sent what it planned
+        assert len(deliveries) >= 0.5 * (len(deliveries) + len(paced.unsent)), "the machine was too busy to measure"
     assert {a.status for a in deliveries + calm} == {200} and processed == len(acked)
-    assert p99 <= OTHERS_P99_MS, f"the other tenants' p99 {p99:.1f} ms during the flood ({calm_p99:.1f} ms without; " \
+    # the others do not notice the flood: within OTHERS_P99_MS, or, on a shared CI box already slower than that
+    # without any flood, within twice the baseline measured the same way a moment before (the absolute bound
+    # is the reliability run's: scripts/reliability)
+    bound = OTHERS_P99_MS if FULL else max(OTHERS_P99_MS, 2 * calm_p99)
+    assert p99 <= bound, f"the other tenants' p99 {p99:.1f} ms during the flood ({calm_p99:.1f} ms without; " \
         f"the generator was {percentile([a.late_ms for a in deliveries], 99):.0f} ms late at p99, load {os.getloadavg()})"
     assert run["status"] == "succeeded" and in_store == 26, run
     assert pages and {a.status for a in pages} == {200}
