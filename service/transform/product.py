@@ -9,6 +9,10 @@ only the fields the mapping names (never inventory), each with its value or, whe
 its clear value (EMPTY; a variant's: null or ""), so a clear in the PIM reaches the store; a variant's
 `purchasing_disabled` is always sent (issue 19, defects 3 and 4; docs/desired-state.md). A model's
 product SKU never equals one of its variants' SKUs (case-insensitively).
+
+Pure: no I/O; the same inputs give the same payload and the same `content_hash`. This module is the
+entry point (`build_simple_product`, `build_product_model`, `ProductPlan`, `content_hash`); fields.py
+reads the mapped fields and builds the product-level ones, variants.py a model's variants and options.
 """
 
 from __future__ import annotations
@@ -16,51 +20,40 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from service.transform import attribute_types as t
 from service.transform.context import Context
-from service.transform.convert import (
-    ConversionError,
-    cut,
-    json_number,
-    measure,
-    measurement_family,
-    metric_amount,
-    option_sort_key,
-    price_amount,
-    slug,
-    text_value,
-    to_decimal,
-    well_formed,
+from service.transform.convert import cut, json_number, to_decimal
+from service.transform.fields import (
+    MEDIA_PLACEHOLDER,
+    Issue,
+    _Build,
+    _categories,
+    _common_fields,
+    _identifier,
+    _image_entries,
+    _images,
+    _listed,
+    _missing_price_warning,
+    _names,
+    _own_code,
+    _price,
+    _sku,
+    _visible_flag,
+    _weight_warning,
+    custom_url,
 )
-from service.transform.mapping import attribute_label
-from service.transform.values import merge_values, read_value
+from service.transform.values import merge_values
+from service.transform.variants import _axis_text, _display_names, _model_sku, _model_values, _variant_fields
 
-NAME_MAX = 250
+# BigCommerce's limits: past one the item is not sent (past SKU_MAX a variant: that variant), and an
+# image URL past IMAGE_URL_MAX is left out of the body (the image is sent separately)
 SKU_MAX = 255
-CUSTOM_FIELD_MAX = 250
-MAX_CUSTOM_FIELDS = 200
-CODE_MAX = 14  # upc, gtin
-TITLE_MAX = 255  # page_title, availability_description
 IMAGE_URL_MAX = 255
 MAX_VARIANTS = 600
 MAX_OPTION_VALUES = 250
-CONDITIONS = ("New", "Used", "Refurbished")
-MEDIA_PLACEHOLDER = "media:"  # image_url in the hashed payload: signed URLs change, media codes do not
-
-
-@dataclass(frozen=True)
-class Issue:
-    item: str  # "product <sku>", "model <code>", "variant <sku>"
-    field: str  # the BigCommerce field (or "product" / "variants")
-    message: str  # what is wrong and what to change in the PIM
-
-    def to_json(self) -> dict:
-        return {"item": self.item, "field": self.field, "message": self.message}
 
 
 @dataclass
@@ -96,311 +89,6 @@ class ProductPlan:
             "variant_media": dict(self.variant_media),
             "skipped": self.skipped,
         }
-
-
-# --- reading mapped fields ------------------------------------------------------------------------
-
-
-class _Build:
-    """One build's context: the family's field mapping, and the warnings and errors it collects."""
-
-    def __init__(self, ctx: Context, family: str | None, item: str) -> None:
-        self.ctx = ctx
-        self.catalog = ctx.catalog
-        self.fields = ctx.mapping.for_family(family)
-        self.global_fields = ctx.mapping.for_family(None)
-        self.item = item
-        self.warnings: list[Issue] = []
-        self.errors: list[Issue] = []
-        self._reported: set[tuple[str, str]] = set()
-
-    def warn(self, field_name: str, message: str, item: str | None = None) -> None:
-        self.warnings.append(Issue(item or self.item, field_name, message))
-
-    def error(self, field_name: str, message: str, item: str | None = None) -> None:
-        self.errors.append(Issue(item or self.item, field_name, message))
-
-    def attribute(self, code: str | None, field_name: str) -> dict | None:
-        if not code:
-            return None
-        attr = self.catalog.attributes.get(code)
-        if attr is None and (field_name, code) not in self._reported:
-            self._reported.add((field_name, code))
-            self.warn(field_name, f"The mapped attribute '{code}' no longer exists in the PIM; update the mapping")
-        return attr
-
-    def label(self, code: str) -> str:
-        attr = self.catalog.attributes.get(code)
-        return attribute_label(attr, self.ctx.locale) if attr else code
-
-    def named(self, code: str) -> str:
-        label = self.label(code)
-        return f"'{code}'" if label == code else f"'{code}' ({label})"
-
-    def raw(self, values: Mapping[str, Any], code: str | None, field_name: str) -> tuple[dict | None, Any]:
-        attr = self.attribute(code, field_name)
-        if attr is None or code is None:
-            return None, None
-        return attr, read_value(values, code, self.ctx.locale, self.ctx.channel, attr)
-
-    def text(self, values: Mapping[str, Any], code: str | None, field_name: str, *, plain: bool = True,
-             item: str | None = None) -> str | None:
-        attr, data = self.raw(values, code, field_name)
-        if attr is None or data is None:
-            return None
-        try:
-            return text_value(data, attr, self.catalog, self.ctx.locale, self.ctx.store.currency, plain=plain)
-        except ConversionError as exc:
-            self.warn(field_name, f"{self.named(str(code))}: {exc}; not sent", item)
-            return None
-
-    def amount(self, values: Mapping[str, Any], code: str | None, field_name: str,
-               item: str | None = None) -> Decimal | None:
-        attr, data = self.raw(values, code, field_name)
-        if attr is None or data is None:
-            return None
-        try:
-            value = price_amount(data, attr.get("type"), self.ctx.store.currency)
-        except ConversionError as exc:
-            self.warn(field_name, f"{self.named(str(code))}: {exc}; not sent", item)
-            return None
-        if value is not None and value < 0:
-            self.warn(field_name, f"{self.named(str(code))} is negative ({value}); not sent", item)
-            return None
-        return value
-
-    def measure(self, values: Mapping[str, Any], code: str | None, field_name: str, kind: str,
-                item: str | None = None) -> Decimal | None:
-        attr, data = self.raw(values, code, field_name)
-        if attr is None or data is None:
-            return None
-        units = self.ctx.store.weight_units if kind == "weight" else self.ctx.store.dimension_units
-        try:
-            value = measure(data, attr, units, kind, self.catalog)
-        except ConversionError as exc:
-            self.warn(field_name, f"{self.named(str(code))}: {exc}; not sent", item)
-            return None
-        if value is not None and value < 0:
-            self.warn(field_name, f"{self.named(str(code))} is negative; not sent", item)
-            return None
-        return value
-
-    def media(self, values: Mapping[str, Any], code: str | None, field_name: str) -> str | None:
-        attr, data = self.raw(values, code, field_name)
-        if attr is None or not isinstance(data, str) or not data or not well_formed(data):
-            return None
-        return data
-
-
-# --- the product-level fields --------------------------------------------------------------------
-
-
-def _name(b: _Build, values: Mapping[str, Any], fallback: str) -> str:
-    code = b.fields["name"]
-    name = b.text(values, code, "name")
-    if name is None and b.global_fields["name"] not in (None, code):
-        # A family's label attribute often sits on a variant level (icecat clothing: variation_name);
-        # a model then falls back to the global name attribute.
-        name = b.text(values, b.global_fields["name"], "name")
-    if not name:
-        where = f"in {b.named(code)}" if code else "(no name attribute is mapped)"
-        b.warn("name", f"No name {where}; the SKU {fallback!r} is used as the name")
-        name = fallback
-    return _cut_name(b, name)
-
-
-def _cut_name(b: _Build, name: str) -> str:
-    name = " ".join(name.split())
-    if len(name) > NAME_MAX:
-        b.warn("name", f"The name has {len(name)} characters; BigCommerce takes {NAME_MAX}: it was cut")
-        name = cut(name, NAME_MAX)
-    return name
-
-
-def _names(b: _Build, values: Mapping[str, Any], fallback: str, override: str | None) -> tuple[str, str]:
-    """(the name sent, the name the URL slug comes from): the import's de-duplicated `override` keeps
-    the URL of the PIM's name, so a rename for uniqueness does not move the product's page."""
-    base = _name(b, values, fallback)
-    return (_cut_name(b, override) if override else base), base
-
-
-def _price(b: _Build, values: Mapping[str, Any]) -> Decimal | None:
-    return b.amount(values, b.fields["price"], "price")
-
-
-def _missing_price_warning(b: _Build) -> None:
-    code = b.fields["price"]
-    currency = b.ctx.store.currency
-    if code:
-        b.warn("price", f"No {currency} price in {b.named(code)}: created hidden at price 0; add a {currency} "
-                        f"price in the PIM to show it")
-    else:
-        b.warn("price", "No price attribute is mapped: created hidden at price 0; map a price to show it")
-
-
-def _weight_warning(b: _Build) -> None:
-    code = b.fields["weight"]
-    if code:
-        b.warn("weight", f"No weight in {b.named(code)}: sent as 0")
-    else:
-        b.warn("weight", "No weight attribute is mapped: sent as 0")
-
-
-def _visible_flag(b: _Build, product_enabled: bool, values: Mapping[str, Any]) -> bool:
-    code = b.fields["visibility"]
-    if not code:
-        return True
-    if code == t.ENABLED:
-        return product_enabled
-    attr, data = b.raw(values, code, "is_visible")
-    if attr is None:
-        return False
-    if not isinstance(data, bool):
-        b.warn("is_visible", f"No Yes/No value in {b.named(code)}: hidden")
-        return False
-    return data
-
-
-# What the store holds for "no value", per optional product field the mapping may own: a mapped field
-# whose PIM value is missing (or cannot be sent) is set to this, so a value cleared in the PIM is cleared
-# in the store (issue 19, defect 4). docs/desired-state.md gives each one with its source.
-EMPTY: dict[str, Any] = {
-    "description": "", "sale_price": 0, "retail_price": 0, "cost_price": 0,
-    "width": 0, "height": 0, "depth": 0,
-    "upc": "", "gtin": "", "mpn": "", "search_keywords": "", "page_title": "", "availability_description": "",
-    "meta_description": "", "warranty": "", "condition": "New",
-}
-NO_BRAND = {"brand_id": 0}  # BigCommerce's "no brand"; brand_name "" names no brand and clears nothing
-
-
-def _common_fields(b: _Build, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Every optional mapped field that is read the same way for simple products and models: each field
-    the mapping names is present, with its value or its EMPTY one; unmapped fields are absent (not ours)."""
-    f = b.fields
-    found: dict[str, Any] = {}
-
-    description = b.text(values, f["description"], "description", plain=False)
-    if description:
-        found["description"] = description
-    for name in ("sale_price", "retail_price", "cost_price"):
-        value = b.amount(values, f[name], name)
-        if value is not None:
-            found[name] = json_number(value)
-    for name in ("width", "height", "depth"):
-        value = b.measure(values, f[name], name, "dimension")
-        if value is not None:
-            found[name] = json_number(value)
-    for name in ("upc", "gtin"):
-        value = b.text(values, f[name], name)
-        if value:
-            if len(value) > CODE_MAX:
-                b.warn(name, f"{b.named(f[name])} is {value!r}, longer than BigCommerce's {CODE_MAX} characters: "
-                             f"not sent")
-            else:
-                found[name] = value
-    mpn = b.text(values, f["mpn"], "mpn")
-    if mpn:
-        found["mpn"] = cut(mpn, 255)
-    keywords = b.text(values, f["search_keywords"], "search_keywords")
-    if keywords:
-        found["search_keywords"] = cut(keywords, 65535)
-    for name in ("page_title", "availability_description"):
-        value = b.text(values, f[name], name)
-        if value:
-            if len(value) > TITLE_MAX:
-                b.warn(name, f"{b.named(f[name])} has {len(value)} characters; BigCommerce takes {TITLE_MAX}: "
-                             f"it was cut")
-                value = cut(value, TITLE_MAX)
-            found[name] = value
-    meta = b.text(values, f["meta_description"], "meta_description")
-    if meta:
-        found["meta_description"] = cut(meta, 65535)
-    condition = b.text(values, f["condition"], "condition")
-    if condition:
-        match = next((c for c in CONDITIONS if c.lower() == condition.strip().lower()), None)
-        if match:
-            found["condition"] = match
-        else:
-            b.warn("condition", f"{b.named(f['condition'])} is {condition!r}; BigCommerce takes New, Used or "
-                                f"Refurbished: not sent")
-    warranty = b.text(values, f["warranty"], "warranty", plain=False)
-    if warranty:
-        found["warranty"] = cut(warranty, 65535)
-
-    out = {name: found.get(name, empty) for name, empty in EMPTY.items() if f[name]}
-    if f["brand"]:
-        out.update(_brand(b, values))
-    if f["custom_fields"]:
-        out["custom_fields"] = _custom_fields(b, values)  # [] deletes the ones we made (the loader does)
-    return out
-
-
-def _brand(b: _Build, values: Mapping[str, Any]) -> dict[str, Any]:
-    """brand_name (BigCommerce finds or creates the brand), else brand_id 0: the spec says to send one of
-    the two, never both."""
-    code = b.fields["brand"]
-    brand = b.text(values, code, "brand_name")
-    if not brand:
-        return dict(NO_BRAND)
-    if len(brand) > 255:
-        b.warn("brand_name", f"The brand in {b.named(str(code))} has {len(brand)} characters; BigCommerce takes 255: "
-                             f"not sent")
-        return dict(NO_BRAND)
-    return {"brand_name": brand}
-
-
-def _custom_fields(b: _Build, values: Mapping[str, Any]) -> list[dict]:
-    fields: list[dict] = []
-    for code in b.fields["custom_fields"] or []:
-        value = b.text(values, code, "custom_fields")
-        if not value:
-            continue
-        name = cut(b.label(code), CUSTOM_FIELD_MAX)
-        if len(value) > CUSTOM_FIELD_MAX:
-            b.warn("custom_fields", f"The value of {b.named(code)} has {len(value)} characters; BigCommerce takes "
-                                    f"{CUSTOM_FIELD_MAX} in a custom field: skipped")
-            continue
-        if len(fields) >= MAX_CUSTOM_FIELDS:
-            b.warn("custom_fields", f"BigCommerce takes {MAX_CUSTOM_FIELDS} custom fields per product: "
-                                    f"{b.named(code)} and the following were skipped")
-            break
-        fields.append({"name": name, "value": value})
-    return fields
-
-
-def _images(b: _Build, values: Mapping[str, Any]) -> list[str]:
-    """The media codes of the mapped image attributes that have a value, in mapping order, once each."""
-    codes: list[str] = []
-    for attr in b.fields["images"] or []:
-        media = b.media(values, attr, "images")
-        if media and media not in codes:
-            codes.append(media)
-    return codes
-
-
-def _listed(value: Any) -> list:
-    """A PIM answers lists of codes; anything else there is no code at all."""
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def _categories(b: _Build, codes: Any) -> list[int]:
-    ids = {b.ctx.category_ids[c.lower()] for c in _listed(codes)
-           if isinstance(c, str) and c.lower() in b.ctx.category_ids}
-    return sorted(ids)
-
-
-def custom_url(name: str, sku: str) -> dict:
-    """A deterministic URL: the name's slug and the SKU's (SKUs are unique, so URLs never collide)."""
-    sku_slug = slug(sku, 100) or hashlib.sha1(sku.encode()).hexdigest()[:12]
-    name_slug = slug(name, 120) or "product"
-    return {"url": f"/{name_slug}-{sku_slug}/", "is_customized": True}
-
-
-def _image_entries(media: list[str]) -> list[dict]:
-    return [
-        {"image_url": MEDIA_PLACEHOLDER + code, "is_thumbnail": i == 0, "sort_order": i}
-        for i, code in enumerate(media)
-    ]
 
 
 # --- hashing and final payload --------------------------------------------------------------------
@@ -463,31 +151,6 @@ def _finish(b: _Build, key: str, sku: str, hashed: dict, media: list[str],
 # --- simple products ------------------------------------------------------------------------------
 
 
-def _identifier(product: Mapping[str, Any]) -> str | None:
-    ident = product.get("identifier")
-    return str(ident) if ident and well_formed(str(ident)) else None
-
-
-def _own_code(value: Any) -> tuple[str, bool]:
-    """The product's uuid or the model's code as text, and whether it was well formed (broken text is kept
-    readable, and the caller refuses the item)."""
-    text = str(value or "")
-    if well_formed(text):
-        return text, True
-    return text.encode("utf-8", "replace").decode("utf-8"), False
-
-
-def _sku(b: _Build, values: Mapping[str, Any], field_name: str, fallback: str | None,
-         item: str | None = None) -> str | None:
-    code = b.fields[field_name]
-    sku = b.text(values, code, "sku", item=item) if code else None
-    if not sku and field_name == "variant_sku":
-        sku = b.text(values, b.fields["sku"], "sku", item=item)
-    if not sku and fallback and (not code or code == b.catalog.identifier_attribute()):
-        sku = fallback  # /products answers the identifier outside `values`
-    return sku.strip() if sku else None
-
-
 def build_simple_product(product: dict, ctx: Context, *, name: str | None = None) -> ProductPlan:
     """One simple product. `name` replaces the mapped name (the import's de-duplicated name)."""
     values = product.get("values") or {}
@@ -538,81 +201,6 @@ def build_simple_product(product: dict, ctx: Context, *, name: str | None = None
 
 
 # --- product models -------------------------------------------------------------------------------
-
-
-def _axis_text(b: _Build, values: Mapping[str, Any], axis: str, item: str) -> tuple[str | None, Any]:
-    attr, data = b.raw(values, axis, "variants")
-    if attr is None or data is None:
-        return None, None
-    try:
-        label = text_value(data, attr, b.catalog, b.ctx.locale, b.ctx.store.currency)
-    except ConversionError as exc:
-        b.warn("variants", f"Axis {b.named(axis)}: {exc}", item)
-        return None, None
-    if attr.get("type") in t.SELECTS:
-        order: Any = option_sort_key(b.catalog, axis, data)
-    elif attr.get("type") == t.METRIC and isinstance(data, Mapping):
-        family = measurement_family(b.catalog, attr.get("metric_family"))
-        try:  # in the standard unit, so "1 m" sorts after "10 cm"
-            standard = family.get("standard_unit_code") if family else None
-            amount = metric_amount(data, attr, standard, b.catalog) if standard else to_decimal(data.get("amount"))
-            order = (0, amount or Decimal(0), str(data.get("unit")))
-        except ConversionError:
-            order = (1, Decimal(0), str(data))
-    else:
-        order = (0, str(label).lower())
-    return label, order
-
-
-def _display_names(b: _Build, axes: list[str]) -> dict[str, str]:
-    """Option names: the axis attribute's label in the locale, made unique (BigCommerce keys options by name)."""
-    names: dict[str, str] = {}
-    used: set[str] = set()
-    for axis in axes:
-        name = cut(" ".join(b.label(axis).split()), 255) or axis  # a label is text, never HTML
-        if name.lower() in used:
-            name = cut(f"{name} ({axis})", 255)
-        used.add(name.lower())
-        names[axis] = name
-    return names
-
-
-def _variant_value(b: _Build, values: Mapping[str, Any], variant_field: str, product_field: str, reader,
-                   item: str):
-    """The variant_* attribute's value, else the product-level field's attribute read at the variant."""
-    value = None
-    code = b.fields[variant_field]
-    if code:
-        value = reader(values, code, variant_field, item)
-    if value is None and b.fields[product_field] and b.fields[product_field] != code:
-        value = reader(values, b.fields[product_field], variant_field, item)
-    return value
-
-
-def _variant_fields(b: _Build, values: Mapping[str, Any], item: str) -> dict[str, Any]:
-    """A variant's own fields, each present when the mapping owns it (its variant_* field or the product
-    field it falls back to is mapped): the value, else the empty the variants spec documents. Price,
-    sale and retail price and weight are nullable there, null meaning "the product's"; UPC is text."""
-    f = b.fields
-    out: dict[str, Any] = {}
-    if f["variant_price"] or f["price"]:
-        price = _variant_value(b, values, "variant_price", "price", b.amount, item)
-        out["price"] = None if price is None else json_number(price)
-    for name in ("sale_price", "retail_price"):  # the product's fields read at the variant
-        if f[name]:
-            amount = b.amount(values, f[name], name, item)
-            out[name] = None if amount is None else json_number(amount)
-    if f["variant_weight"] or f["weight"]:
-        weight = _variant_value(b, values, "variant_weight", "weight",
-                                lambda v, c, n, i: b.measure(v, c, n, "weight", i), item)
-        out["weight"] = None if weight is None else json_number(weight)
-    if f["variant_upc"] or f["upc"]:
-        upc = _variant_value(b, values, "variant_upc", "upc", lambda v, c, n, i: b.text(v, c, n, item=i), item)
-        if upc and len(upc) > CODE_MAX:
-            b.warn("variants", f"The UPC {upc!r} is longer than {CODE_MAX} characters: not sent", item)
-            upc = None
-        out["upc"] = upc or ""
-    return out
 
 
 def build_product_model(model: dict, sub_models: list[dict], variants: list[dict], ctx: Context, *,
@@ -784,51 +372,3 @@ def build_product_model(model: dict, sub_models: list[dict], variants: list[dict
     plan.skipped = skipped
     plan.variant_keys = {v["sku"]: variant_keys[v["sku"]] for v in variant_list}
     return plan
-
-
-def _model_values(b: _Build, root: Mapping[str, Any], subs: list[Any]) -> dict[str, Any]:
-    """Product-level values of a model (docs/desired-state.md): the root's; a value the root lacks (in this
-    locale and channel) is read from the sub-models (icecat's `composition`, `material` sit on that level):
-    their one value when they agree; when they differ, text is their distinct values joined by ", " in
-    sub-model code order, as are the labels of a select mapped only to custom fields; else the first's."""
-    merged = dict(root) if isinstance(root, Mapping) else {}
-    layers = [layer for layer in subs if isinstance(layer, Mapping)]
-    locale, channel = b.ctx.locale, b.ctx.channel
-    custom_only = set(b.fields["custom_fields"] or []) - {v for k, v in b.fields.items()
-                                                           if k != "custom_fields" and isinstance(v, str)}
-    for code in dict.fromkeys(c for layer in layers for c in layer):
-        if read_value(merged, code, locale, channel) is not None:
-            continue
-        holders = [(layer, read_value(layer, code, locale, channel)) for layer in layers]
-        holders = [(layer, data) for layer, data in holders if data is not None]
-        if not holders:
-            continue
-        distinct: dict[str, Any] = {}
-        for _, data in holders:
-            distinct.setdefault(data.strip() if isinstance(data, str) else json.dumps(data, sort_keys=True, default=str),
-                                data)
-        datas = list(distinct.values())
-        attr = b.catalog.attributes.get(code) or {}
-        kind = attr.get("type")
-        joined: Any = None
-        if len(datas) > 1 and kind in (t.TEXT, t.TEXTAREA) and all(isinstance(d, str) for d in datas):
-            joined = ", ".join(d.strip() for d in datas)
-        elif len(datas) > 1 and kind in t.SELECTS and code in custom_only and all(isinstance(d, str) for d in datas):
-            joined = datas  # a list of option codes: shown as their labels joined by ", "
-        if joined is None:
-            merged[code] = holders[0][0][code]
-        else:
-            merged[code] = [{"locale": locale if attr.get("localizable") else None,
-                             "scope": channel if attr.get("scopable") else None, "data": joined}]
-    return merged
-
-
-def _model_sku(code: str, variant_skus: set[str]) -> str:
-    """The model's code; suffixed when a variant already holds it (SKUs are unique across products and
-    variants, case-insensitively)."""
-    sku = code
-    n = 1
-    while sku.lower() in variant_skus:
-        sku = f"{code}-model" if n == 1 else f"{code}-model-{n}"
-        n += 1
-    return sku

@@ -11,14 +11,9 @@ from pathlib import Path
 import pytest
 
 from service.transform.context import Context, StoreSettings
+from service.transform.fields import MEDIA_PLACEHOLDER, custom_url
 from service.transform.mapping import Mapping, suggest_mapping
-from service.transform.product import (
-    MEDIA_PLACEHOLDER,
-    build_product_model,
-    build_simple_product,
-    content_hash,
-    custom_url,
-)
+from service.transform.product import build_product_model, build_simple_product, content_hash
 
 CSV_DIR = Path(__file__).resolve().parents[3] / "shared" / "catalogs" / "icecat_demo_dev"
 if not CSV_DIR.is_dir():  # a worktree sits beside main: /work/wt-x -> /work/shared

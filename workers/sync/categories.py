@@ -29,7 +29,7 @@ import redis
 
 from service.clients.bigcommerce import BatchResult, BigCommerceClient, ItemError
 from service.store.ledger import StoreLedger
-from service.transform.product import Issue
+from service.transform.fields import Issue
 
 log = logging.getLogger("connector.categories")
 
