@@ -32,8 +32,10 @@ from typing import Any
 import httpx
 import redis
 
-from service.clients.akeneo import AkeneoClient, AkeneoError
-from service.clients.bigcommerce import BigCommerceClient, BigCommerceError
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoError
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_errors import BigCommerceError
 from service.config.hints import pim_failure
 from service.refusal import NotReady, Upstream
 from service.settings import Settings

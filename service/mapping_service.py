@@ -19,7 +19,9 @@ import logging
 import time
 from typing import Any
 
-from service.clients.akeneo import AkeneoClient, AkeneoError, search_filter
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoError
+from service.clients.akeneo_search import search_filter
 from service.config.forms import code_problem, text_problem
 from service.connections import MAIN_MISSING, Connections, connections, open_bigcommerce, open_pim
 from service.pim_schema import load_catalog, load_store_settings

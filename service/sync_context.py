@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from service.clients.akeneo import AkeneoClient, AkeneoNotFound, search_filter
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoNotFound
+from service.clients.akeneo_search import search_filter
 from service.clients.bigcommerce import BigCommerceClient
 from service.connections import main_config
 from service.media import media_token, media_url

@@ -6,17 +6,16 @@ see dicts, async iterators and typed errors, never raw HTTP:
     async with AkeneoClient(url, client_id, secret, username, password) as pim:
         async for product in pim.iter_products(scope="ecommerce", locales=["en_US"]):
             ...
+
+Beside it: the typed errors (`akeneo_errors`), the filter and list parameters (`akeneo_search`), the
+category picker's bounded scan (`akeneo_categories`), the UI extensions API (`akeneo_extensions`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
-import json
 import logging
-import socket
-import ssl
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
@@ -24,165 +23,38 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+# Errors, search parameters and the category picker's scan have their own modules. The client re-exports
+# the errors and the filter builders (`__all__`): it raises the one, takes the other, and callers long
+# imported both from here.
+from service.clients.akeneo_categories import category_page
+from service.clients.akeneo_errors import (
+    AkeneoAuthError,
+    AkeneoError,
+    AkeneoNotFound,
+    AkeneoPermissionError,
+    AkeneoUnreachable,
+    AkeneoValidationError,
+    json_answer,
+    not_retryable,
+    route_error,
+    token_error_kind,
+    unreachable_error,
+)
+from service.clients.akeneo_search import (
+    MAX_PAGE_SIZE,
+    condition,
+    product_params,
+    search_filter,
+    search_param,
+    updated_since,
+)
 from service.clients.retry import RETRY_STATUSES, backoff_delay, parse_retry_after
-from service.net import UnsafeUrl, public_transport, tls_context
+from service.net import public_transport, tls_context
 
 logger = logging.getLogger("connector.akeneo")
 
 TOKEN_PATH = "/api/oauth/v1/token"
 API = "/api/rest/v1"
-MAX_PAGE_SIZE = 100  # Akeneo answers 422 above this
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class AkeneoError(Exception):
-    """Any failure talking to Akeneo. `status` and `body` are set when the PIM answered."""
-
-    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.body = body
-
-
-class AkeneoAuthError(AkeneoError):
-    """The PIM refused the credentials. `kind`: "credentials" (username/password), "client"
-    (client id/secret), "missing" (a field empty or missing), "rejected" (a fresh token was refused
-    on a data route) or "unknown"."""
-
-    def __init__(self, message: str, kind: str, status: int | None = None, body: Any = None) -> None:
-        super().__init__(message, status, body)
-        self.kind = kind
-
-
-class AkeneoPermissionError(AkeneoError):
-    """403 on a data route: the connection's user group lacks a permission."""
-
-
-class AkeneoNotFound(AkeneoError):
-    """404 on a data route."""
-
-
-class AkeneoValidationError(AkeneoError):
-    """422 (or 400) on a data route: a bad filter, limit or code."""
-
-
-class AkeneoUnreachable(AkeneoError):
-    """No usable answer from the PIM URL. `kind`: "dns", "refused", "tls", "timeout", "reset"
-    (connection dropped mid-request, after retries), "private" (the host resolves to an internal address
-    and the client was made with `allow_private_addresses=False`) or "not_akeneo" (the URL answers, but
-    not as an Akeneo API: HTML, non-JSON, 404 on the token route, a redirect)."""
-
-    def __init__(self, message: str, kind: str, status: int | None = None, body: Any = None) -> None:
-        super().__init__(message, status, body)
-        self.kind = kind
-
-
-def _causes(exc: BaseException) -> Iterable[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _unreachable(exc: httpx.TransportError, host: str) -> AkeneoUnreachable:
-    """Name the network failure precisely: the configuration page turns `kind` into a hint."""
-    if isinstance(exc, httpx.TimeoutException):
-        return AkeneoUnreachable(f"{host} did not answer in time ({type(exc).__name__})", "timeout")
-    causes = list(_causes(exc))
-    if any(isinstance(c, UnsafeUrl) for c in causes) or "resolves to an internal address" in str(exc):
-        return AkeneoUnreachable(str(exc), "private")
-    if any(isinstance(c, socket.gaierror) for c in causes):
-        return AkeneoUnreachable(f"The host name {host} could not be resolved (DNS)", "dns")
-    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in causes):
-        return AkeneoUnreachable(f"TLS handshake with {host} failed: {exc}", "tls")
-    if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return AkeneoUnreachable(f"{host} refused the connection (nothing listens on that port)", "refused")
-    if isinstance(exc, httpx.ConnectError):
-        text = str(exc).lower()
-        if "name or service" in text or "nodename" in text or "name resolution" in text:
-            return AkeneoUnreachable(f"The host name {host} could not be resolved (DNS)", "dns")
-        if "ssl" in text or "certificate" in text:
-            return AkeneoUnreachable(f"TLS handshake with {host} failed: {exc}", "tls")
-        return AkeneoUnreachable(f"Could not connect to {host}: {exc}", "refused")
-    return AkeneoUnreachable(f"Connection to {host} dropped: {type(exc).__name__} {exc}", "reset")
-
-
-def _not_retryable(exc: httpx.TransportError) -> bool:
-    # DNS, TLS and refused connections answer at once and do not heal in seconds; retrying them only
-    # delays the hint the merchant needs. Timeouts and dropped connections are worth another try.
-    return isinstance(exc, httpx.ConnectError)
-
-
-def _token_error_kind(message: str) -> str:
-    text = message.lower()
-    if "no user found" in text:
-        return "credentials"
-    if "client_id" in text or ("client" in text and "secret" in text):
-        return "client"
-    if "grant_type" in text or "missing" in text:
-        return "missing"
-    return "unknown"
-
-
-# --- search filters ---------------------------------------------------------------------------
-
-
-def condition(operator: str, value: Any = None, **options: Any) -> dict:
-    """One filter condition, e.g. `condition(">=", 100, scope="ecommerce")` for completeness."""
-    cond: dict[str, Any] = {"operator": operator}
-    if value is not None:
-        cond["value"] = value
-    cond.update(options)
-    return cond
-
-
-def updated_since(when: dt.datetime) -> dict:
-    """`updated > when`; Akeneo compares in UTC with second precision ("YYYY-MM-DD hh:mm:ss")."""
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.UTC)
-    return condition(">", when.strftime("%Y-%m-%d %H:%M:%S"))
-
-
-def search_filter(**conditions: Any) -> str:
-    """Build the `search=` JSON. Each keyword is a property; its value a condition dict, an
-    `(operator, value)` / `(operator,)` tuple, or a list of those:
-
-        search_filter(updated=updated_since(t), categories=("IN CHILDREN", ["master"]),
-                      enabled=("=", True), parent=("EMPTY",))
-    """
-
-    def one(item: Any) -> dict:
-        if isinstance(item, Mapping):
-            return dict(item)
-        if isinstance(item, tuple) and 1 <= len(item) <= 2:
-            return condition(*item)
-        raise TypeError(f"not a filter condition: {item!r}")
-
-    search: dict[str, list[dict]] = {}
-    for prop, value in conditions.items():
-        items = value if isinstance(value, list) else [value]
-        search[prop] = [one(item) for item in items]
-    return json.dumps(search, separators=(",", ":"))
-
-
-def _search_param(search: str | Mapping | None) -> str | None:
-    if search is None or isinstance(search, str):
-        return search
-    return json.dumps(search, separators=(",", ":"))
-
-
-def _csv(values: str | Iterable[str] | None) -> str | None:
-    if values is None or isinstance(values, str):
-        return values
-    return ",".join(values)
-
-
-# --- the client -------------------------------------------------------------------------------
 
 
 class AkeneoClient:
@@ -325,7 +197,7 @@ class AkeneoClient:
             )
         if response.status_code != 200:
             message = str(data.get("message") or data.get("error_description") or data.get("error") or data)
-            raise AkeneoAuthError(message, _token_error_kind(message), response.status_code, data)
+            raise AkeneoAuthError(message, token_error_kind(message), response.status_code, data)
         if not isinstance(data.get("access_token"), str):
             raise AkeneoUnreachable(
                 "The token route answered without an access token", "not_akeneo", 200, _redact(data)
@@ -398,8 +270,8 @@ class AkeneoClient:
                     self.bytes_received += response.num_bytes_downloaded
             except httpx.TransportError as exc:
                 self._slots.release()
-                failure = _unreachable(exc, self._host)
-                if _not_retryable(exc) or attempt >= self.max_attempts:
+                failure = unreachable_error(exc, self._host)
+                if not_retryable(exc) or attempt >= self.max_attempts:
                     self._log_outcome(method, path, attempt, error=failure.kind)
                     raise failure from exc
                 reason: str | int = failure.kind
@@ -450,50 +322,14 @@ class AkeneoClient:
 
     def _json(self, response: httpx.Response) -> dict:
         """The JSON body, or AkeneoUnreachable("not_akeneo") when the answer is not Akeneo's JSON."""
-        if response.is_redirect:
-            location = response.headers.get("Location", "")
-            raise AkeneoUnreachable(
-                f"{self._host} redirected to {location or 'another page'} instead of answering the API",
-                "not_akeneo",
-                response.status_code,
-            )
-        content_type = response.headers.get("Content-Type", "")
-        try:
-            data = response.json() if "json" in content_type else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            if response.status_code in RETRY_STATUSES:
-                raise AkeneoError(
-                    f"Akeneo answered {response.status_code} (after {self.max_attempts} attempts)",
-                    response.status_code,
-                    response.text[:500],
-                )
-            kind = "HTML page" if "html" in content_type else f"non-JSON answer ({content_type or 'no type'})"
-            raise AkeneoUnreachable(
-                f"{self._host} answered with an {kind}, not the Akeneo API (HTTP {response.status_code})",
-                "not_akeneo",
-                response.status_code,
-                response.text[:500],
-            )
-        return data
+        return json_answer(response, host=self._host, attempts=self.max_attempts)
 
     def _check(self, response: httpx.Response) -> dict:
         """Map a data route's answer to its JSON or a typed error."""
         data = self._json(response)
-        status = response.status_code
-        if 200 <= status < 300:
+        if 200 <= response.status_code < 300:
             return data
-        message = str(data.get("message") or data)
-        if status == 401:
-            raise AkeneoAuthError(message, "rejected", status, data)
-        if status == 403:
-            raise AkeneoPermissionError(message, status, data)
-        if status == 404:
-            raise AkeneoNotFound(message, status, data)
-        if status in (400, 422):
-            raise AkeneoValidationError(message, status, data)
-        raise AkeneoError(f"Akeneo answered {status}: {message}", status, data)
+        raise route_error(response.status_code, data)
 
     # --- generic reads ------------------------------------------------------------------------
 
@@ -524,17 +360,6 @@ class AkeneoClient:
 
     # --- products ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _product_params(search, scope, locales, attributes, page_size) -> dict[str, Any]:
-        return {
-            "pagination_type": "search_after",
-            "limit": min(page_size, MAX_PAGE_SIZE),
-            "search": _search_param(search),
-            "scope": scope,
-            "locales": _csv(locales),
-            "attributes": _csv(attributes),
-        }
-
     def iter_products(
         self,
         *,
@@ -546,7 +371,7 @@ class AkeneoClient:
     ) -> AsyncIterator[dict]:
         """Products (by uuid) with search_after pagination. `scope` also limits results to the
         channel's category tree; `locales`/`attributes` shrink the payloads."""
-        params = self._product_params(search, scope, locales, attributes, page_size)
+        params = product_params(search, scope, locales, attributes, page_size)
         return self.iter_items(f"{API}/products-uuid", params)
 
     def iter_product_models(
@@ -558,7 +383,7 @@ class AkeneoClient:
         attributes: str | Iterable[str] | None = None,
         page_size: int = 100,
     ) -> AsyncIterator[dict]:
-        params = self._product_params(search, scope, locales, attributes, page_size)
+        params = product_params(search, scope, locales, attributes, page_size)
         return self.iter_items(f"{API}/product-models", params)
 
     async def get_product(self, uuid: str, **params: Any) -> dict:
@@ -610,7 +435,7 @@ class AkeneoClient:
     def iter_categories(
         self, *, search: str | Mapping | None = None, page_size: int = 100, with_position: bool = False
     ) -> AsyncIterator[dict]:
-        params: dict[str, Any] = {"limit": min(page_size, MAX_PAGE_SIZE), "search": _search_param(search)}
+        params: dict[str, Any] = {"limit": min(page_size, MAX_PAGE_SIZE), "search": search_param(search)}
         if with_position:
             params["with_position"] = "true"
         return self.iter_items(f"{API}/categories", params)
@@ -629,47 +454,12 @@ class AkeneoClient:
         max_scan_pages: int = 5,
     ) -> tuple[list[dict], str | None]:
         """One page of categories for a lazy picker: `(items, next_url)`; pass `next_url` back as
-        `page_url` (with the same arguments) for more.
-
-        Without `search`: the children of `parent` (roots when None), or the categories `codes`.
-        With `search` (Akeneo has no label filter): the first call looks the text up as a code
-        (`code IN`, case-insensitive in Akeneo), then every call scans at most `max_scan_pages`
-        pages of 100 categories (under `parent` when given), keeping those whose code or any label
-        contains the text, and stops once it holds `limit` matches. So a call makes at most
-        `max_scan_pages + 1` requests; it may return fewer than `limit` items with a `next_url`
-        (keep scanning), or a few more (the rest of the last scanned page).
-        """
-        filters: dict[str, Any] = {}
-        if parent is not None:
-            filters["parent"] = ("=", parent)
-        if codes is not None:
-            filters["code"] = ("IN", list(codes))
-        if not search:
-            if not filters:
-                filters["is_root"] = ("=", True)
-            if page_url:
-                return await self.get_page(page_url)
-            params = {"limit": min(limit, MAX_PAGE_SIZE), "search": search_filter(**filters)}
-            return await self.get_page(f"{API}/categories", params)
-
-        needle = search.strip().lower()
-        exact_lookup = "code" not in filters
-        found: list[dict] = []
-        if page_url is None:
-            if exact_lookup:
-                exact_filters = {**filters, "code": ("IN", [search.strip()])}
-                found.extend((await self.get_page(f"{API}/categories", {"search": search_filter(**exact_filters)}))[0])
-            params = {"limit": MAX_PAGE_SIZE, "search": search_filter(**filters) if filters else None}
-            items, next_url = await self.get_page(f"{API}/categories", params)
-        else:
-            items, next_url = await self.get_page(page_url)
-        pages = 1
-        while True:
-            found.extend(c for c in items if _category_matches(c, needle, skip_exact=exact_lookup))
-            if len(found) >= limit or not next_url or pages >= max_scan_pages:
-                return found, next_url
-            items, next_url = await self.get_page(next_url)
-            pages += 1
+        `page_url` (with the same arguments) for more. What is read, and how a `search` scans pages
+        (at most `max_scan_pages + 1` requests): `akeneo_categories.category_page`."""
+        return await category_page(
+            self, f"{API}/categories", parent=parent, search=search, codes=codes, limit=limit,
+            page_url=page_url, max_scan_pages=max_scan_pages,
+        )
 
     # --- media ---------------------------------------------------------------------------------
 
@@ -686,7 +476,7 @@ class AkeneoClient:
                 yield chunk
             self.bytes_received += response.num_bytes_downloaded
         except httpx.TransportError as exc:
-            raise _unreachable(exc, self._host) from exc
+            raise unreachable_error(exc, self._host) from exc
         finally:
             await self._close(response)
 
@@ -707,30 +497,11 @@ class AkeneoClient:
         }
 
 
-def _category_matches(category: Mapping[str, Any], needle: str, *, skip_exact: bool) -> bool:
-    code = str(category.get("code", "")).lower()
-    if code == needle:
-        return not skip_exact  # else already returned by the exact `code IN` lookup
-    if needle in code:
-        return True
-    labels = category.get("labels") or {}
-    return any(needle in str(label).lower() for label in labels.values() if label)
-
-
 def _redact(data: Mapping[str, Any]) -> dict:
     return {k: ("***" if "token" in k else v) for k, v in data.items()}
 
 
-# Exported for callers that want to catch the whole family in one place.
-__all__ = [
-    "AkeneoAuthError",
-    "AkeneoClient",
-    "AkeneoError",
-    "AkeneoNotFound",
-    "AkeneoPermissionError",
-    "AkeneoUnreachable",
-    "AkeneoValidationError",
-    "condition",
-    "search_filter",
-    "updated_since",
-]
+# The client, and (re-exported from akeneo_errors / akeneo_search) the error family callers catch in one
+# place and the filter builders they pass to it.
+__all__ = ["AkeneoClient", "AkeneoAuthError", "AkeneoError", "AkeneoNotFound", "AkeneoPermissionError",
+           "AkeneoUnreachable", "AkeneoValidationError", "condition", "search_filter", "updated_since"]

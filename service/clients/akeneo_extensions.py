@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from service.clients.akeneo import API, AkeneoClient, AkeneoError, AkeneoNotFound
+from service.clients.akeneo import API, AkeneoClient
+from service.clients.akeneo_errors import AkeneoError, AkeneoNotFound
 
 PATH = f"{API}/ui-extensions"
 JSON = {"Accept": "application/json", "Content-Type": "application/json"}

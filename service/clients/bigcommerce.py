@@ -4,6 +4,9 @@ Callers never see raw HTTP: methods return the JSON `data` BigCommerce sends bac
 typed exceptions carrying BigCommerce's `title` and `errors` map. Every request waits for the shared
 `RateGovernor` (when given) and reports the response's rate headers to it, so all processes working
 on a store stay under its quota together.
+
+Beside it: the typed errors and the reading of an answer (`bigcommerce_errors`), the catalog batches
+(`bigcommerce_batch`), both used through this client.
 """
 
 from __future__ import annotations
@@ -12,15 +15,39 @@ import asyncio
 import contextlib
 import logging
 import re
-import socket
-import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
+# Errors and batches have their own modules. The client re-exports the errors and the batch results
+# (`__all__`): it raises the one, returns the other, and callers long imported both from here.
+# `Recover` (a lost write's lookup) is typed there because the category batch builds one too.
+from service.clients.bigcommerce_batch import (
+    BatchResult,
+    ItemError,
+    Recover,
+    category_batch,
+    chunks,
+    split_batch,
+)
+from service.clients.bigcommerce_errors import (
+    BigCommerceAuthError,
+    BigCommerceConflict,
+    BigCommerceError,
+    BigCommerceForbidden,
+    BigCommerceNotFound,
+    BigCommercePayloadTooLarge,
+    BigCommerceRateLimited,
+    BigCommerceServerError,
+    BigCommerceUnreachable,
+    BigCommerceValidationError,
+    connect_kind,
+    error_from,
+    json_or_none,
+    parse_answer,
+)
 from service.clients.retry import RETRY_STATUSES, backoff_delay
 
 log = logging.getLogger("connector.bigcommerce")
@@ -36,132 +63,6 @@ CATEGORY_BATCH = 50
 CHECK_ATTEMPTS = 2
 # 408 is an Akeneo habit; BigCommerce's transient answers are these.
 _RETRY = (RETRY_STATUSES - {408}) | {429}
-
-
-class BigCommerceError(Exception):
-    """A request BigCommerce refused; `errors` is its field -> message map, `title` its summary."""
-
-    def __init__(
-        self, message: str, status: int | None = None, errors: dict | None = None, body: Any = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.title = message
-        self.status = status
-        self.errors = errors or {}
-        self.body = body
-
-
-class BigCommerceAuthError(BigCommerceError):
-    """401: the token is wrong or revoked."""
-
-
-class BigCommerceForbidden(BigCommerceError):
-    """403: the token lacks a scope."""
-
-
-class BigCommerceNotFound(BigCommerceError):
-    """404: unknown object, or an unknown store hash."""
-
-
-class BigCommerceConflict(BigCommerceError):
-    """409: duplicate name/SKU/URL, or a missing category/brand id."""
-
-
-class BigCommerceValidationError(BigCommerceError):
-    """422 or 400: invalid fields."""
-
-
-class BigCommercePayloadTooLarge(BigCommerceError):
-    """413: too many items in a batch."""
-
-
-class BigCommerceRateLimited(BigCommerceError):
-    """429 on every attempt."""
-
-
-class BigCommerceServerError(BigCommerceError):
-    """5xx on every attempt."""
-
-
-class BigCommerceUnreachable(BigCommerceError):
-    """No usable answer: `kind` is dns, refused, tls, timeout or not_bigcommerce."""
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-_ERRORS: dict[int, type[BigCommerceError]] = {
-    400: BigCommerceValidationError,
-    401: BigCommerceAuthError,
-    403: BigCommerceForbidden,
-    404: BigCommerceNotFound,
-    409: BigCommerceConflict,
-    413: BigCommercePayloadTooLarge,
-    422: BigCommerceValidationError,
-    429: BigCommerceRateLimited,
-}
-
-
-@dataclass
-class ItemError:
-    """One item of a batch that BigCommerce refused on its own."""
-
-    item: dict
-    status: int | None
-    title: str
-    errors: dict
-
-
-@dataclass
-class BatchResult:
-    data: list[dict] = field(default_factory=list)
-    errors: list[ItemError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def _error_from(response: httpx.Response, body: Any) -> BigCommerceError:
-    status = response.status_code
-    title, errors = "", {}
-    if isinstance(body, dict):
-        title = str(body.get("title") or body.get("message") or "")
-        raw = body.get("errors")
-        errors = raw if isinstance(raw, dict) else ({"errors": raw} if raw else {})
-    elif isinstance(body, list) and body and isinstance(body[0], dict):  # v2: [{status, message}]
-        title = "; ".join(str(e.get("message", "")) for e in body)
-    title = title or f"HTTP {status}"
-    if status >= 500:
-        return BigCommerceServerError(title, status, errors, body)
-    return _ERRORS.get(status, BigCommerceError)(title, status, errors, body)
-
-
-def _connect_kind(exc: BaseException) -> str:
-    """dns, tls or refused, from the chain of a connection failure."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, socket.gaierror):
-            return "dns"
-        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
-            return "tls"
-        text = str(seen).lower()
-        if any(s in text for s in ("name or service", "nodename", "name resolution", "getaddrinfo")):
-            return "dns"
-        if "ssl" in text or "certificate" in text:
-            return "tls"
-        seen = seen.__cause__ or seen.__context__
-    return "refused"
-
-
-def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-Recover = Callable[[], Awaitable[Any]]
 
 
 class BigCommerceClient:
@@ -247,7 +148,7 @@ class BigCommerceClient:
                 ambiguous = ambiguous or method != "GET"
                 last = BigCommerceUnreachable(f"BigCommerce did not answer in time: {exc!r}", "timeout")
             except httpx.ConnectError as exc:
-                kind = _connect_kind(exc)
+                kind = connect_kind(exc)
                 last = BigCommerceUnreachable(f"cannot connect to BigCommerce ({kind}): {exc}", kind)
                 if kind != "refused":  # a wrong host name or certificate will not heal by retrying
                     raise last from exc
@@ -264,7 +165,7 @@ class BigCommerceClient:
                         self.governor.observe(response.headers, status, ticket=ticket)
                 if status not in _RETRY:
                     try:
-                        result = self._parse(response)
+                        result = parse_answer(response)
                     except (BigCommerceConflict, BigCommerceValidationError):
                         # a conflict after a lost answer is most likely our own earlier attempt
                         if ambiguous and recover is not None:
@@ -276,7 +177,7 @@ class BigCommerceClient:
                         log.info("%s %s succeeded", method, path, extra={"attempts": attempt})
                     return result
                 ambiguous = ambiguous or (status >= 500 and method != "GET")
-                last = _error_from(response, _json_or_none(response))
+                last = error_from(response, json_or_none(response))
                 if status == 429:
                     reset = response.headers.get("X-Rate-Limit-Time-Reset-Ms")
                     retry_after = float(reset) / 1000 if reset and reset.isdigit() else None
@@ -297,24 +198,6 @@ class BigCommerceClient:
             if found is not None:
                 return found
         raise last
-
-    def _parse(self, response: httpx.Response) -> Any:
-        if response.status_code == 204 or not response.content:
-            if response.status_code >= 400:
-                raise _error_from(response, None)
-            return None
-        body = _json_or_none(response)
-        if body is None:
-            raise BigCommerceUnreachable(
-                f"{response.url.host} answered HTTP {response.status_code} with "
-                f"{response.headers.get('content-type', 'no content type')}, not the BigCommerce API",
-                "not_bigcommerce",
-            )
-        if response.status_code >= 400:
-            raise _error_from(response, body)
-        if response.status_code == 207:
-            log.warning("BigCommerce partial success on %s: %s", response.url.path, body.get("errors"))
-        return body
 
     async def _pages(self, path: str, params: dict | None = None) -> AsyncIterator[dict]:
         params = dict(params or {})
@@ -369,7 +252,7 @@ class BigCommerceClient:
         found: list[dict] = []
         # reads: BigCommerce has no one-at-a-time rule for them, so the chunks go together
         for part in await asyncio.gather(*(self._list("/v3/catalog/products", {"sku:in": ",".join(chunk), **extra})
-                                           for chunk in _chunks(plain, SKU_CHUNK))):
+                                           for chunk in chunks(plain, SKU_CHUNK))):
             found += part
         for sku in wanted:
             if "," in sku:  # `sku:in` cannot carry a comma
@@ -402,50 +285,30 @@ class BigCommerceClient:
         """Which of these products the store still holds: `id:in`, 250 a request (a page of ids only)."""
         wanted = sorted(set(ids))
         found: set[int] = set()
-        for chunk in _chunks(wanted, EXISTS_CHUNK):
+        for chunk in chunks(wanted, EXISTS_CHUNK):
             params = {"id:in": ",".join(map(str, chunk)), "include_fields": "id", "limit": EXISTS_CHUNK}
             found.update(int(p["id"]) for p in await self._list("/v3/catalog/products", params))
         return found
 
     async def update_products(self, items: Sequence[dict]) -> BatchResult:
         """Batch update (each item has `id`); a refused batch is split down to the bad items."""
-        return await self._batch("PUT", "/v3/catalog/products", items, PRODUCT_BATCH)
+        return await split_batch(self._send, "PUT", "/v3/catalog/products", items, PRODUCT_BATCH)
 
     async def delete_products(self, ids: Iterable[int]) -> None:
-        for chunk in _chunks(list(ids), ID_CHUNK):
+        for chunk in chunks(list(ids), ID_CHUNK):
             await self._send("DELETE", "/v3/catalog/products", params={"id:in": ",".join(map(str, chunk))})
 
     async def assign_channels(self, product_ids: Iterable[int], channel_id: int = 1) -> None:
         async with self._assign_lock:
-            for chunk in _chunks(list(product_ids), ID_CHUNK):
+            for chunk in chunks(list(product_ids), ID_CHUNK):
                 body = [{"product_id": pid, "channel_id": channel_id} for pid in chunk]
                 await self._send("PUT", "/v3/catalog/products/channel-assignments", json=body)
-
-    async def _batch(self, method: str, path: str, items: Sequence[dict], size: int) -> BatchResult:
-        result = BatchResult()
-        for chunk in _chunks(list(items), size):
-            await self._batch_split(method, path, list(chunk), result)
-        return result
-
-    async def _batch_split(self, method: str, path: str, chunk: list[dict], result: BatchResult) -> None:
-        try:
-            body = await self._send(method, path, json=chunk)
-        except (BigCommerceValidationError, BigCommerceConflict, BigCommerceNotFound) as exc:
-            # BigCommerce refuses a whole batch for one bad item (and 404s for one deleted id)
-            if len(chunk) == 1:
-                result.errors.append(ItemError(chunk[0], exc.status, exc.title, exc.errors))
-                return
-            middle = len(chunk) // 2
-            await self._batch_split(method, path, chunk[:middle], result)
-            await self._batch_split(method, path, chunk[middle:], result)
-            return
-        result.data.extend((body or {}).get("data") or [])
 
     # -- variants, options, images, custom fields ------------------------------------------
 
     async def update_variants(self, items: Sequence[dict]) -> BatchResult:
         """Batch variant update/create (`id`, or `product_id` + `sku` + `option_values`)."""
-        return await self._batch("PUT", "/v3/catalog/variants", items, VARIANT_BATCH)
+        return await split_batch(self._send, "PUT", "/v3/catalog/variants", items, VARIANT_BATCH)
 
     async def list_variants(self, product_id: int) -> list[dict]:
         return await self._list(f"/v3/catalog/products/{product_id}/variants")
@@ -625,72 +488,18 @@ class BigCommerceClient:
     async def create_categories(self, items: Sequence[dict]) -> BatchResult:
         """Create categories (`name`, `parent_id` (0 = top level), `tree_id` for top-level ones).
         BigCommerce saves what it can (207): refused items come back in `errors`, by item."""
-        return await self._category_batch("POST", items)
+        path = "/v3/catalog/trees/categories"
+        return await category_batch(self._send, self._pages, "POST", path, items, CATEGORY_BATCH)
 
     async def update_categories(self, items: Sequence[dict]) -> BatchResult:
         """Update categories (each with `category_id`); refused items come back in `errors`."""
-        return await self._category_batch("PUT", items)
-
-    async def _category_batch(self, method: str, items: Sequence[dict]) -> BatchResult:
         path = "/v3/catalog/trees/categories"
-        result = BatchResult()
-        for chunk in _chunks(list(items), CATEGORY_BATCH):
-            chunk = list(chunk)
-            recover = self._find_categories(chunk) if method == "POST" else None
-            try:
-                body = await self._send(method, path, json=chunk, recover=recover) or {}
-            except (BigCommerceValidationError, BigCommerceConflict) as exc:
-                _attribute(chunk, exc.status, exc.title, exc.errors, result)
-                continue
-            result.data += body.get("data") or []
-            failed = body.get("errors")
-            if isinstance(failed, dict) and failed:  # 207: {status, title, errors: {"<i>.<field>": msg}}
-                _attribute(chunk, failed.get("status"), str(failed.get("title", "")), failed.get("errors") or {},
-                           result)
-        return result
-
-    def _find_categories(self, chunk: list[dict]) -> Recover:
-        """After a lost answer: the chunk's categories if they all exist already (the create went
-        through), else None and the chunk is posted again."""
-
-        async def recover() -> dict | None:
-            parents = sorted({int(item.get("parent_id") or 0) for item in chunk})
-            params = {"parent_id:in": ",".join(map(str, parents))}
-            existing = {
-                (c.get("parent_id") or 0, c.get("tree_id") if not c.get("parent_id") else None, c["name"].lower()): c
-                async for c in self._pages("/v3/catalog/trees/categories", params)
-            }
-            found = []
-            for item in chunk:
-                parent = int(item.get("parent_id") or 0)
-                match = existing.get((parent, item.get("tree_id") if not parent else None, item["name"].lower()))
-                if match is None:
-                    return None
-                found.append(match)
-            return {"data": found}
-
-        return recover
+        return await category_batch(self._send, self._pages, "PUT", path, items, CATEGORY_BATCH)
 
     async def delete_categories(self, ids: Iterable[int]) -> None:
-        for chunk in _chunks(list(ids), ID_CHUNK):
+        for chunk in chunks(list(ids), ID_CHUNK):
             params = {"category_id:in": ",".join(map(str, chunk))}
             await self._send("DELETE", "/v3/catalog/trees/categories", params=params)
-
-
-def _attribute(chunk: list[dict], status: int | None, title: str, errors: dict, result: BatchResult) -> None:
-    """Spread a batch error map keyed `<index>.<field>` over the items it names."""
-    by_index: dict[int, dict] = {}
-    for key, message in (errors or {}).items():
-        head, _, rest = str(key).partition(".")
-        if head.isdigit() and int(head) < len(chunk):
-            by_index.setdefault(int(head), {})[rest or key] = message
-        else:
-            by_index.setdefault(-1, {})[key] = message
-    if not by_index:
-        by_index[-1] = {}
-    for index, fields in sorted(by_index.items()):
-        item = chunk[index] if index >= 0 else {}
-        result.errors.append(ItemError(item, status, title or f"HTTP {status}", fields))
 
 
 def _file_stem(path: str) -> str:
@@ -700,10 +509,9 @@ def _file_stem(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", stem.lower())
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    if "json" not in response.headers.get("content-type", ""):
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
+# The client, and (re-exported from bigcommerce_errors / bigcommerce_batch) the error family callers catch
+# in one place and the batch results it returns.
+__all__ = ["BigCommerceClient", "BatchResult", "ItemError", "BigCommerceAuthError", "BigCommerceConflict",
+           "BigCommerceError", "BigCommerceForbidden", "BigCommerceNotFound", "BigCommercePayloadTooLarge",
+           "BigCommerceRateLimited", "BigCommerceServerError", "BigCommerceUnreachable",
+           "BigCommerceValidationError"]

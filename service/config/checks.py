@@ -10,9 +10,10 @@ import logging
 import re
 from typing import Any
 
-from service.clients.akeneo import AkeneoAuthError, AkeneoClient, AkeneoError
-from service.clients.bigcommerce import (
-    BigCommerceClient,
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoAuthError, AkeneoError
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_errors import (
     BigCommerceError,
     BigCommercePayloadTooLarge,
     BigCommerceValidationError,

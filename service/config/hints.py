@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import re
 
-from service.clients.akeneo import (
-    TOKEN_PATH,
+from service.clients.akeneo import TOKEN_PATH
+from service.clients.akeneo_errors import (
     AkeneoAuthError,
     AkeneoError,
     AkeneoPermissionError,
     AkeneoUnreachable,
 )
-from service.clients.bigcommerce import (
+from service.clients.bigcommerce_errors import (
     BigCommerceAuthError,
     BigCommerceError,
     BigCommerceForbidden,

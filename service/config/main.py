@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.clients.akeneo import AkeneoClient, AkeneoNotFound
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoNotFound
 
 MAX_DEPTH = 64  # a category chain longer than this is a loop in the data, not a tree
 

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
-from service.clients.akeneo import (
+from service.clients.akeneo_errors import (
     AkeneoAuthError,
     AkeneoError,
     AkeneoNotFound,

@@ -13,8 +13,10 @@ import asyncio
 import re
 from typing import Any
 
-from service.clients.akeneo import API, AkeneoNotFound, search_filter
-from service.clients.bigcommerce import BigCommerceNotFound
+from service.clients.akeneo import API
+from service.clients.akeneo_errors import AkeneoNotFound
+from service.clients.akeneo_search import search_filter
+from service.clients.bigcommerce_errors import BigCommerceNotFound
 from service.connections import MAIN_MISSING, MainConfig, connections, open_bigcommerce, open_pim
 from service.mapping_service import MappingServiceError, NotReady
 from service.settings import Settings

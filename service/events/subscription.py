@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from service.clients.akeneo import AkeneoAuthError, AkeneoError
+from service.clients.akeneo_errors import AkeneoAuthError, AkeneoError
 from service.clients.event_platform import (
     EventPlatformAuthError,
     EventPlatformClient,

@@ -20,7 +20,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service.clients.akeneo import API as AKENEO_API
-from service.clients.akeneo import AkeneoClient, AkeneoError, AkeneoNotFound, AkeneoValidationError
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoError, AkeneoNotFound, AkeneoValidationError
 from service.config import forms
 from service.config.checks import CheckCrashed, check_bigcommerce, check_pim
 from service.config.guard import changed_fields, confirmation_message, full_import_status

@@ -20,7 +20,8 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from service.clients.akeneo import AkeneoClient, AkeneoError, AkeneoNotFound
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoError, AkeneoNotFound
 from service.connections import TokenCache, connection_slots, shared_pim_client, token_fingerprint
 from service.media import BadMediaToken, read_media_token
 from service.store.imports import ImportStore

@@ -213,7 +213,8 @@ def test_first_visits_racing_create_one_tenant(pim, tmp_path, redis_url, redis_c
 
 def test_merchant_urls_cannot_reach_internal_addresses_even_after_the_check(pim):
     """The address is checked at every connection (DNS rebinding), not only when the URL is saved."""
-    from service.clients.akeneo import AkeneoClient, AkeneoUnreachable
+    from service.clients.akeneo import AkeneoClient
+    from service.clients.akeneo_errors import AkeneoUnreachable
 
     base, _ = pim
 

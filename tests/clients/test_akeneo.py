@@ -8,15 +8,15 @@ import logging
 import pytest
 
 from sandbox.pim import create_app
-from service.clients.akeneo import (
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import (
     AkeneoAuthError,
-    AkeneoClient,
     AkeneoNotFound,
     AkeneoPermissionError,
     AkeneoUnreachable,
     AkeneoValidationError,
-    search_filter,
 )
+from service.clients.akeneo_search import search_filter
 from tests.servers import serve
 
 CLIENT = ("sandbox-client", "sandbox-secret")
@@ -412,7 +412,8 @@ def test_slow_pim_is_a_timeout(pim):
 
 
 def test_akeneo_client_refuses_internal_addresses_by_default(pim):
-    from service.clients.akeneo import AkeneoClient, AkeneoUnreachable
+    from service.clients.akeneo import AkeneoClient
+    from service.clients.akeneo_errors import AkeneoUnreachable
 
     base, _ = pim  # the sandbox listens on 127.0.0.1: an internal address
 

@@ -16,13 +16,9 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from service.clients.akeneo import (
-    AkeneoClient,
-    AkeneoUnreachable,
-    condition,
-    search_filter,
-    updated_since,
-)
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoUnreachable
+from service.clients.akeneo_search import condition, search_filter, updated_since
 from service.clients.retry import RETRY_STATUSES, backoff_delay, parse_retry_after
 from tests.servers import free_port, serve
 

@@ -9,9 +9,9 @@ import uuid
 import pytest
 
 from sandbox.bigcommerce import create_app
-from service.clients.bigcommerce import (
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_errors import (
     BigCommerceAuthError,
-    BigCommerceClient,
     BigCommerceConflict,
     BigCommerceForbidden,
     BigCommerceNotFound,

@@ -13,7 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.bigcommerce import create_app
-from service.clients.bigcommerce import BigCommerceClient, BigCommerceValidationError
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_errors import BigCommerceValidationError
 from tests.servers import serve
 
 TOKEN = "test-token"

@@ -13,7 +13,8 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from service.clients.bigcommerce import BigCommerceClient, BigCommerceUnreachable
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_errors import BigCommerceUnreachable
 from tests.servers import free_port, serve
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from sandbox.bigcommerce import create_app as create_store_app
 from sandbox.pim import create_app as create_pim_app
-from service.clients.akeneo import AkeneoClient, AkeneoUnreachable
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoUnreachable
 from service.clients.bigcommerce import BigCommerceClient
 from service.pim_schema import load_catalog, load_store_settings, option_attributes_for
 from service.transform.mapping import Mapping, suggest_mapping

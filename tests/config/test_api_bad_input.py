@@ -14,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from service.clients.akeneo import AkeneoClient, AkeneoNotFound, AkeneoValidationError
-from service.clients.bigcommerce import BigCommerceClient, BigCommerceUnreachable
+from service.clients.akeneo import AkeneoClient
+from service.clients.akeneo_errors import AkeneoNotFound, AkeneoValidationError
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_errors import BigCommerceUnreachable
 from service.config import checks, forms
 from service.web import config_api
 from service.web.errors import ApiError, error_response

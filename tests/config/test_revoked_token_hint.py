@@ -10,7 +10,7 @@ PIM_VALUES = {"url": "https://pim.example.com", "client_id": "client", "secret":
 
 
 def test_a_revoked_token_is_not_explained_with_flow_type_and_role():
-    from service.clients.akeneo import AkeneoAuthError, AkeneoPermissionError
+    from service.clients.akeneo_errors import AkeneoAuthError, AkeneoPermissionError
     from service.config.hints import pim_failure
 
     for text in ("The access token provided is invalid.", "The access token provided has expired."):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.clients.akeneo import AkeneoAuthError, AkeneoUnreachable
-from service.clients.bigcommerce import BigCommerceAuthError, BigCommerceForbidden
+from service.clients.akeneo_errors import AkeneoAuthError, AkeneoUnreachable
+from service.clients.bigcommerce_errors import BigCommerceAuthError, BigCommerceForbidden
 from service.config.forms import clean_pim_url, parse_store_hash, read_bigcommerce, read_pim
 from service.config.guard import changed_fields, confirmation_message, full_import_status
 from service.config.hints import bc_failure, bc_shape_hints, pim_failure

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import Any
 
-from service.clients.bigcommerce import BigCommerceNotFound
+from service.clients.bigcommerce_errors import BigCommerceNotFound
 from service.connections import bigcommerce_client, read_connections
 from service.imports import CLEANUP_SECTION
 from service.settings import Settings

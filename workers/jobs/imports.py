@@ -33,8 +33,8 @@ from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from service.clients.akeneo import AkeneoAuthError, AkeneoError, AkeneoUnreachable
-from service.clients.bigcommerce import BigCommerceAuthError, BigCommerceError, BigCommerceUnreachable
+from service.clients.akeneo_errors import AkeneoAuthError, AkeneoError, AkeneoUnreachable
+from service.clients.bigcommerce_errors import BigCommerceAuthError, BigCommerceError, BigCommerceUnreachable
 from service.crypto import SecretBox
 from service.settings import knob, load_settings
 from service.store import Store

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 import redis
 
-from service.clients.bigcommerce import BatchResult, BigCommerceClient, ItemError
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_batch import BatchResult, ItemError
 from service.store.ledger import StoreLedger
 from service.transform.fields import Issue
 

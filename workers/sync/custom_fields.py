@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 
-from service.clients.bigcommerce import BigCommerceClient, BigCommerceError, BigCommerceNotFound
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_errors import BigCommerceError, BigCommerceNotFound
 
 
 def with_ids(fields: list[dict], state: dict) -> list[dict]:

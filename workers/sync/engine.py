@@ -36,7 +36,9 @@ import logging
 import time
 from collections.abc import Iterable
 
-from service.clients.akeneo import API, AkeneoNotFound, updated_since
+from service.clients.akeneo import API
+from service.clients.akeneo_errors import AkeneoNotFound
+from service.clients.akeneo_search import updated_since
 from service.store.events import EventStore
 from service.store.imports import PageCommit
 from service.store.leases import run_sync

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from service.clients.akeneo import AkeneoError
-from service.clients.bigcommerce import BigCommerceClient, BigCommerceError
+from service.clients.akeneo_errors import AkeneoError
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_errors import BigCommerceError
 from service.store.imports import PageCommit
 
 MEDIA_MARK = "pim-media:"  # placeholder image URL during a build: stable hashes, real URL at send time

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.clients.akeneo import API, AkeneoError, AkeneoNotFound
+from service.clients.akeneo import API
+from service.clients.akeneo_errors import AkeneoError, AkeneoNotFound
 from service.store.imports import PageCommit, chunked
 from service.store.leases import run_sync
 from service.sync_context import build_context, image_signer

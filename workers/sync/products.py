@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.clients.bigcommerce import BigCommerceConflict, BigCommerceError, BigCommerceNotFound
+from service.clients.bigcommerce_errors import BigCommerceConflict, BigCommerceError, BigCommerceNotFound
 from service.store.imports import PageCommit
 from service.store.leases import run_sync
 from workers.sync import custom_fields

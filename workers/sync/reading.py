@@ -14,7 +14,8 @@ import logging
 import time
 from typing import Any
 
-from service.clients.akeneo import API, search_filter, updated_since
+from service.clients.akeneo import API
+from service.clients.akeneo_search import search_filter, updated_since
 from service.settings import knob
 from service.store.imports import chunked
 from service.store.leases import run_sync

@@ -24,7 +24,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.clients.bigcommerce import BigCommerceClient, BigCommerceError
+from service.clients.bigcommerce import BigCommerceClient
+from service.clients.bigcommerce_errors import BigCommerceError
 from service.store.imports import PageCommit
 from workers.sync.images import issue, media_code
 
