@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,6 +247,25 @@ def shared_pim_client(settings: Settings, conn: redis.Redis, creds: Mapping[str,
                                  token_cache=token_cache, **options)
 
 
+def _unusable_pim() -> NotReady:
+    return NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
+                    error="pim_not_connected")
+
+
+@contextlib.contextmanager
+def _pim_refusals(creds: Mapping[str, Any], unusable: tuple[type[Exception], ...]) -> Iterator[None]:
+    """A PIM failure refused as Upstream (502 pim_error, with hints), stored credentials that turn out
+    unusable (`unusable`: what they fail with) as NotReady (409 pim_not_connected)."""
+    try:
+        yield
+    except AkeneoError as exc:
+        message, hints = pim_failure(exc, dict(creds))
+        raise Upstream(message, error="pim_error", hints=hints) from None
+    except unusable:  # credentials stored before today's checks
+        log.exception("stored PIM credentials cannot be used")
+        raise _unusable_pim() from None
+
+
 @contextlib.asynccontextmanager
 async def open_pim(settings: Settings, store: Store, tenant: str,
                    creds: Mapping[str, Any]) -> AsyncIterator[AkeneoClient]:
@@ -261,20 +280,31 @@ async def open_pim(settings: Settings, store: Store, tenant: str,
         client = shared_pim_client(settings, store.redis, creds, token_cache=cache, slots=slots,
                                    timeout=PAGE_TIMEOUT, max_attempts=PAGE_ATTEMPTS)
     except (KeyError, TypeError, *UNUSABLE):
-        raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
-                                error="pim_not_connected") from None
+        raise _unusable_pim() from None
     try:
-        yield client
-    except AkeneoError as exc:
-        message, hints = pim_failure(exc, dict(creds))
-        raise Upstream(message, error="pim_error", hints=hints) from None
-    except (UnicodeError, httpx.InvalidURL):  # credentials stored before today's checks
-        log.exception("stored PIM credentials cannot be used")
-        raise NotReady("The stored PIM credentials cannot be used: save the PIM form again.",
-                                error="pim_not_connected") from None
+        with _pim_refusals(creds, (UnicodeError, httpx.InvalidURL)):
+            yield client
     finally:
         await slots.drain()
         await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_config_pim(settings: Settings, store: Store, tenant: str) -> AsyncIterator[AkeneoClient]:
+    """A client on the PIM credentials in force for the configuration's few reads (the pickers, the main
+    configuration's check), outside the import's shared slots and token. NotReady (409 pim_not_connected)
+    until the PIM connection passed its test, or when its stored credentials cannot be used; a PIM failure
+    is refused as Upstream (502, with hints). The Redis reads run off the event loop."""
+    creds = await asyncio.to_thread(credentials_in_force, store, tenant, "pim")
+    if not creds:
+        raise NotReady("Save PIM credentials that pass the connection test first.", error="pim_not_connected")
+    try:
+        client = standalone_pim_client(settings, creds, timeout=PAGE_TIMEOUT, max_attempts=PAGE_ATTEMPTS)
+    except (KeyError, TypeError, *UNUSABLE):
+        raise _unusable_pim() from None
+    with _pim_refusals(creds, UNUSABLE):
+        async with client as pim:
+            yield pim
 
 
 # --- the BigCommerce client -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 Each `read_*` function takes the decoded JSON body and returns `(values, errors, notes)`: `errors` maps a
 field to what is wrong with it (empty when the body is usable), `notes` says what was cleaned
 (surrounding spaces stripped, a store hash cut out of a URL) so the answer can tell the merchant.
+`FieldsInvalid` is how the configuration refuses such errors: 422 `invalid` with `fields`, nothing stored.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from service.refusal import Refusal
 
 FieldErrors = dict[str, str]
 
@@ -29,6 +32,16 @@ FIELD_LABELS = {
     "url": "PIM URL", "client_id": "client ID", "secret": "secret", "username": "username",
     "password": "password", "store_hash": "store hash", "access_token": "access token",
 }
+
+
+class FieldsInvalid(Refusal):
+    """422 `invalid` with `fields` (each bad field and why); nothing was stored. The message says them all,
+    unless one is given."""
+
+    def __init__(self, fields: FieldErrors, message: str | None = None) -> None:
+        summary = message or "Some fields are not valid: " + "; ".join(f"{k} {v}" for k, v in fields.items())
+        super().__init__(422, "invalid", summary, fields=fields)
+        self.fields = fields
 
 
 def text_problem(value: str) -> str | None:

@@ -1,8 +1,13 @@
-"""Changes that can wreck a store once products went over: which ones, and what they would do."""
+"""Changes that can wreck a store once products went over: which ones, what they would do, the
+confirmation they need after the first import (409 `confirmation_required` otherwise), and their record
+(who changed what, from what to what; the next import becomes a full one)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from service.refusal import Refusal
+from service.store import Store
 
 GUARDED = ("pim_url", "store_hash", "locale", "channel", "category")
 
@@ -35,3 +40,25 @@ def confirmation_message(changed: list[str]) -> str:
 def full_import_status(status: dict[str, Any]) -> dict[str, Any]:
     """The tenant's `status` section with the next import forced to a full one."""
     return {**status, "next_import": "full"}
+
+
+def require_confirmation(store: Store, tenant: str, old: dict[str, Any], new: dict[str, Any],
+                         fields: tuple[str, ...], confirm: bool) -> list[str]:
+    """The guarded fields this save changes after the first import (none before it); unless `confirm`,
+    a refusal (409 `confirmation_required`, `changed`) that says what the change would do."""
+    if not store.get_section(tenant, "status").get("first_import_done"):
+        return []
+    changed = changed_fields(old, new, fields)
+    if changed and not confirm:
+        raise Refusal(409, "confirmation_required", confirmation_message(changed), changed=changed)
+    return changed
+
+
+def record_change(store: Store, tenant: str, changed: list[str], old: dict[str, Any], new: dict[str, Any],
+                  by: dict[str, Any]) -> None:
+    """Record a saved change of guarded fields (`by`: {user, via}) and make the next import a full one."""
+    if not changed:
+        return
+    store.record_config_change(tenant, {"changed": changed, "from": {f: old.get(f) for f in changed},
+                                        "to": {f: new.get(f) for f in changed}, **by})
+    store.put_section(tenant, "status", full_import_status(store.get_section(tenant, "status")))

@@ -1,21 +1,26 @@
-"""The main configuration (locale, channel, main category), checked against the PIM itself."""
+"""The main configuration (locale, channel, main category), checked against the PIM itself, then saved
+(after the first import, a change needs the form's confirmation and makes the next import a full one)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from service.clients.akeneo import AkeneoClient
 from service.clients.akeneo_errors import AkeneoNotFound
+from service.config.forms import FieldsInvalid
+from service.config.guard import record_change, require_confirmation
+from service.connections import open_config_pim
+from service.settings import Settings
+from service.store import Store
 
 MAX_DEPTH = 64  # a category chain longer than this is a loop in the data, not a tree
+GUARDED = ("locale", "channel", "category")
 
 
-class MainInvalid(Exception):
-    """The codes do not fit together in this PIM: `fields` maps each bad field to why."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k} {v}" for k, v in fields.items()))
-        self.fields = fields
+class MainInvalid(FieldsInvalid):
+    """The codes do not fit together in this PIM (422): `fields` maps each bad field to why."""
 
 
 def label(item: dict[str, Any], locale: str | None) -> str:
@@ -69,3 +74,24 @@ async def validate_main(pim: AkeneoClient, locale: str, channel: str, category: 
     if errors:
         raise MainInvalid(errors)
     return {"locale": locale_code, "channel": channel_code, "category": category_code, "category_tree": tree}
+
+
+def save_main(store: Store, tenant: str, main: dict[str, Any], confirm: bool,
+              by: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Save a checked main configuration: `(section saved, guarded fields changed)`; `by`: who saves
+    ({user, via}). Synchronous Redis calls: run it in a thread from async code."""
+    old = store.get_section(tenant, "main")
+    changed = require_confirmation(store, tenant, old, main, GUARDED, confirm)
+    section = {**main, "saved_at": time.time()}
+    store.put_section(tenant, "main", section)
+    record_change(store, tenant, changed, old, main, by)
+    return section, changed
+
+
+async def check_and_save(settings: Settings, store: Store, tenant: str, values: dict[str, Any],
+                         by: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The main form (`forms.read_main`'s values) checked against the tenant's PIM (`validate_main`), then
+    saved (`save_main`). Refused as the PIM reads are (service.connections.open_config_pim)."""
+    async with open_config_pim(settings, store, tenant) as pim:
+        main = await validate_main(pim, values["locale"], values["channel"], values["category"])
+    return await asyncio.to_thread(save_main, store, tenant, main, values["confirm"], by)

@@ -51,6 +51,13 @@ def kept_secrets(store: Store, tenant: str, kind: str, identity: dict[str, str])
     return {}, [n for n in names if stored.get(n) != identity.get(n)]
 
 
+def pim_section(result: dict[str, Any], credentials: dict[str, str], hints: list[str]) -> dict[str, Any]:
+    """The `pim` section for a check result of these credentials (never their secret nor password)."""
+    return {"url": credentials["url"], "client_id": credentials["client_id"], "username": credentials["username"],
+            "connected": result["connected"], "message": result["message"], "hints": hints,
+            "tested_at": time.time()}
+
+
 def bigcommerce_section(result: dict[str, Any], *, store_hash: str, client_id: str, hints: list[str],
                         kept: dict[str, Any] | None = None) -> dict[str, Any]:
     """The `bigcommerce` section for a check result (`kept`: what an app install adds: installed_as_app,

@@ -8,11 +8,15 @@ Guarantees:
 - Without a declared length the body is read as a stream and abandoned as soon as it passes the limit:
   never more than the limit and one chunk in memory.
 - `read_capped` says "too large" with None, so each route answers in its own words (a JSON error, a
-  notification in the PIM, a page); `api_body` is the JSON API's 413 answer.
+  notification in the PIM, a page); `api_body` is the JSON API's 413 answer, `api_json` and `api_object`
+  its 422 for a body that is not JSON (or not a JSON object).
 A client that goes away mid-body raises starlette's ClientDisconnect, as reading the body always did.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from starlette.requests import Request
 
@@ -41,3 +45,30 @@ async def api_body(request: Request, limit: int, said: str, *, fields: bool = Tr
         extra = {"fields": {"body": "is too large"}} if fields else {}
         raise ApiError(413, "too_large", f"The request body is too large (at most {said}).", **extra)
     return raw
+
+
+async def api_json(request: Request, limit: int, said: str) -> Any:
+    """The decoded JSON body of an API request (`api_body`'s 413 past `limit`); 422 when it is not JSON
+    or is nested too deeply to decode, with `fields: {"body": …}`."""
+    raw = await api_body(request, limit, said)
+    try:
+        return json.loads(raw)
+    except RecursionError:  # absurd nesting ("[[[[…"): the decoder gives up before we would
+        raise ApiError(422, "invalid", "The request body is nested too deeply.",
+                       fields={"body": "is nested too deeply"}) from None
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(422, "invalid", "The request body is not valid JSON.",
+                       fields={"body": "is not valid JSON"}) from None
+
+
+def json_object(body: Any) -> dict[str, Any]:
+    """A decoded body that must be a JSON object: 422 otherwise."""
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid", "The request body must be a JSON object.",
+                       fields={"body": "must be a JSON object"})
+    return body
+
+
+async def api_object(request: Request, limit: int, said: str) -> dict[str, Any]:
+    """`api_json`, and 422 unless the body is a JSON object."""
+    return json_object(await api_json(request, limit, said))

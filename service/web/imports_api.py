@@ -16,7 +16,7 @@ from starlette.routing import Route
 from service import imports
 from service.connections import readiness
 from service.store import Store
-from service.web.body import api_body
+from service.web.body import api_body, json_object
 from service.web.errors import ApiError
 from service.web.guard import current_session
 
@@ -40,10 +40,7 @@ async def _body(request: Request) -> dict[str, Any]:
     except (ValueError, RecursionError):
         raise ApiError(422, "invalid", "The request body is not valid JSON.", fields={"body": "is not valid JSON"}) \
             from None
-    if not isinstance(body, dict):
-        raise ApiError(422, "invalid", "The request body must be a JSON object.",
-                       fields={"body": "must be a JSON object"})
-    return body
+    return json_object(body)
 
 
 async def start_import(request: Request) -> JSONResponse:

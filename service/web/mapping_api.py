@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -10,8 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service import mapping_service
-from service.web.body import api_body
-from service.web.errors import ApiError
+from service.web.body import api_json
 from service.web.guard import current_session
 
 # The document GET returns carries every field's compatible attributes: a PIM with hundreds of attributes
@@ -21,15 +19,7 @@ MAX_BODY = 16 * 1024 * 1024
 
 async def _json_body(request: Request) -> Any:
     """The JSON body, read as a stream that stops at MAX_BODY (413); 422 when it is not JSON."""
-    raw = await api_body(request, MAX_BODY, f"{MAX_BODY // (1024 * 1024)} MB")
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        raise ApiError(422, "invalid", "The request body is nested too deeply.",
-                       fields={"body": "is nested too deeply"}) from None
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(422, "invalid", "The request body is not valid JSON.",
-                       fields={"body": "is not valid JSON"}) from None
+    return await api_json(request, MAX_BODY, f"{MAX_BODY // (1024 * 1024)} MB")
 
 
 def _who(request: Request) -> str | None:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service.access.sessions import Session
-from service.web.config_api import public_connection, public_events, public_main
+from service.config.public import overview
 from service.web.templating import templates
 
 
@@ -27,12 +27,6 @@ async def config_page(request: Request, session: Session, token: str | None = No
 
 def _page_state(request: Request, tenant: str) -> dict[str, Any]:
     """What the page shows of the tenant's configuration (Redis reads: run off the event loop)."""
-    store = request.app.state.store
-    sections = store.all_sections(tenant)
-    return {
-        "pim": public_connection(store, tenant, "pim", sections),
-        "bc": public_connection(store, tenant, "bigcommerce", sections),
-        "main": public_main(sections.get("main", {})),
-        "events": public_events(request, store, tenant),
-        "first_import_done": bool(sections.get("status", {}).get("first_import_done")),
-    }
+    state = overview(request.app.state.store, tenant, request.app.state.settings.app_url)
+    state["bc"] = state.pop("bigcommerce")
+    return state

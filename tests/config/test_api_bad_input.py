@@ -18,7 +18,8 @@ from service.clients.akeneo import AkeneoClient
 from service.clients.akeneo_errors import AkeneoNotFound, AkeneoValidationError
 from service.clients.bigcommerce import BigCommerceClient
 from service.clients.bigcommerce_errors import BigCommerceUnreachable
-from service.config import checks, forms
+from service.config import checks, choices, forms
+from service.refusal import Refusal
 from service.web import config_api
 from service.web.errors import ApiError, error_response
 from tests.config_env import (
@@ -290,8 +291,10 @@ def test_locales_of_an_unknown_channel_is_422(client, pim_url):
 @pytest.mark.parametrize("exc", [AkeneoNotFound("Category \"nope\" does not exist.", 404),
                                  AkeneoValidationError("Property \"parent\" expects a valid code.", 422)])
 def test_a_pim_refusing_the_parent_is_422_on_parent(exc):
-    error = config_api._pim_refusal(exc, {}, "parent", "nope")
-    assert isinstance(error, ApiError) and error.status == 422 and "parent" in error.extra["fields"]
+    with pytest.raises(Refusal) as caught, choices.refused_as_invalid("parent", "nope"):
+        raise exc
+    error = caught.value
+    assert error.status == 422 and "parent" in error.extra["fields"]
 
 
 # --- events secret, body size ---------------------------------------------------------------
@@ -325,7 +328,7 @@ def test_body_is_read_only_up_to_the_limit():
 
     request = Request({"type": "http", "method": "PUT", "headers": [], "path": "/", "query_string": b""}, receive)
     with pytest.raises(ApiError) as caught:
-        asyncio.run(config_api._json_object(request))
+        asyncio.run(config_api.read_form(request))
     assert caught.value.status == 413
     assert len(received) * len(chunk) <= config_api.MAX_BODY + len(chunk)
 
@@ -338,7 +341,7 @@ def test_declared_oversized_body_is_refused_before_reading():
     request = Request({"type": "http", "method": "PUT", "headers": headers, "path": "/", "query_string": b""},
                       receive)
     with pytest.raises(ApiError) as caught:
-        asyncio.run(config_api._json_object(request))
+        asyncio.run(config_api.read_form(request))
     assert caught.value.status == 413
 
 
