@@ -21,7 +21,7 @@ processes put on the machine does not change much, unlike the seconds.
 Processes: the sandbox PIM (`python -m sandbox.pim`), the sandbox BigCommerce (`python -m sandbox.bigcommerce`)
 and the connector's web (`connector web`: the `/media` route BigCommerce fetches images from) run as their own
 uvicorn processes on free loopback ports, started and stopped by the bench and driven over their `/sandbox/`
-admin routes; the measured process is only `connector worker --burst`.
+admin routes; the measured process is the worker as the Procfile runs it, `connector worker` (`--burst`: one that exits once the queues are empty, labelled).
 Redis: `REDIS_URL` when set, else an embedded Redis in a temporary directory.
 """
 
