@@ -8,7 +8,7 @@ import threading
 
 import httpx
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job
 
 from service.clients.akeneo import AkeneoClient
@@ -33,6 +33,7 @@ from tests.sync.test_categories import Main
 from workers import context as worker_context
 from workers.sync.categories import sync_categories
 from workers.sync.context import ImportOptions
+from workers.worker import EventsWorker as InProcessWorker  # RQ's SimpleWorker, stopping promptly
 
 RUN_KEYS = {"id", "mode", "status", "created_at", "started_at", "finished_at", "progress", "counts", "errors",
             "warnings"}
@@ -269,7 +270,7 @@ def fill_store(client, pim_url, bc_url, redis_conn, n=25):
 
 
 def run_jobs(redis_conn):
-    SimpleWorker([Queue("imports", connection=redis_conn)], connection=redis_conn).work(burst=True)
+    InProcessWorker([Queue("imports", connection=redis_conn)], connection=redis_conn).work(burst=True)
 
 
 def bc_state(bc_url):

@@ -8,7 +8,7 @@ import datetime as dt
 import time
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
@@ -19,6 +19,7 @@ from service.store.schedules import ScheduleStore
 from tests.config_env import running_connector
 from workers import context as worker_context
 from workers.jobs.schedules import rearm_schedules, tick
+from workers.worker import EventsWorker as InProcessWorker  # RQ's SimpleWorker, stopping promptly
 
 SECRET = "config-test-secret-key-0123456789abcdef"  # the connector's of tests/config_env.py
 
@@ -103,7 +104,7 @@ def test_a_tick_fires_starts_a_delta_and_arms_the_next(client, redis_conn, worke
     soon = imports.arm(redis_conn, client.tenant, generation, delay=dt.timedelta(seconds=1))
     assert soon is not None and soon.id in scheduled(redis_conn)
     time.sleep(1.2)
-    worker = SimpleWorker([Queue("imports", connection=redis_conn)], connection=redis_conn)
+    worker = InProcessWorker([Queue("imports", connection=redis_conn)], connection=redis_conn)
     assert enqueue_due(redis_conn, ["imports"]) == 1  # what every worker does each second: the tick is due
     worker.work(burst=True, max_jobs=1)
 
