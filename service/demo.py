@@ -335,6 +335,9 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, stop)  # the terminal was closed
+    # Ctrl-C, also when the demo was started from a shell that ignores SIGINT in background commands (Python
+    # then leaves it ignored, and "Ctrl-C stops everything" would stop nothing)
+    signal.signal(signal.SIGINT, stop)
     try:
         with started(settings, args) as demo:
             print(f"Sandbox PIM {demo.pim}, sandbox store {demo.store}, connector {demo.web}", flush=True)

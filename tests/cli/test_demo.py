@@ -168,7 +168,11 @@ def test_demo_keeps_running_shows_its_pages_and_stops_on_ctrl_c(tmp_path):
             time.sleep(0.2)
     finally:
         os.killpg(demo.pid, signal.SIGINT)
-        rest, _ = demo.communicate(timeout=60)
+        try:
+            rest, _ = demo.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # fail, but leave no demo behind (its children die with it)
+            os.killpg(demo.pid, signal.SIGKILL)
+            raise
     assert demo.returncode == 0, rest[-2000:]
     assert "demo stopped" in rest
     for port in ports:  # every process it started is gone
@@ -207,3 +211,32 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_ctrl_c_stops_a_demo_started_where_sigint_is_ignored(tmp_path):
+    """A shell without job control starts background commands with SIGINT ignored, and Python then keeps it
+    ignored: "Ctrl-C stops everything" stopped nothing (seen: a demo left running with its worker). The demo
+    takes SIGINT itself, and stops every process it started."""
+    small_catalog(tmp_path / "catalog", simple=3, models=())
+    ports = [free_port() for _ in range(3)]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "APP_URL")}
+    env["DATA_DIR"] = str(tmp_path / "var")
+    demo = subprocess.Popen([sys.executable, "-m", "service.cli", "demo", "--unlimited", "--catalog",
+                             str(tmp_path / "catalog"), "--port", str(ports[0]), "--pim-port", str(ports[1]),
+                             "--store-port", str(ports[2])], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 120
+        for line in demo.stdout:
+            if "Ctrl-C stops everything" in line or time.monotonic() > deadline:
+                break
+        os.killpg(demo.pid, signal.SIGINT)
+        rest, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+    assert demo.returncode == 0 and "demo stopped" in rest, rest[-2000:]
+    for port in ports:
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", int(port))) != 0, f"port {port} still answers after Ctrl-C"
