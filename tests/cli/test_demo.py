@@ -184,14 +184,7 @@ def test_a_killed_demo_leaves_no_process_behind_and_frees_its_ports(tmp_path):
     """Was (issue 18): the demo killed with SIGKILL (no handler runs) left Redis, both sandboxes, the web
     app and the worker running, holding the ports, and the next demo stopped on "port 8000 is in use".
     Every process it started, and the work horse of a job the worker is running, dies with it."""
-    small_catalog(tmp_path / "catalog", simple=5, models=())
-    ports = [free_port() for _ in range(3)]
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "APP_URL")}
-    env["DATA_DIR"] = str(tmp_path / "var")
-    demo = subprocess.Popen([sys.executable, "-m", "service.cli", "demo", "--unlimited", "--catalog",
-                             str(tmp_path / "catalog"), "--port", str(ports[0]), "--pim-port", str(ports[1]),
-                             "--store-port", str(ports[2])], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    ports, demo = _small_demo(tmp_path, 5, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: _answers(f"http://127.0.0.1:{ports[0]}/healthz"), timeout=60, every=0.1)
         # the worker starts last: once it is up, a job keeps a work horse of it busy
@@ -206,6 +199,18 @@ def test_a_killed_demo_leaves_no_process_behind_and_frees_its_ports(tmp_path):
     print(f"{len(tree)} processes gone {took:.2f} s after the demo was killed")
 
 
+def _small_demo(tmp_path: Path, simple: int, **popen) -> tuple[list[int], subprocess.Popen]:
+    """`connector demo` on a catalog of `simple` products, in its own session, on free ports."""
+    small_catalog(tmp_path / "catalog", simple=simple, models=())
+    ports = [free_port() for _ in range(3)]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "APP_URL")}
+    env["DATA_DIR"] = str(tmp_path / "var")
+    demo = subprocess.Popen([sys.executable, "-m", "service.cli", "demo", "--unlimited", "--catalog",
+                             str(tmp_path / "catalog"), "--port", str(ports[0]), "--pim-port", str(ports[1]),
+                             "--store-port", str(ports[2])], env=env, start_new_session=True, **popen)
+    return ports, demo
+
+
 def _answers(url: str) -> bool:
     try:
         return httpx.get(url, timeout=1).status_code == 200
@@ -217,15 +222,8 @@ def test_ctrl_c_stops_a_demo_started_where_sigint_is_ignored(tmp_path):
     """A shell without job control starts background commands with SIGINT ignored, and Python then keeps it
     ignored: "Ctrl-C stops everything" stopped nothing (seen: a demo left running with its worker). The demo
     takes SIGINT itself, and stops every process it started."""
-    small_catalog(tmp_path / "catalog", simple=3, models=())
-    ports = [free_port() for _ in range(3)]
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "APP_URL")}
-    env["DATA_DIR"] = str(tmp_path / "var")
-    demo = subprocess.Popen([sys.executable, "-m", "service.cli", "demo", "--unlimited", "--catalog",
-                             str(tmp_path / "catalog"), "--port", str(ports[0]), "--pim-port", str(ports[1]),
-                             "--store-port", str(ports[2])], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    ports, demo = _small_demo(tmp_path, 3, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         deadline = time.monotonic() + 120
         for line in demo.stdout:
